@@ -1,0 +1,81 @@
+"""Typed data passed between the pipeline stages.
+
+catalog → :class:`Product` (+ :class:`RowError`) → images → embed → index → scene →
+:class:`SceneAnalysis` → rank → :class:`Recommendation`.
+Vectors are always float32, L2-normalised, shape ``(n, dim)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Dimensions:
+    """Physical size in inches, as far as the description tells it."""
+
+    values: tuple[float, ...]  # as written: (height,) or (w, d, h) …
+    unit: str = "in"
+
+    def as_text(self) -> str:
+        return "×".join(f"{v:g}" for v in self.values) + f" {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDescription:
+    """What the description normaliser extracts from terse wholesale text."""
+
+    original: str
+    text: str  # expanded, readable text that gets embedded
+    category: str | None = None  # e.g. "vase", "figurine", "mirror"
+    materials: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    dimensions: Dimensions | None = None
+    set_size: int | None = None  # "S/2" → 2
+    assorted: int | None = None  # "2/A", "3/ASST" → number of assorted designs
+
+
+@dataclass(slots=True)
+class Product:
+    """One catalog row that passed validation."""
+
+    id: str
+    sku_id: str
+    description: str
+    image: str | None  # URL or local path resolved against the catalog's folder
+    attributes: dict[str, Any] = field(default_factory=dict)  # every other column, as read
+    row: int = 0  # 1-based data row number in the source file (header excluded)
+    parsed: ParsedDescription | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A catalog row that was rejected, with the reason."""
+
+    row: int
+    id: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NamedColour:
+    name: str
+    hex: str
+    share: float  # fraction of pixels (0..1)
+
+
+@dataclass(slots=True)
+class SceneAnalysis:
+    room_type: dict[str, float]  # probabilities, sum to 1
+    style: dict[str, float]
+    palette: dict[str, float]
+    colours: list[NamedColour]
+    context: str | None
+    vector: np.ndarray  # float32 (dim,), the query vector (scene, shifted by context)
+
+    def top(self, field_name: str) -> str:
+        dist: dict[str, float] = getattr(self, field_name)
+        return max(dist, key=dist.get)

@@ -1,0 +1,36 @@
+"""The encoder interface every backend implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Maps images and texts into one vector space.
+
+    Both methods return float32 arrays of shape ``(n, dim)`` with L2-normalised rows, so
+    inner product is cosine similarity.
+    """
+
+    #: Identifies weights *and* the way vectors are made; an index built with one model id
+    #: refuses queries from another.
+    model_id: str
+    dim: int
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation in float32; rows of zeros stay zero (callers avoid them)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        n = float(np.linalg.norm(x))
+        return x / n if n > 0 else x
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
