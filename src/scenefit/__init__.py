@@ -1,0 +1,43 @@
+"""scenefit: recommend catalog products that fit a photographed scene.
+
+    >>> from scenefit import Engine
+    >>> engine = Engine("my-index")
+    >>> engine.ingest("catalog.csv")
+    >>> engine.match("living-room.jpg", k=10).recommendations[0].reason
+
+Heavy dependencies (torch, transformers, faiss) load on first use, not on import.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._errors import (
+    CatalogError,
+    ConfigError,
+    ImageError,
+    IndexError_,
+    ModelError,
+    ModelMismatchError,
+    ScenefitError,
+)
+from ._ingest import IngestConfig, IngestReport
+from ._schema import SCHEMA_VERSION, MatchResult
+from ._types import NamedColour, ParsedDescription, Product, RowError, SceneAnalysis
+from .catalog import Catalog, normalize_description
+from .embed import Encoder, EncoderConfig, build_encoder
+from .engine import Engine
+from .images import FetchConfig
+from .index import VectorIndex
+from .rank import Filters, RankConfig, RankWeights
+from .scene import SceneAnalyzer, SceneConfig
+
+__all__ = [
+    "__version__",
+    "Catalog", "Engine", "Encoder", "EncoderConfig", "Filters", "FetchConfig", "IngestConfig",
+    "IngestReport", "MatchResult", "NamedColour", "ParsedDescription", "Product", "RankConfig",
+    "RankWeights", "RowError", "SCHEMA_VERSION", "SceneAnalysis", "SceneAnalyzer", "SceneConfig",
+    "VectorIndex", "build_encoder", "normalize_description",
+    "ScenefitError", "ConfigError", "CatalogError", "ImageError", "ModelError", "IndexError_",
+    "ModelMismatchError",
+]

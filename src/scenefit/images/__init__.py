@@ -1,0 +1,8 @@
+"""Image stage: fetch catalog images (URLs → on-disk cache) and decode them to RGB."""
+
+from __future__ import annotations
+
+from ._decode import open_image
+from ._fetch import FetchConfig, FetchResult, ImageFetcher
+
+__all__ = ["open_image", "ImageFetcher", "FetchConfig", "FetchResult"]

@@ -1,0 +1,75 @@
+"""The index folder's manifest: what built the index, and which generation is current."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .._errors import IndexError_
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Manifest(BaseModel):
+    format_version: int = FORMAT_VERSION
+    model_id: str
+    dim: int
+    count: int = 0
+    catalog_hash: str | None = Field(None, description="sha256 of the catalog file last ingested")
+    generation: int = 0
+    next_key: int = 0
+    index_type: str = "flat-ip"
+    encoder: dict[str, Any] = Field(default_factory=dict, description="EncoderConfig that rebuilds the model")
+    created_at: str = Field(default_factory=now_iso)
+    updated_at: str = Field(default_factory=now_iso)
+    scenefit_version: str = ""
+
+    @classmethod
+    def load(cls, folder: Path) -> "Manifest":
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise IndexError_(f"{folder}: not a scenefit index (no {MANIFEST}); run `scenefit ingest` first")
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            manifest = cls.model_validate(data)
+        except (json.JSONDecodeError, ValidationError, UnicodeDecodeError) as exc:
+            raise IndexError_(f"{path}: corrupt manifest ({str(exc).splitlines()[0]})") from None
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexError_(
+                f"{folder}: index format {manifest.format_version} is not supported by this "
+                f"scenefit (format {FORMAT_VERSION}); rebuild it with `scenefit ingest --rebuild`"
+            )
+        return manifest
+
+    def write_atomic(self, folder: Path) -> None:
+        """Replace the manifest in one rename: readers see the old or the new, never half."""
+        tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(self.model_dump_json(indent=2))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / MANIFEST)
+        _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,252 @@
+"""A persistent FAISS vector index with its product records, in one folder.
+
+Layout::
+
+    DIR/manifest.json          model id, dimension, count, catalog hash, current generation
+    DIR/gen-000007/vectors.faiss
+    DIR/gen-000007/products.parquet
+    DIR/cache/embeddings.sqlite (the embedding cache, see scenefit.embed)
+    DIR/reports/               per-ingest reports of rejected rows and failed images
+
+Every save writes a complete new generation folder and then switches the manifest to it
+with one atomic rename, so a crash mid-write leaves the previous generation readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .._errors import IndexError_, ModelMismatchError
+from ._manifest import Manifest, now_iso
+
+_KEEP_GENERATIONS = 2  # the current one and its predecessor, for readers mid-load
+
+
+@dataclass
+class ProductRecord:
+    """What the index keeps about a product besides its vector."""
+
+    id: str
+    sku_id: str
+    description: str
+    image: str | None
+    text: str
+    category: str | None
+    colours: list[str]
+    materials: list[str]
+    content_hash: str
+    image_status: str  # "ok", "failed: <reason>", or "none"
+    attributes: dict[str, Any] = field(default_factory=dict)
+    key: int = -1  # FAISS id, assigned by the index
+
+
+_COLUMNS = [
+    "key", "id", "sku_id", "description", "image", "text", "category",
+    "colours", "materials", "content_hash", "image_status", "attributes",
+]
+
+
+class VectorIndex:
+    """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records."""
+
+    def __init__(self, path: Path, manifest: Manifest, faiss_index, records: dict[int, ProductRecord]):
+        self.path = path
+        self.manifest = manifest
+        self._faiss = faiss_index
+        self._records = records
+        self._by_id = {r.id: r.key for r in records.values()}
+
+    # -- opening -------------------------------------------------------------------------
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        return (Path(path) / "manifest.json").is_file()
+
+    @classmethod
+    def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any]) -> "VectorIndex":
+        import faiss
+
+        from .. import __version__
+
+        path = Path(path)
+        manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__)
+        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {})
+
+    @classmethod
+    def open(cls, path: str | Path) -> "VectorIndex":
+        import faiss
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if not path.is_dir():
+            raise IndexError_(f"{path}: no such index folder; run `scenefit ingest CATALOG --index {path}`")
+        manifest = Manifest.load(path)
+        gen = path / _gen_name(manifest.generation)
+        try:
+            index = faiss.read_index(str(gen / "vectors.faiss"))
+            table = pq.read_table(gen / "products.parquet", columns=_COLUMNS)
+        except Exception as exc:  # faiss raises RuntimeError, pyarrow several types
+            raise IndexError_(f"{gen}: index files unreadable ({str(exc).splitlines()[0]})") from None
+        records = {}
+        for row in table.to_pylist():
+            row["attributes"] = json.loads(row["attributes"] or "{}")
+            row["colours"] = list(row["colours"] or [])
+            row["materials"] = list(row["materials"] or [])
+            records[row["key"]] = ProductRecord(**row)
+        if index.ntotal != len(records) or index.d != manifest.dim:
+            raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest --rebuild`")
+        return cls(path, manifest, index, records)
+
+    def check_model(self, model_id: str, dim: int) -> None:
+        """Refuse an encoder other than the one the index was built with."""
+        if model_id != self.manifest.model_id or dim != self.manifest.dim:
+            raise ModelMismatchError(
+                f"{self.path}: index was built with model {self.manifest.model_id!r} "
+                f"(dim {self.manifest.dim}), not {model_id!r} (dim {dim}); query it with the same "
+                f"encoder or rebuild it with `scenefit ingest --rebuild`"
+            )
+
+    # -- reading -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def get(self, product_id: str) -> ProductRecord | None:
+        key = self._by_id.get(product_id)
+        return None if key is None else self._records[key]
+
+    def record(self, key: int) -> ProductRecord:
+        return self._records[key]
+
+    def records(self) -> Iterable[ProductRecord]:
+        return self._records.values()
+
+    def vectors(self, keys: Sequence[int]) -> np.ndarray:
+        if len(keys) == 0:
+            return np.zeros((0, self.manifest.dim), np.float32)
+        return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys."""
+        import faiss
+
+        if len(self._records) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        params = None
+        if allowed is not None:
+            if len(allowed) == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        k = min(k, len(self._records))
+        scores, keys = self._faiss.search(q, k, params=params)
+        mask = keys[0] >= 0
+        return keys[0][mask], scores[0][mask]
+
+    # -- writing -------------------------------------------------------------------------
+    def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(records), self.manifest.dim):
+            raise ValueError(f"vectors shape {vectors.shape} != ({len(records)}, {self.manifest.dim})")
+        if not np.all(np.isfinite(vectors)) or np.any(np.linalg.norm(vectors, axis=1) < 1e-6):
+            raise ValueError("refusing to index zero or non-finite vectors")
+        replaced = [self._by_id[r.id] for r in records if r.id in self._by_id]
+        if replaced:
+            self._remove_keys(replaced)
+        keys = np.arange(self.manifest.next_key, self.manifest.next_key + len(records), dtype=np.int64)
+        self.manifest.next_key += len(records)
+        for rec, key in zip(records, keys):
+            rec.key = int(key)
+            self._records[rec.key] = rec
+            self._by_id[rec.id] = rec.key
+        self._faiss.add_with_ids(vectors, keys)
+
+    def delete(self, product_ids: Iterable[str]) -> int:
+        keys = [self._by_id[i] for i in product_ids if i in self._by_id]
+        self._remove_keys(keys)
+        return len(keys)
+
+    def _remove_keys(self, keys: list[int]) -> None:
+        import faiss
+
+        if not keys:
+            return
+        self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(keys, dtype=np.int64)))
+        for key in keys:
+            rec = self._records.pop(key)
+            self._by_id.pop(rec.id, None)
+
+    def save(self, *, catalog_hash: str | None = None) -> None:
+        import faiss
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        generation = self.manifest.generation + 1
+        final = self.path / _gen_name(generation)
+        tmp = self.path / f".{_gen_name(generation)}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            faiss.write_index(self._faiss, str(tmp / "vectors.faiss"))
+            rows = [
+                {**{c: getattr(r, c) for c in _COLUMNS if c != "attributes"},
+                 "attributes": json.dumps(r.attributes, ensure_ascii=False, default=str)}
+                for r in self._records.values()
+            ]
+            table = pa.Table.from_pylist(rows, schema=_SCHEMA) if rows else _SCHEMA.empty_table()
+            pq.write_table(table, tmp / "products.parquet")
+            for f in tmp.iterdir():
+                with f.open("rb") as fh:
+                    os.fsync(fh.fileno())
+            if final.exists():  # left by a crash after the rename below; never current
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        manifest = self.manifest.model_copy(
+            update={"generation": generation, "count": len(self._records), "updated_at": now_iso()}
+        )
+        if catalog_hash is not None:
+            manifest.catalog_hash = catalog_hash
+        manifest.write_atomic(self.path)  # the commit point
+        self.manifest = manifest
+        self._prune_generations()
+
+    def _prune_generations(self) -> None:
+        current = self.manifest.generation
+        for child in self.path.glob("gen-*"):
+            try:
+                gen = int(child.name.split("-", 1)[1])
+            except ValueError:
+                continue
+            if gen <= current - _KEEP_GENERATIONS:
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _gen_name(generation: int) -> str:
+    return f"gen-{generation:06d}"
+
+
+def _make_schema():
+    import pyarrow as pa
+
+    return pa.schema([
+        ("key", pa.int64()), ("id", pa.string()), ("sku_id", pa.string()),
+        ("description", pa.string()), ("image", pa.string()), ("text", pa.string()),
+        ("category", pa.string()), ("colours", pa.list_(pa.string())),
+        ("materials", pa.list_(pa.string())), ("content_hash", pa.string()),
+        ("image_status", pa.string()), ("attributes", pa.string()),
+    ])
+
+
+_SCHEMA = _make_schema()

@@ -1,0 +1,150 @@
+"""Re-ranking retrieved candidates by fit, keeping the list diverse, and explaining picks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .._colour import harmony
+from .._types import SceneAnalysis
+from ..catalog import colour_hex
+from ..index import ProductRecord, VectorIndex
+from ._explain import explain
+from ._filters import Filters
+from ._priors import room_affinity
+
+
+class RankWeights(BaseModel):
+    """Weights of the fit factors in the final score (they are normalised to sum to 1)."""
+
+    similarity: float = Field(0.45, ge=0, description="Cosine between scene query and product vector.")
+    room: float = Field(0.20, ge=0, description="How well the product's category suits the room type.")
+    colour: float = Field(0.20, ge=0, description="Colour harmony with the scene's dominant colours.")
+    style: float = Field(0.15, ge=0, description="Agreement of product and scene style distributions.")
+
+
+class RankConfig(BaseModel):
+    """How candidates are retrieved and re-ranked."""
+
+    candidates: int = Field(200, ge=1, description="Nearest neighbours retrieved before re-ranking.")
+    weights: RankWeights = Field(default_factory=RankWeights)
+    diversity: float = Field(
+        0.3, ge=0, le=1, description="MMR trade-off: 0 = pure score, 1 = pure novelty."
+    )
+    max_per_category: int = Field(3, ge=1, description="At most this many picks of one category.")
+    duplicate_cosine: float = Field(
+        0.98, gt=0, le=1, description="A candidate this close to an earlier pick is a duplicate and skipped."
+    )
+
+
+@dataclass
+class Recommendation:
+    record: ProductRecord
+    score: float
+    factors: dict[str, float]
+    reason: str
+
+
+class Ranker:
+    def __init__(self, config: RankConfig | None = None):
+        self.config = config or RankConfig()
+
+    def rank(
+        self,
+        scene: SceneAnalysis,
+        index: VectorIndex,
+        k: int,
+        *,
+        style_of,  # callable: vectors (n, d) → style probabilities (n, styles), scene's order
+        filters: Filters | None = None,
+    ) -> list[Recommendation]:
+        allowed = filters.allowed_keys(index) if filters else None
+        n_cand = max(self.config.candidates, 5 * k)
+        keys, sims = index.search(scene.vector, n_cand, allowed)
+        if len(keys) == 0:
+            return []
+        records = [index.record(int(key)) for key in keys]
+        vecs = index.vectors(keys)
+        factors = self._factors(scene, records, sims, vecs, style_of)
+        w = self.config.weights.model_dump()
+        total_w = sum(w.values()) or 1.0
+        scores = sum(factors[name] * (wt / total_w) for name, wt in w.items())
+        # MMR picks a diverse set; within it, the best fit comes first.
+        order = sorted(self._diversify(scores, vecs, records, k), key=lambda i: -scores[i])
+        out = []
+        for i in order:
+            f = {name: round(float(values[i]), 4) for name, values in factors.items()}
+            f["cosine"] = round(float(sims[i]), 4)
+            out.append(Recommendation(records[i], round(float(scores[i]), 4), f,
+                                      explain(records[i], f, scene)))
+        return out
+
+    def _factors(self, scene, records, sims, vecs, style_of) -> dict[str, np.ndarray]:
+        # Cosine ranges differ between encoders (CLIP image-text ~0.2–0.35, MiniLM 0.1–0.6),
+        # so similarity is rescaled to 0..1 over this candidate pool.
+        lo, hi = float(sims.min()), float(sims.max())
+        similarity = (sims - lo) / (hi - lo) if hi - lo > 1e-6 else np.ones_like(sims)
+
+        rooms = scene.room_type
+        room = np.array([_room_fit(r.category, rooms) for r in records])
+
+        scene_cols = [(c.hex, c.share) for c in scene.colours]
+        colour = np.array([_colour_fit(r.colours, scene_cols) for r in records])
+
+        scene_style = np.array(list(scene.style.values()))
+        prod_style = style_of(vecs)
+        # Bhattacharyya coefficient: 1 when the two style distributions agree exactly.
+        style = np.sqrt(prod_style * scene_style[None, :]).sum(axis=1)
+        return {"similarity": similarity, "room": room, "colour": colour, "style": style}
+
+    def _diversify(self, scores: np.ndarray, vecs: np.ndarray, records, k: int) -> list[int]:
+        """Greedy MMR with a per-category cap."""
+        lam = self.config.diversity
+        cap = self.config.max_per_category
+        chosen: list[int] = []
+        per_cat: dict[str, int] = {}
+        max_sim = np.zeros(len(scores))
+        available = np.ones(len(scores), dtype=bool)
+        while len(chosen) < k and available.any():
+            mmr = (1 - lam) * scores - lam * max_sim
+            mmr[~available] = -np.inf
+            i = int(np.argmax(mmr))
+            available[i] = False
+            if chosen and max_sim[i] >= self.config.duplicate_cosine and available.any():
+                continue  # the same product text/photo again (wholesale catalogs repeat rows)
+            cat = records[i].category or f"__{records[i].id}"
+            if per_cat.get(cat, 0) >= cap and self._others_left(available, records, per_cat, cap):
+                continue
+            chosen.append(i)
+            per_cat[cat] = per_cat.get(cat, 0) + 1
+            max_sim = np.maximum(max_sim, vecs @ vecs[i])
+        return chosen
+
+    @staticmethod
+    def _others_left(available, records, per_cat, cap) -> bool:
+        # The cap only bites while another category can still fill the slot.
+        return any(
+            per_cat.get(records[j].category or f"__{records[j].id}", 0) < cap
+            for j in np.flatnonzero(available)
+        )
+
+
+def _room_fit(category: str | None, rooms: dict[str, float]) -> float:
+    aff = room_affinity(category)
+    if aff is None:
+        return 0.5
+    return float(sum(p * aff.get(room, 0.5) for room, p in rooms.items()))
+
+
+def _colour_fit(product_colours: list[str], scene_cols: list[tuple[str, float]]) -> float:
+    hexes = [h for h in (colour_hex(c) for c in product_colours) if h]
+    if not hexes or not scene_cols:
+        return 0.5  # nothing known: neither reward nor punish
+    total = sum(s for _, s in scene_cols) or 1.0
+    per_colour = [sum(s * harmony(h, sh) for sh, s in scene_cols) / total for h in hexes]
+    return float(np.mean(per_colour))
+
+
+__all__ = ["RankConfig", "RankWeights", "Ranker", "Recommendation"]

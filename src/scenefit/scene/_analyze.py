@@ -1,0 +1,120 @@
+"""Scene analysis: room type, style and palette, and the query vector for retrieval."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from .._types import SceneAnalysis
+from ..embed import Encoder, l2_normalize
+from ._colours import dominant_colours, palette_distribution
+
+# Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
+ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
+    "living room": ("a living room with a sofa", "a lounge with a couch and coffee table"),
+    "bedroom": ("a bedroom with a bed", "a bed with pillows and a quilt"),
+    "dining room": ("a dining room with a dining table and chairs", "a table set for dinner"),
+    "kitchen": ("a kitchen with cabinets and a stove", "a kitchen worktop with a sink"),
+    "home office": ("a home office with a desk and chair", "a workspace with a computer desk"),
+    "bathroom": ("a bathroom with a bathtub and sink", "a shower and a washbasin"),
+    "kids room": ("a children's room with toys", "a kids bedroom with a bunk bed"),
+    "hallway": ("an entrance hallway with a coat rack", "a hall with shoes and coats"),
+    "outdoor": ("an outdoor patio with garden furniture", "a balcony or garden terrace"),
+    "laundry room": ("a laundry room with a washing machine", "a utility room with laundry baskets"),
+}
+
+STYLE_PROMPTS: dict[str, tuple[str, ...]] = {
+    "modern": ("a modern interior", "sleek modern furniture"),
+    "contemporary": ("a contemporary interior", "contemporary home decor"),
+    "scandinavian": ("a scandinavian interior with light wood", "nordic minimalist decor"),
+    "industrial": ("an industrial loft interior with metal and brick", "industrial style decor"),
+    "bohemian": ("a bohemian interior with plants and patterns", "boho decor"),
+    "traditional": ("a traditional classic interior", "classic antique furniture"),
+    "mid-century modern": ("a mid-century modern interior", "retro mid-century furniture"),
+    "rustic": ("a rustic farmhouse interior with natural wood", "rustic decor"),
+    "coastal": ("a coastal beach house interior", "nautical seaside decor"),
+    "glam": ("a glamorous interior with gold and velvet", "luxurious glam decor"),
+}
+
+
+class SceneConfig(BaseModel):
+    """How a scene photo is analysed and turned into a query."""
+
+    regional: bool = Field(True, description="Also embed four quadrant crops and a centre crop of the scene.")
+    context_weight: float = Field(0.6, ge=0, le=5, description="Weight of the --context text in the query vector.")
+    temperature: float = Field(
+        0.05, gt=0, description="Softmax temperature over prompt similarities (room, style)."
+    )
+    colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
+
+
+def _softmax(x: np.ndarray, t: float) -> np.ndarray:
+    z = (x - x.max()) / t
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.ndarray:
+    flat = [p for group in prompts.values() for p in group]
+    vecs = encoder.encode_texts(flat)
+    out, i = [], 0
+    for group in prompts.values():
+        out.append(vecs[i : i + len(group)].mean(axis=0))
+        i += len(group)
+    return l2_normalize(np.stack(out))
+
+
+def _crops(image: Image.Image) -> list[Image.Image]:
+    w, h = image.size
+    boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h),
+             (w // 2, h // 2, w, h), (w // 4, h // 4, 3 * w // 4, 3 * h // 4)]
+    return [image.crop(b) for b in boxes]
+
+
+class SceneAnalyzer:
+    """Embeds class prompts once at construction; each ``analyze`` call is one image pass."""
+
+    def __init__(self, encoder: Encoder, config: SceneConfig | None = None):
+        self.encoder = encoder
+        self.config = config or SceneConfig()
+        self.rooms = list(ROOM_PROMPTS)
+        self.styles = list(STYLE_PROMPTS)
+        self.room_vectors = _prompt_matrix(encoder, ROOM_PROMPTS)
+        self.style_vectors = _prompt_matrix(encoder, STYLE_PROMPTS)
+
+    def embed_scene(self, image: Image.Image) -> np.ndarray:
+        if not self.config.regional:
+            return self.encoder.encode_images([image])[0]
+        vecs = self.encoder.encode_images([image, *_crops(image)])
+        # The whole photo carries half the weight; the regions bring out smaller objects.
+        return l2_normalize(0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0))
+
+    def style_distribution(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, styles) style probabilities for any vectors in the encoder's space."""
+        sims = np.atleast_2d(vectors) @ self.style_vectors.T
+        return np.stack([_softmax(s, self.config.temperature) for s in sims])
+
+    def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
+        vec = self.embed_scene(image)
+        context = (context or "").strip() or None
+        if context:
+            ctx = self.encoder.encode_texts([context])[0]
+            vec = l2_normalize(vec + self.config.context_weight * ctx)
+        t = self.config.temperature
+        room = _softmax(self.room_vectors @ vec, t)
+        style = _softmax(self.style_vectors @ vec, t)
+        colours = dominant_colours(image, self.config.colours)
+        return SceneAnalysis(
+            room_type=_as_dist(self.rooms, room),
+            style=_as_dist(self.styles, style),
+            palette=palette_distribution(colours),
+            colours=colours,
+            context=context,
+            vector=vec.astype(np.float32),
+        )
+
+
+def _as_dist(names: list[str], probs: np.ndarray) -> dict[str, float]:
+    pairs = sorted(zip(names, probs.tolist()), key=lambda kv: -kv[1])
+    return {n: float(p) for n, p in pairs}

@@ -1,0 +1,75 @@
+"""Shared fixtures: a deterministic fake encoder for fast unit tests, and the demo data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+
+
+class FakeEncoder:
+    """Bag-of-words hashing for texts, colour histogram for images: cheap and deterministic.
+
+    Not a stub of the real thing: it has the Encoder protocol's contract (unit-norm float32
+    rows, one space for both), which is all the index, ranker and ingest code rely on.
+    """
+
+    dim = 64
+
+    def __init__(self, model_id: str = "fake:v1"):
+        self.model_id = model_id
+        self.text_calls = 0
+        self.image_calls = 0
+
+    def _word(self, w: str) -> int:
+        return int(hashlib.md5(w.encode()).hexdigest(), 16) % (self.dim - 8)
+
+    def encode_texts(self, texts):
+        self.text_calls += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"[a-z]+", t.lower()):
+                out[i, self._word(w)] += 1
+            out[i, -1] += 0.1  # never a zero vector
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_images(self, images):
+        self.image_calls += len(images)
+        out = np.zeros((len(images), self.dim), np.float32)
+        for i, im in enumerate(images):
+            r, g, b = np.asarray(im.convert("RGB").resize((8, 8)), np.float32).reshape(-1, 3).mean(0)
+            out[i, -8:-5] = (r + 1, g + 1, b + 1)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def fake_encoder():
+    return FakeEncoder()
+
+
+@pytest.fixture
+def write_image():
+    def make(path: Path, colour=(200, 30, 30), size=(64, 48)) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, colour).save(path)
+        return path
+
+    return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    # Keep the label-embedding cache out of the user's home during tests, but share it across
+    # the session so the 1,000 ImageNet labels are embedded once.
+    os.environ.setdefault("SCENEFIT_CACHE_DIR", str(tmp_path_factory.mktemp("scenefit-cache")))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    yield

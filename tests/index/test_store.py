@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pytest
+
+from scenefit import IndexError_, ModelMismatchError
+from scenefit.index import ProductRecord, VectorIndex
+
+
+def _rec(i: str, **kw) -> ProductRecord:
+    base = dict(id=i, sku_id=f"sku-{i}", description=f"item {i}", image=None, text=f"item {i}",
+                category="vase", colours=["gold"], materials=["ceramic"], content_hash=f"h{i}",
+                image_status="none", attributes={"price": "9.5"})
+    base.update(kw)
+    return ProductRecord(**base)
+
+
+def _unit(rng, n, d=8):
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def index(tmp_path):
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m1", dim=8, encoder={"backend": "fake"})
+    rng = np.random.default_rng(0)
+    idx.upsert([_rec(str(i)) for i in range(5)], _unit(rng, 5))
+    idx.save(catalog_hash="abc")
+    return idx
+
+
+def test_round_trip_keeps_vectors_and_records(index):
+    again = VectorIndex.open(index.path)
+    assert len(again) == 5
+    assert again.manifest.catalog_hash == "abc" and again.manifest.count == 5
+    rec = again.get("3")
+    assert rec.attributes == {"price": "9.5"} and rec.colours == ["gold"]
+    np.testing.assert_allclose(again.vectors([rec.key]), index.vectors([index.get("3").key]))
+
+
+def test_search_returns_nearest_first(index):
+    target = index.vectors([index.get("2").key])[0]
+    keys, scores = index.search(target, 3)
+    assert index.record(int(keys[0])).id == "2"
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_search_restricted_to_allowed_keys(index):
+    target = index.vectors([index.get("2").key])[0]
+    allowed = np.array([index.get("0").key, index.get("4").key])
+    keys, _ = index.search(target, 5, allowed)
+    assert {index.record(int(k)).id for k in keys} == {"0", "4"}
+
+
+def test_upsert_replaces_and_delete_removes(index):
+    new_vec = np.eye(8, dtype=np.float32)[:1]
+    index.upsert([_rec("2", description="changed")], new_vec)
+    assert len(index) == 5 and index.get("2").description == "changed"
+    keys, _ = index.search(new_vec[0], 1)
+    assert index.record(int(keys[0])).id == "2"
+    assert index.delete(["2", "nope"]) == 1
+    index.save()
+    again = VectorIndex.open(index.path)
+    assert again.get("2") is None and len(again) == 4
+
+
+def test_refuses_zero_vectors(index):
+    with pytest.raises(ValueError):
+        index.upsert([_rec("z")], np.zeros((1, 8), np.float32))
+
+
+def test_crash_mid_write_leaves_previous_index_readable(index, monkeypatch):
+    import pyarrow.parquet as pq
+
+    index.upsert([_rec("new")], np.eye(8, dtype=np.float32)[3:4])
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", boom)
+    with pytest.raises(OSError):
+        index.save()
+    again = VectorIndex.open(index.path)
+    assert len(again) == 5 and again.get("new") is None
+    assert not [p for p in index.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_old_generations_are_pruned(index):
+    for _ in range(4):
+        index.save()
+    gens = sorted(p.name for p in index.path.glob("gen-*"))
+    assert len(gens) == 2 and gens[-1] == f"gen-{index.manifest.generation:06d}"
+
+
+def test_model_mismatch_is_refused(index):
+    index.check_model("m1", 8)
+    with pytest.raises(ModelMismatchError, match="built with model 'm1'"):
+        index.check_model("other", 8)
+    with pytest.raises(ModelMismatchError):
+        index.check_model("m1", 16)
+
+
+def test_missing_and_corrupt_index(tmp_path, index):
+    with pytest.raises(IndexError_, match="no such index folder"):
+        VectorIndex.open(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexError_, match="not a scenefit index"):
+        VectorIndex.open(tmp_path / "empty")
+    (index.path / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexError_, match="corrupt manifest"):
+        VectorIndex.open(index.path)
+
+
+def test_future_format_is_refused(index):
+    m = json.loads((index.path / "manifest.json").read_text())
+    m["format_version"] = 99
+    (index.path / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexError_, match="format 99"):
+        VectorIndex.open(index.path)

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from scenefit.scene import ROOM_PROMPTS, STYLE_PROMPTS, SceneAnalyzer, SceneConfig
+
+
+def test_distributions_sum_to_one_and_vector_is_unit(fake_encoder):
+    a = SceneAnalyzer(fake_encoder)
+    s = a.analyze(Image.new("RGB", (64, 64), (120, 90, 60)))
+    for dist, names in ((s.room_type, ROOM_PROMPTS), (s.style, STYLE_PROMPTS)):
+        assert set(dist) == set(names)
+        assert sum(dist.values()) == pytest.approx(1.0, abs=1e-5)
+        assert list(dist.values()) == sorted(dist.values(), reverse=True)
+    assert sum(s.palette.values()) == pytest.approx(1.0, abs=1e-3)
+    assert s.vector.dtype == np.float32 and np.linalg.norm(s.vector) == pytest.approx(1, abs=1e-5)
+    assert s.context is None
+
+
+def test_context_shifts_query_and_room(fake_encoder):
+    a = SceneAnalyzer(fake_encoder, SceneConfig(regional=False))
+    im = Image.new("RGB", (64, 64), (120, 90, 60))
+    plain = a.analyze(im)
+    ctx = a.analyze(im, "a kitchen with cabinets and a stove kitchen kitchen")
+    assert ctx.context.startswith("a kitchen")
+    assert float(plain.vector @ ctx.vector) < 0.99
+    assert ctx.room_type["kitchen"] > plain.room_type["kitchen"]
+    assert a.analyze(im, "   ").context is None
+
+
+def test_regional_embeds_whole_photo_and_five_crops(fake_encoder):
+    a = SceneAnalyzer(fake_encoder, SceneConfig(regional=True))
+    before = fake_encoder.image_calls
+    a.analyze(Image.new("RGB", (64, 64)))
+    assert fake_encoder.image_calls - before == 6
