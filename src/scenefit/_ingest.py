@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, Field
 
 from ._errors import ImageError
@@ -130,7 +131,8 @@ def run_ingest(
     # 3. embed what the cache doesn't have.
     found = cache.get_many(encoder.model_id, hashes.values())
     report.cached = sum(1 for p in keep if hashes[p.id] in found)
-    missing = [p for p in keep if hashes[p.id] not in found]
+    # Wholesale catalogs repeat descriptions: each distinct content is embedded once.
+    missing = list({hashes[p.id]: p for p in keep if hashes[p.id] not in found}.values())
     rejected_ids: set[str] = set()
     if missing:
         with progress.task("Embedding products", len(missing)) as advance:
@@ -173,31 +175,34 @@ def run_ingest(
 
 
 def _embed_batch(batch, image_paths, hashes, encoder, config, report, rejected_ids) -> dict[str, np.ndarray]:
-    text_vecs = encoder.encode_texts([p.parsed.text for p in batch])
-    images, with_image = [], []
-    for i, p in enumerate(batch):
+    # Decode first: a row rejected for its image must cost no embedding.
+    images: dict[str, Image.Image] = {}
+    for p in batch:
         path = image_paths.get(p.id)
         if path is None:
             continue
         try:
-            images.append(open_image(path))
-            with_image.append(i)
+            images[p.id] = open_image(path)
         except ImageError as exc:
             if p.image and not p.image.lower().startswith(("http://", "https://")):
                 # A local image that exists but cannot be read is a bad row (issue contract).
                 report.rejected.append(RowError(p.row, p.id, f"image unreadable: {exc}"))
                 rejected_ids.add(p.id)
             else:
+                # Undecodable downloaded bytes: text-only vector, cached under the same hash
+                # (the same bytes fail the same way next time).
                 report.image_failures.append(ImageFailure(p.row, p.id, p.image or "", str(exc)))
-                hashes[p.id] = _sha(p.parsed.text, "")
-    vecs = text_vecs.copy()
-    if images:
-        img_vecs = encoder.encode_images(images)
+    batch = [p for p in batch if p.id not in rejected_ids]
+    if not batch:
+        return {}
+    vecs = encoder.encode_texts([p.parsed.text for p in batch])
+    with_image = [i for i, p in enumerate(batch) if p.id in images]
+    if with_image:
+        img_vecs = encoder.encode_images([images[batch[i].id] for i in with_image])
         w = config.image_weight
-        for j, i in enumerate(with_image):
-            vecs[i] = (1 - w) * text_vecs[i] + w * img_vecs[j]
+        vecs[with_image] = (1 - w) * vecs[with_image] + w * img_vecs
     vecs = l2_normalize(vecs)
-    return {hashes[p.id]: vecs[i] for i, p in enumerate(batch) if p.id not in rejected_ids}
+    return {hashes[p.id]: vecs[i] for i, p in enumerate(batch)}
 
 
 def _record(p: Product, content_hash: str, image_error: str | None) -> ProductRecord:

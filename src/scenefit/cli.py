@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from rich.console import Console
 
@@ -121,14 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     except ScenefitError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors: typer prints them with a hint
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {exc}")
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -1,12 +1,12 @@
 """ClipEncoder against tiny random-weight CLIP / SigLIP / SigLIP2 checkpoints.
 
-The checkpoints are built here and saved with ``save_pretrained``, so the real loading
-code (AutoModel, AutoTokenizer, AutoImageProcessor from a folder) runs without the hub.
+The checkpoints are built here (CLIP by the ``tiny_hf`` kit in conftest.py) and saved with
+``save_pretrained``, so the real loading code (AutoModel, AutoTokenizer, AutoImageProcessor
+from a folder) runs without the hub.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -18,75 +18,33 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import Tokenizer, models, pre_tokenizers, processors  # noqa: E402
 
 from scenefit._errors import ConfigError, ModelError  # noqa: E402
 from scenefit.embed._base import Encoder  # noqa: E402
 from scenefit.embed._clip import ClipEncoder, clip_available  # noqa: E402
 
-CORPUS = [
-    "a red sofa in a bright living room",
-    "a wooden dining table with four chairs",
-    "a blue lamp standing on a white desk",
-    "a green plant next to the big window",
-    "a grey rug under a low coffee table",
-] * 4
-TINY = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2)
-MAX_TOKENS = 16
 UNCACHED_HUB_NAME = "scenefit-tests/definitely-not-a-real-model"
 
 
-def _trained_bpe(pre_tokenizer, specials: list[str], **bpe_kw) -> tuple[dict, list]:
-    """Train a ~200-token BPE on CORPUS; returns (vocab, merges) for a tokenizer class."""
-    tok = Tokenizer(models.BPE(unk_token=specials[-1], **bpe_kw))
-    tok.pre_tokenizer = pre_tokenizer
-    trainer = trainers.BpeTrainer(vocab_size=200, special_tokens=specials, show_progress=False, **bpe_kw)
-    tok.train_from_iterator(CORPUS, trainer)
-    model = json.loads(tok.to_str())["model"]
-    return model["vocab"], [tuple(m) for m in model["merges"]]
-
-
-def _save_tiny_clip(folder: Path, seed: int) -> None:
-    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
-
-    # Same pre-tokenisation as CLIPTokenizer (words, no space marker, "</w>" suffix).
-    vocab, merges = _trained_bpe(
-        pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.ByteLevel(add_prefix_space=False)]),
-        ["<|startoftext|>", "<|endoftext|>"],
-        end_of_word_suffix="</w>",
-    )
-    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_TOKENS)
-    # The text tower pools at the EOS position, so its id must be the tokenizer's.
-    ids = dict(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    config = CLIPConfig(
-        text_config=dict(TINY, vocab_size=len(vocab), max_position_embeddings=MAX_TOKENS, **ids),
-        vision_config=dict(TINY, image_size=32, patch_size=8),
-        projection_dim=16,
-    )
-    torch.manual_seed(seed)
-    CLIPModel(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-
-
-def _save_tiny_siglip(folder: Path) -> None:
+def _save_tiny_siglip(folder: Path, kit) -> None:
     # SiglipTokenizer needs sentencepiece (not a dependency), so this checkpoint carries a
     # plain tokenizers-backed tokenizer; the model side (no projection, last-token pooling,
     # max_length padding) is what is under test.
     from transformers import PreTrainedTokenizerFast, SiglipConfig, SiglipImageProcessorPil, SiglipModel
 
     specials = ["<pad>", "</s>", "<unk>"]
-    vocab, merges = _trained_bpe(pre_tokenizers.Metaspace(), specials)
+    vocab, merges = kit.trained_bpe(pre_tokenizers.Metaspace(), specials)
     backend = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", vocab["</s>"])])
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=MAX_TOKENS
+        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=kit.MAX_TOKENS
     )
     ids = dict(pad_token_id=vocab["<pad>"], bos_token_id=None, eos_token_id=vocab["</s>"])
     config = SiglipConfig(
-        text_config=dict(TINY, vocab_size=len(vocab), max_position_embeddings=MAX_TOKENS, projection_size=32, **ids),
-        vision_config=dict(TINY, image_size=32, patch_size=8),
+        text_config=dict(kit.TINY, vocab_size=len(vocab), max_position_embeddings=kit.MAX_TOKENS, projection_size=32, **ids),
+        vision_config=dict(kit.TINY, image_size=32, patch_size=8),
     )
     torch.manual_seed(0)
     SiglipModel(config).save_pretrained(folder)
@@ -94,16 +52,16 @@ def _save_tiny_siglip(folder: Path) -> None:
     SiglipImageProcessorPil(size={"height": 32, "width": 32}).save_pretrained(folder)
 
 
-def _save_tiny_siglip2(folder: Path) -> None:
+def _save_tiny_siglip2(folder: Path, kit) -> None:
     from transformers import Siglip2Config, Siglip2ImageProcessorPil, Siglip2Model, Siglip2Tokenizer
 
     specials = ["<pad>", "<eos>", "<bos>", "<mask>", "<unk>"]
-    vocab, merges = _trained_bpe(pre_tokenizers.Metaspace(), specials)
-    tok = Siglip2Tokenizer(vocab=vocab, merges=merges, model_max_length=MAX_TOKENS)
+    vocab, merges = kit.trained_bpe(pre_tokenizers.Metaspace(), specials)
+    tok = Siglip2Tokenizer(vocab=vocab, merges=merges, model_max_length=kit.MAX_TOKENS)
     ids = dict(pad_token_id=vocab["<pad>"], bos_token_id=vocab["<bos>"], eos_token_id=vocab["<eos>"])
     config = Siglip2Config(
-        text_config=dict(TINY, vocab_size=len(vocab), max_position_embeddings=MAX_TOKENS, projection_size=32, **ids),
-        vision_config=dict(TINY, patch_size=8, num_patches=16),
+        text_config=dict(kit.TINY, vocab_size=len(vocab), max_position_embeddings=kit.MAX_TOKENS, projection_size=32, **ids),
+        vision_config=dict(kit.TINY, patch_size=8, num_patches=16),
     )
     torch.manual_seed(0)
     Siglip2Model(config).save_pretrained(folder)
@@ -113,20 +71,20 @@ def _save_tiny_siglip2(folder: Path) -> None:
 
 
 BUILDERS = {
-    "clip": (lambda folder: _save_tiny_clip(folder, seed=0), 16),
+    "clip": (lambda folder, kit: kit.save_clip(folder, seed=0), 16),
     "siglip": (_save_tiny_siglip, 32),
     "siglip2": (_save_tiny_siglip2, 32),
 }
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
+def folders(tmp_path_factory, tiny_hf) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-models")
     out = {}
     for kind, (build, _) in BUILDERS.items():
-        build(root / kind)
+        build(root / kind, tiny_hf)
         out[kind] = root / kind
-    _save_tiny_clip(root / "clip-other-seed", seed=1)
+    tiny_hf.save_clip(root / "clip-other-seed", seed=1)
     out["clip-other-seed"] = root / "clip-other-seed"
     return out
 
@@ -255,10 +213,10 @@ def test_corrupt_weights_raise(folders, tmp_path):
         ClipEncoder(str(tmp_path))
 
 
-def test_not_an_image_text_model(tmp_path):
+def test_not_an_image_text_model(tmp_path, tiny_hf):
     from transformers import BertConfig, BertModel
 
-    BertModel(BertConfig(vocab_size=50, **TINY)).save_pretrained(tmp_path)
+    BertModel(BertConfig(vocab_size=50, **tiny_hf.TINY)).save_pretrained(tmp_path)
     with pytest.raises(ModelError, match="not an image-text model"):
         ClipEncoder(str(tmp_path))
 

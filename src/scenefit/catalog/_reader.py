@@ -54,6 +54,7 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[dict[str,
 
     def rows() -> Iterator[dict[str, Any]]:
         with fh:
+            yield {}  # primed below: from here on, closing the generator closes the file
             try:
                 for values in reader:
                     if not any(v.strip() for v in values):
@@ -73,24 +74,30 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[dict[str,
             except csv.Error as exc:
                 raise CatalogError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
 
-    return header, rows()
+    it = rows()
+    next(it)
+    return header, it
 
 
 def _iter_jsonl(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
     def rows() -> Iterator[dict[str, Any]]:
         with path.open("r", encoding="utf-8-sig") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield {"__error__": f"invalid JSON: {exc.msg}"}
-                    continue
-                if not isinstance(obj, dict):
-                    yield {"__error__": "line is not a JSON object"}
-                    continue
-                yield obj
+            lineno = 0
+            try:
+                for lineno, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield {"__error__": f"invalid JSON: {exc.msg}"}
+                        continue
+                    if not isinstance(obj, dict):
+                        yield {"__error__": "line is not a JSON object"}
+                        continue
+                    yield obj
+            except UnicodeDecodeError as exc:
+                raise CatalogError(f"{path}: not UTF-8 text near line {lineno + 1} ({exc.reason})") from None
 
     # JSONL has no header: the columns are the union of keys, so required columns are checked
     # per row (a row missing `id` is rejected) rather than up front.
@@ -159,6 +166,7 @@ class Catalog:
         lowered = {h.lower(): h for h in header}
         missing = [c for c in REQUIRED_COLUMNS if c not in lowered]
         if missing:
+            rows.close()  # closes the CSV file opened to read the header
             raise CatalogError(
                 f"{path}: missing required column(s) {', '.join(missing)}"
                 f" (found: {', '.join(header) or 'none'})"
@@ -166,7 +174,7 @@ class Catalog:
 
         cat = cls(path=path, columns=header, sha256=_file_sha256(path))
         seen: dict[str, int] = {}
-        base = path.parent
+        base = path.absolute().parent  # image paths must not depend on the cwd later
         for n, raw in enumerate(rows, start=1):
             cat.rows_read = n
             result = _validate(raw, n, seen, base, check_local_images)

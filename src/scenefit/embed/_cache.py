@@ -46,9 +46,11 @@ class EmbeddingCache:
                 [model_id, *chunk],
             )
             for h, dim, blob in rows:
-                vec = np.frombuffer(blob, dtype=np.float32)
-                if vec.shape == (dim,):
-                    found[h] = vec
+                # A damaged row (blob not dim float32s, even a torn byte count that
+                # frombuffer would raise on) is a cache miss: the vector is recomputed.
+                if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+                    continue
+                found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put_many(self, model_id: str, items: dict[str, np.ndarray]) -> None:

@@ -1,0 +1,102 @@
+"""Filters: parsing --category / --where and resolving them to the index keys they allow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenefit import ConfigError
+from scenefit.index import ProductRecord, VectorIndex
+from scenefit.rank import Filters
+
+
+def _rec(i: str, category: str | None, **attributes) -> ProductRecord:
+    return ProductRecord(
+        id=i, sku_id=f"SKU-{i}", description=f"item {i}", image=None, text=f"item {i}",
+        category=category, colours=[], materials=[], content_hash=f"h{i}", image_status="none",
+        attributes=attributes,
+    )
+
+
+@pytest.fixture
+def index(tmp_path):
+    idx = VectorIndex.create(tmp_path, model_id="m", dim=8, encoder={})
+    records = [
+        _rec("a", "vase", Brand="Acme", Category="Vases"),
+        _rec("b", "bowl", Brand="acme ", Category="Bowls"),
+        _rec("c", None, Brand="Other", Type="Vase"),  # the parser found nothing; a column says vase
+        _rec("d", "figurine", Brand="Other", Category="Decor"),
+        _rec("e", "vase", Brand="Zeta"),
+    ]
+    idx.upsert(records, np.eye(8, dtype=np.float32)[: len(records)])
+    return idx
+
+
+def _ids(index: VectorIndex, keys) -> set[str]:
+    return {index.record(int(k)).id for k in keys}
+
+
+def test_no_filters_is_none(index):
+    f = Filters.parse()
+    assert not f
+    assert f.allowed_keys(index) is None
+    assert Filters.parse(category=["", "  "], where=[]).allowed_keys(index) is None
+
+
+def test_category_matches_parsed_category_and_columns_case_insensitively(index):
+    assert _ids(index, Filters.parse(category=["VASE"]).allowed_keys(index)) == {"a", "c", "e"}
+    # "Vases" is the column's spelling; it matches the column, not the parsed "vase"
+    assert _ids(index, Filters.parse(category=["vases"]).allowed_keys(index)) == {"a"}
+    assert _ids(index, Filters.parse(category=["decor"]).allowed_keys(index)) == {"d"}
+
+
+def test_several_categories_are_alternatives(index):
+    allowed = Filters.parse(category=["bowl", " Figurine "]).allowed_keys(index)
+    assert _ids(index, allowed) == {"b", "d"}
+
+
+def test_where_filters_on_attribute_columns(index):
+    allowed = Filters.parse(where=["brand=other"]).allowed_keys(index)
+    assert _ids(index, allowed) == {"c", "d"}
+    # column names are case-insensitive too
+    assert _ids(index, Filters.parse(where=["BRAND = Zeta"]).allowed_keys(index)) == {"e"}
+
+
+def test_where_value_with_stray_spaces_in_the_catalog_still_matches(index):
+    assert _ids(index, Filters.parse(where=["brand=acme"]).allowed_keys(index)) == {"a", "b"}
+
+
+def test_repeated_column_means_any_of_and_columns_combine_with_and(index):
+    either = Filters.parse(where=["brand=zeta", "brand=acme"]).allowed_keys(index)
+    assert _ids(index, either) == {"a", "b", "e"}
+    both = Filters.parse(category=["vase"], where=["brand=acme"]).allowed_keys(index)
+    assert _ids(index, both) == {"a"}
+
+
+def test_id_and_sku_filters(index):
+    assert _ids(index, Filters.parse(where=["sku_id=sku-c"]).allowed_keys(index)) == {"c"}
+    assert _ids(index, Filters.parse(where=["id=D"]).allowed_keys(index)) == {"d"}
+
+
+def test_filter_matching_nothing_gives_empty_keys(index):
+    allowed = Filters.parse(where=["brand=nobody"]).allowed_keys(index)
+    assert allowed is not None and len(allowed) == 0 and allowed.dtype == np.int64
+
+
+def test_unknown_column_lists_the_known_ones(index):
+    with pytest.raises(ConfigError) as exc:
+        Filters.parse(where=["colour=red"]).allowed_keys(index)
+    msg = str(exc.value)
+    assert "colour" in msg
+    for col in ("brand", "category", "type", "id", "sku_id"):
+        assert col in msg.split("columns:")[1]
+
+
+@pytest.mark.parametrize("bad", ["brand", "=acme", "  =x", ""])
+def test_malformed_where(bad):
+    with pytest.raises(ConfigError, match="COLUMN=VALUE"):
+        Filters.parse(where=[bad])
+
+
+def test_value_may_contain_equals_sign():
+    assert Filters.parse(where=["note=a=b"]).attributes == {"note": ["a=b"]}

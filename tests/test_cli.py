@@ -1,0 +1,112 @@
+"""The command line: output contracts and one-line errors (never a traceback)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scenefit.cli import main
+from scenefit.index import ProductRecord, VectorIndex
+
+
+def run(capsys, *argv):
+    code = main(list(map(str, argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in " ".join(err.split()), err
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory, request):
+    """Ingest the seed catalog once through the CLI (offline encoder)."""
+    tmp = tmp_path_factory.mktemp("cli")
+    shutil.copy(request.config.rootpath / "examples" / "product-catalog.csv", tmp / "cat.csv")
+    code = main(["ingest", str(tmp / "cat.csv"), "--index", str(tmp / "ix"), "--encoder", "offline", "--json"])
+    assert code == 0
+    return tmp / "ix"
+
+
+def test_ingest_json_report_adds_up(seed_index, capsys):
+    code, out, err = run(capsys, "ingest", seed_index.parent / "cat.csv", "--index", seed_index, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["read"] == report["indexed"] + report["rejected_count"] == 500
+    assert report["embedded"] == 0  # second ingest: all from cache
+
+
+def test_ingest_human_summary(seed_index, capsys):
+    code, out, err = run(capsys, "ingest", seed_index.parent / "cat.csv", "--index", seed_index)
+    assert code == 0
+    text = " ".join(err.split())
+    assert "Rows read 500 · indexed 500 · rejected 0 (adds up)" in text
+    assert "499 image(s) failed" in text and "Report:" in text
+
+
+def test_match_json_and_table(seed_index, capsys, request):
+    photo = request.config.rootpath / "examples" / "living-room.webp"
+    code, out, _ = run(capsys, "match", photo, "--index", seed_index, "-k", "4", "--json", "--context", "reading corner")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["recommendations"]) == 4 and data["scene"]["context"] == "reading corner"
+    code, out, _ = run(capsys, "match", photo, "--index", seed_index, "-k", "3")
+    assert code == 0 and "Room" in out and "living room" in out
+    code, out, _ = run(capsys, "match", photo, "--index", seed_index, "--category", "mirror", "--json")
+    assert {r["category"] for r in json.loads(out)["recommendations"]} == {"mirror"}
+
+
+def test_bad_scene_inputs(seed_index, capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    good = tmp_path / "x.png"
+    Image.new("RGB", (64, 64), "red").save(good)
+    (tmp_path / "cut.png").write_bytes(good.read_bytes()[:60])
+    for path, needle in ((tmp_path / "missing.jpg", "not found"), (tmp_path / "notes.txt", "not an image"),
+                         (tmp_path / "cut.png", "truncated")):
+        code, _, err = run(capsys, "match", path, "--index", seed_index)
+        assert_one_line_error(code, err, needle)
+
+
+def test_bad_catalogs(capsys, tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("id,sku_id,description,primary_image\n")
+    (tmp_path / "cols.csv").write_text("id,description\n1,vase\n")
+    cases = [
+        (tmp_path / "empty.csv", "empty"),
+        (tmp_path / "header.csv", "no data rows"),
+        (tmp_path / "cols.csv", "missing required column(s) sku_id, primary_image"),
+        (tmp_path / "absent.csv", "no such catalog file"),
+    ]
+    for path, needle in cases:
+        code, _, err = run(capsys, "ingest", path, "--index", tmp_path / "ix")
+        assert_one_line_error(code, err, needle)
+    assert not (tmp_path / "ix").exists()  # nothing half-built
+
+
+def test_index_errors(capsys, tmp_path, request):
+    photo = request.config.rootpath / "examples" / "living-room.webp"
+    code, _, err = run(capsys, "match", photo, "--index", tmp_path / "nowhere")
+    assert_one_line_error(code, err, "no such index folder")
+    # An index built with another model (a CLIP one), queried with the offline encoder.
+    ix = VectorIndex.create(tmp_path / "clipix", model_id="clip:some/other-model", dim=512,
+                            encoder={"backend": "clip", "clip_model": "some/other-model"})
+    rec = ProductRecord("1", "s", "vase", None, "vase", "vase", [], [], "h", "none")
+    ix.upsert([rec], np.eye(512, dtype=np.float32)[:1])
+    ix.save()
+    code, _, err = run(capsys, "match", photo, "--index", tmp_path / "clipix", "--encoder", "offline")
+    assert_one_line_error(code, err, "built with model 'clip:some/other-model'")
+
+
+def test_usage_errors_exit_nonzero(capsys):
+    code, _, err = run(capsys, "match")
+    assert code == 2 and "Traceback" not in err
+    code, _, err = run(capsys, "match", "x.jpg", "--index", "ix", "-k", "0")
+    assert code == 2 and "Traceback" not in err

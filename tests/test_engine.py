@@ -1,0 +1,112 @@
+"""End to end with the real offline encoder: seed catalog in, living-room photo in, picks out."""
+
+import json
+import shutil
+
+import pytest
+
+from scenefit import SCHEMA_VERSION, Catalog, ConfigError, EncoderConfig, Engine, Filters, ImageError, ModelMismatchError
+
+CATALOG = "product-catalog.csv"
+PHOTO = "living-room.webp"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, request):
+    root = request.config.rootpath / "examples"
+    tmp = tmp_path_factory.mktemp("e2e")
+    # A copy, so the test never writes next to the repo's demo data.
+    shutil.copy(root / CATALOG, tmp / CATALOG)
+    logs: list[str] = []
+    engine = Engine(tmp / "index", encoder=EncoderConfig(backend="offline"), log=logs.append)
+    report = engine.ingest(tmp / CATALOG)
+    return engine, report, tmp, root / PHOTO, logs
+
+
+def test_seed_catalog_rows_add_up(built):
+    _, report, *_ = built
+    assert report.read == 500
+    assert report.indexed + len(report.rejected) == report.read
+    assert report.indexed == 500 and report.rejected == []
+    # The seed images live on an unreachable host: each is reported, none is lost.
+    assert len(report.image_failures) == 499
+    assert report.added == 500
+    # Identical descriptions share a content hash and are embedded once.
+    distinct = {p.parsed.text for p in Catalog.read(built[2] / CATALOG).products}
+    assert report.embedded == len(distinct) < 500
+
+
+def test_match_json_contract(built):
+    engine, _, tmp, photo, _ = built
+    result = engine.match(photo, k=10)
+    data = json.loads(result.model_dump_json())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert set(data) >= {"scene", "recommendations", "model", "index"}
+    scene = data["scene"]
+    assert set(scene) >= {"room_type", "style", "palette", "colours", "context"}
+    for key in ("room_type", "style", "palette"):
+        assert sum(scene[key].values()) == pytest.approx(1.0, abs=1e-3)
+    assert next(iter(scene["room_type"])) == "living room"
+    assert all({"name", "hex", "share"} <= set(c) for c in scene["colours"])
+    recs = data["recommendations"]
+    assert len(recs) == 10 and len({r["id"] for r in recs}) == 10
+    for r in recs:
+        assert {"id", "sku_id", "description", "score", "factors", "reason", "attributes"} <= set(r)
+        assert set(r["factors"]) >= {"similarity", "room", "colour", "style"}
+        assert r["reason"] and "\n" not in r["reason"]
+    assert [r["score"] for r in recs] == sorted((r["score"] for r in recs), reverse=True)
+    assert data["model"]["id"].startswith("offline-") and data["model"]["dim"] == 384
+    assert data["index"]["count"] == 500
+
+
+def test_picks_fit_a_living_room(built):
+    engine, _, _, photo, _ = built
+    recs = engine.match(photo, k=10).recommendations
+    # Every pick's category must be one that belongs in a living room (room factor high),
+    # and the list must not be ten copies of one kind of thing.
+    assert all(r.factors["room"] >= 0.6 for r in recs)
+    assert len({r.category for r in recs}) >= 4
+
+
+def test_context_and_filters(built):
+    engine, _, _, photo, _ = built
+    plain = engine.match(photo, k=5)
+    ctx = engine.match(photo, k=5, context="a vase of flowers on the table")
+    assert ctx.scene.context == "a vase of flowers on the table"
+    assert [r.id for r in plain.recommendations] != [r.id for r in ctx.recommendations]
+    vases = engine.match(photo, k=5, filters=Filters.parse(["vase"]))
+    assert vases.recommendations and all(r.category == "vase" for r in vases.recommendations)
+    with pytest.raises(ConfigError, match="unknown filter"):
+        engine.match(photo, k=5, filters=Filters.parse(where=["colour_of_box=red"]))
+    with pytest.raises(ConfigError):
+        engine.match(photo, k=0)
+
+
+def test_reingest_is_served_from_cache(built):
+    engine, _, tmp, *_ = built
+    again = engine.ingest(tmp / CATALOG)
+    assert again.embedded == 0 and again.cached == 500 and again.unchanged == 500
+
+
+def test_reopened_index_uses_its_recorded_encoder(built):
+    _, _, tmp, photo, _ = built
+    logs = []
+    fresh = Engine(tmp / "index", log=logs.append)
+    assert fresh.match(photo, k=3).model.backend == "offline"
+    assert any("recorded in the index" in m for m in logs)
+
+
+def test_other_model_is_refused(built, tmp_path):
+    _, _, tmp, photo, _ = built
+    other = Engine(tmp / "index", encoder=EncoderConfig(backend="offline", offline_top_k=3))
+    with pytest.raises(ModelMismatchError, match="built with model"):
+        other.match(photo)
+
+
+def test_bad_scene_images(built, tmp_path):
+    engine, *_ = built
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ImageError, match="not an image"):
+        engine.match(tmp_path / "notes.txt")
+    with pytest.raises(ImageError, match="not found"):
+        engine.match(tmp_path / "missing.jpg")

@@ -1,0 +1,156 @@
+"""The ingest pipeline with a fake encoder: accounting, cache, image fallback, sync."""
+
+import csv
+import json
+
+import httpx
+import numpy as np
+import pytest
+
+from scenefit import Catalog, FetchConfig, IngestConfig
+from scenefit._ingest import run_ingest
+from scenefit._progress import NullProgress
+from scenefit.embed import EmbeddingCache
+from scenefit.index import VectorIndex
+
+
+def _write_catalog(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "sku_id", "description", "primary_image", "price"])
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path, fake_encoder, write_image):
+    write_image(tmp_path / "img" / "red.png", (200, 30, 30))
+    write_image(tmp_path / "img" / "blue.png", (30, 30, 200))
+    (tmp_path / "img" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    rows = [
+        ["a", "A1", "CERAMIC VASE, GOLD", "img/red.png", "10"],
+        ["b", "B1", "S/2 BLACK ALLIGATOR BOOKENDS", "img/blue.png", "20"],
+        ["c", "C1", "RUSTIC WOOD CHEST, NATURAL", "", "30"],
+        ["d", "D1", "GOLD HEXAGON MIRROR", "https://img.example/d.jpg", "40"],
+        ["", "E1", "NO ID HERE", "", ""],
+        ["a", "A2", "DUPLICATE OF A", "", ""],
+        ["f", "F1", "BROKEN IMAGE VASE", "img/broken.png", ""],
+        ["g", "G1", "MISSING IMAGE VASE", "img/nope.png", ""],
+    ]
+    catalog = _write_catalog(tmp_path / "cat.csv", rows)
+    requests = []
+
+    def handler(request):
+        requests.append(str(request.url))
+        return httpx.Response(503)
+
+    def run(path=catalog, **kw):
+        index = VectorIndex.open(tmp_path / "ix") if VectorIndex.exists(tmp_path / "ix") else \
+            VectorIndex.create(tmp_path / "ix", model_id=fake_encoder.model_id, dim=fake_encoder.dim, encoder={})
+        with EmbeddingCache(tmp_path / "ix" / "cache.sqlite") as cache:
+            from scenefit.images import _fetch
+
+            orig = _fetch.ImageFetcher.__init__
+
+            def init(self, config=None, *, transport=None):
+                orig(self, config, transport=httpx.MockTransport(handler))
+
+            _fetch.ImageFetcher.__init__ = init
+            try:
+                return run_ingest(
+                    Catalog.read(path), index, fake_encoder, cache,
+                    config=IngestConfig(**kw), fetch=FetchConfig(retries=0, cache_dir=tmp_path / "imgcache"),
+                    progress=NullProgress(), log=lambda m: None,
+                )
+            finally:
+                _fetch.ImageFetcher.__init__ = orig
+
+    return run, catalog, tmp_path, requests
+
+
+def test_every_row_is_accounted_for(setup):
+    run, _, tmp_path, _ = setup
+    r = run()
+    assert r.read == 8
+    assert r.indexed == 4  # a, b, c, d
+    reasons = {e.id: e.reason for e in r.rejected}
+    assert r.read == r.indexed + len(r.rejected)
+    assert "missing id" in reasons[None]
+    assert reasons["a"].startswith("duplicate id")
+    assert reasons["g"].startswith("image not found")
+    assert reasons["f"].startswith("image unreadable")
+    index = VectorIndex.open(tmp_path / "ix")
+    assert sorted(index.ids()) == ["a", "b", "c", "d"]
+    assert index.get("a").attributes == {"price": "10"}
+    assert index.get("a").category == "vase" and index.get("a").colours == ["gold"]
+
+
+def test_failed_url_image_falls_back_to_text_and_is_reported(setup, fake_encoder):
+    run, _, tmp_path, requests = setup
+    r = run()
+    assert [f.id for f in r.image_failures] == ["d"]
+    assert "503" in r.image_failures[0].error
+    assert requests == ["https://img.example/d.jpg"]
+    index = VectorIndex.open(tmp_path / "ix")
+    rec = index.get("d")
+    assert rec.image_status.startswith("failed")
+    vec = index.vectors([rec.key])[0]
+    np.testing.assert_allclose(vec, fake_encoder.encode_texts([rec.text])[0], atol=1e-6)
+    assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-5)
+    assert index.get("a").image_status == "ok"
+
+
+def test_report_file_holds_rejections_and_failures(setup):
+    run, *_ = setup
+    r = run()
+    data = json.loads(open(r.report_path, encoding="utf-8").read())
+    assert data["read"] == 8 and data["rejected_count"] == 4
+    assert {e["id"] for e in data["rejected"]} == {None, "a", "f", "g"}
+    assert data["image_failures"][0]["id"] == "d"
+
+
+def test_reingest_unchanged_embeds_nothing(setup, fake_encoder):
+    run, *_ = setup
+    first = run()
+    assert first.embedded == 4 and first.added == 4
+    texts, images = fake_encoder.text_calls, fake_encoder.image_calls
+    again = run()
+    assert again.embedded == 0 and again.cached == 4 and again.unchanged == 4
+    assert (fake_encoder.text_calls, fake_encoder.image_calls) == (texts, images)
+
+
+def test_changed_row_reembeds_only_that_row(setup, fake_encoder):
+    run, catalog, tmp_path, _ = setup
+    run()
+    text = catalog.read_text("utf-8").replace("RUSTIC WOOD CHEST, NATURAL", "RUSTIC WOOD CHEST, BLACK")
+    text = text.replace("B1,S/2", "B9,S/2")  # metadata-only change: no re-embed, but updated
+    catalog.write_text(text, "utf-8")
+    before = fake_encoder.text_calls
+    r = run()
+    assert r.embedded == 1 and fake_encoder.text_calls - before == 1
+    assert r.updated == 2 and r.unchanged == 2
+    index = VectorIndex.open(tmp_path / "ix")
+    assert index.get("c").colours == ["black"] and index.get("b").sku_id == "B9"
+
+
+def test_sync_removes_products_gone_from_catalog(setup, tmp_path):
+    run, _, tmp_path, _ = setup
+    run()
+    smaller = _write_catalog(tmp_path / "small.csv", [["a", "A1", "CERAMIC VASE, GOLD", "img/red.png", "10"]])
+    kept = run(smaller, sync=False)
+    assert kept.removed == 0 and len(VectorIndex.open(tmp_path / "ix")) == 4
+    r = run(smaller)
+    assert r.removed == 3 and VectorIndex.open(tmp_path / "ix").ids() == ["a"]
+
+
+def test_image_weight_mixes_text_and_image(setup, fake_encoder):
+    run, _, tmp_path, _ = setup
+    run(image_weight=0.5)
+    index = VectorIndex.open(tmp_path / "ix")
+    rec = index.get("a")
+    from PIL import Image
+
+    t = fake_encoder.encode_texts([rec.text])[0]
+    i = fake_encoder.encode_images([Image.open(tmp_path / "img" / "red.png")])[0]
+    expected = (t + i) / np.linalg.norm(t + i)
+    np.testing.assert_allclose(index.vectors([rec.key])[0], expected, atol=1e-5)
