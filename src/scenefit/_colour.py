@@ -69,6 +69,15 @@ def _hue_chroma(hex_value: str) -> tuple[float, float, float]:
     return float(L), float(np.hypot(a, b)), float(np.degrees(np.arctan2(b, a)) % 360)
 
 
+# Beige, tan, natural wood and the metallics carry too much chroma for the threshold below,
+# yet they are the neutrals of a room: they go with anything.
+_NEUTRAL_HEX = frozenset(SCENE_COLOURS[n] for n in NEUTRALS)
+
+
+def _is_named_neutral(hex_value: str) -> bool:
+    return hex_value.lower() in _NEUTRAL_HEX
+
+
 def harmony(a_hex: str, b_hex: str) -> float:
     """How well two colours sit together, 0..1, from classic hue relations in CIELAB.
 
@@ -77,8 +86,8 @@ def harmony(a_hex: str, b_hex: str) -> float:
     """
     _, ca, ha = _hue_chroma(a_hex)
     _, cb, hb = _hue_chroma(b_hex)
-    if min(ca, cb) < 15:  # one of them is a neutral
-        return 0.8
+    if min(ca, cb) < 15 or _is_named_neutral(a_hex) or _is_named_neutral(b_hex):
+        return 0.8  # one of them is a neutral
     d = abs(ha - hb) % 360
     d = min(d, 360 - d)
     if d <= 30:

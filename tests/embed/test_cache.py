@@ -72,7 +72,9 @@ def test_duplicate_request_keys(cache):
 
 
 def test_many_keys_in_one_call_are_chunked(cache):
-    # More keys than SQLite's bound-parameter limit on old builds (999) and than one chunk.
+    # Emulate an old SQLite build (999 bound parameters at most; new ones allow 32766), so
+    # an unchunked query fails here too. 2,500 keys span three chunks.
+    cache._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     items = _vecs(2500, dim=4)
     cache.put_many("m", items)
     keys = list(items) + [f"missing{i}" for i in range(300)]

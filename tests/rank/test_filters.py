@@ -27,6 +27,7 @@ def index(tmp_path):
         _rec("c", None, Brand="Other", Type="Vase"),  # the parser found nothing; a column says vase
         _rec("d", "figurine", Brand="Other", Category="Decor"),
         _rec("e", "vase", Brand="Zeta"),
+        _rec("f", "lamp", Brand=None),  # a null cell (Parquet / JSONL)
     ]
     idx.upsert(records, np.eye(8, dtype=np.float32)[: len(records)])
     return idx
@@ -100,3 +101,8 @@ def test_malformed_where(bad):
 
 def test_value_may_contain_equals_sign():
     assert Filters.parse(where=["note=a=b"]).attributes == {"note": ["a=b"]}
+
+
+def test_null_cell_is_empty_not_the_word_none(index):
+    assert len(Filters.parse(where=["brand=none"]).allowed_keys(index)) == 0
+    assert _ids(index, Filters.parse(where=["brand="]).allowed_keys(index)) == {"f"}

@@ -57,9 +57,8 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[dict[str,
             yield {}  # primed below: from here on, closing the generator closes the file
             try:
                 for values in reader:
-                    if not any(v.strip() for v in values):
-                        yield {"__error__": "blank line"}
-                        continue
+                    if not values:
+                        continue  # a blank line is not a row (as in JSONL)
                     if len(values) != len(header):
                         yield {
                             "__error__": f"has {len(values)} fields, the header has {len(header)}",

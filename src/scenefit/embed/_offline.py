@@ -114,7 +114,7 @@ class OfflineEncoder:
                 mat = np.load(path)
                 if mat.shape == (1000, self.dim):
                     return mat.astype(np.float32)
-            except (OSError, ValueError):
+            except (OSError, ValueError, EOFError):  # EOFError: an empty file
                 pass  # a damaged cache file is rebuilt below
         mat = self.encode_texts(labels)
         try:

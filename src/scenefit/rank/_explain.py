@@ -28,6 +28,15 @@ def _plural(word: str) -> str:
     return word + "s"
 
 
+# Room labels that don't read as a noun on their own ("suit a outdoor").
+_ROOM_NOUNS = {"outdoor": "outdoor space"}
+
+
+def _a_room(room: str) -> str:
+    noun = _ROOM_NOUNS.get(room, room)
+    return ("an " if noun.startswith(tuple("aeiou")) else "a ") + noun
+
+
 def _colour_phrase(record: ProductRecord, scene: SceneAnalysis) -> str | None:
     """Name the scene colour the product's colour relates to most: a near-identical one
     ("echoes") beats a merely harmonious one ("goes with")."""
@@ -56,7 +65,7 @@ def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalys
         what = "scene and your context" if scene.context else "scene"
         parts.append((factors["similarity"], f"close match to the {what} (cosine {factors['cosine']:.2f})"))
     if record.category and factors["room"] >= _GOOD["room"]:
-        parts.append((factors["room"], f"{_plural(record.category)} suit a {room}"))
+        parts.append((factors["room"], f"{_plural(record.category)} suit {_a_room(room)}"))
     if factors["colour"] >= _GOOD["colour"]:
         phrase = _colour_phrase(record, scene)
         if phrase:

