@@ -110,3 +110,21 @@ def test_bad_scene_images(built, tmp_path):
         engine.match(tmp_path / "notes.txt")
     with pytest.raises(ImageError, match="not found"):
         engine.match(tmp_path / "missing.jpg")
+
+
+def test_encoder_is_loaded_once_for_ingest_then_match(tmp_path, monkeypatch, fake_encoder, write_image):
+    import scenefit.engine as engine_mod
+
+    calls = []
+
+    def fake_build(config):
+        calls.append(config.backend)
+        return fake_encoder, config.model_copy(update={"backend": "offline"}), "fake"
+
+    monkeypatch.setattr(engine_mod, "build_encoder", fake_build)
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,CERAMIC VASE GOLD,\n2,b,WOOD CHEST,\n")
+    engine = Engine(tmp_path / "ix", log=lambda m: None)  # auto for a new index
+    engine.ingest(tmp_path / "c.csv")
+    photo = write_image(tmp_path / "room.png", (120, 100, 80))
+    assert len(engine.match(photo, k=2).recommendations) == 2
+    assert calls == ["auto"]  # match reused the encoder ingest resolved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -18,8 +19,19 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Recommend catalog products that fit a photographed scene.",
 )
-err = Console(stderr=True)
-out = Console()
+
+
+def _console(stderr: bool) -> Console:
+    # Rich falls back to 80 columns when not writing to a terminal (make, pipes, CI logs),
+    # which folds the results table into an unreadable column; use $COLUMNS or 140 there.
+    # The stream itself is not bound here: Rich looks up sys.stdout/stderr when it prints.
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "140"))
+    return Console(stderr=stderr, width=width)
+
+
+err = _console(stderr=True)
+out = _console(stderr=False)
 
 _DEFAULT = EncoderConfig()
 EncoderOpt = typer.Option(

@@ -73,7 +73,7 @@ class Engine:
         return self._index
 
     def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
-        if self._encoder is None or self._requested != config:
+        if self._encoder is None or config not in (self._requested, self._resolved):
             encoder, resolved, reason = build_encoder(config)
             self.log(f"encoder: {why or reason}")
             self._encoder, self._resolved, self._analyzer = encoder, resolved, None
