@@ -24,6 +24,7 @@ class FakeEncoder:
     """
 
     dim = 64
+    similarity_temperature = 0.05
 
     def __init__(self, model_id: str = "fake:v1"):
         self.model_id = model_id

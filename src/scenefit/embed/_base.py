@@ -20,6 +20,9 @@ class Encoder(Protocol):
     #: refuses queries from another.
     model_id: str
     dim: int
+    #: Softmax temperature that turns this encoder's cosine similarities into zero-shot
+    #: class probabilities (CLIP: its learned 1/logit_scale).
+    similarity_temperature: float
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 

@@ -206,6 +206,12 @@ class ClipEncoder:
             limits.append(tokenizer.model_max_length)
         self._max_length = min((n for n in limits if n), default=77)
         self._model, self._tokenizer, self._processor = model, tokenizer, processor
+        # Zero-shot softmax temperature the model was trained with (CLIP: 1/100). Scene
+        # analysis uses it so room/style distributions are as sharp as the model means them.
+        scale = getattr(model, "logit_scale", None)
+        self.similarity_temperature = (
+            float(min(max(1.0 / float(scale.detach().exp()), 0.005), 0.1)) if scale is not None else 0.01
+        )
 
     def _run(self, fn: Any, inputs: Any) -> np.ndarray:
         import torch

@@ -48,6 +48,8 @@ class OfflineEncoder:
     """EfficientNet-Lite0 (images) bridged into all-MiniLM-L6-v2 (texts), both from wheels."""
 
     dim = 384
+    #: Softmax temperature for zero-shot prompt similarities (MiniLM cosines spread ~0.1–0.6).
+    similarity_temperature = 0.05
 
     def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32):
         if top_k < 1 or top_k > 1000:

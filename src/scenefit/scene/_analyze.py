@@ -43,8 +43,10 @@ class SceneConfig(BaseModel):
 
     regional: bool = Field(True, description="Also embed four quadrant crops and a centre crop of the scene.")
     context_weight: float = Field(0.6, ge=0, le=5, description="Weight of the --context text in the query vector.")
-    temperature: float = Field(
-        0.05, gt=0, description="Softmax temperature over prompt similarities (room, style)."
+    temperature: float | None = Field(
+        None, gt=0,
+        description="Softmax temperature over prompt similarities (room, style); "
+        "default: the encoder's own (CLIP's learned scale, 0.05 for offline).",
     )
     colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
 
@@ -80,6 +82,7 @@ class SceneAnalyzer:
         self.config = config or SceneConfig()
         self.rooms = list(ROOM_PROMPTS)
         self.styles = list(STYLE_PROMPTS)
+        self.temperature = self.config.temperature or getattr(encoder, "similarity_temperature", 0.05)
         self.room_vectors = _prompt_matrix(encoder, ROOM_PROMPTS)
         self.style_vectors = _prompt_matrix(encoder, STYLE_PROMPTS)
 
@@ -93,7 +96,7 @@ class SceneAnalyzer:
     def style_distribution(self, vectors: np.ndarray) -> np.ndarray:
         """(n, styles) style probabilities for any vectors in the encoder's space."""
         sims = np.atleast_2d(vectors) @ self.style_vectors.T
-        return np.stack([_softmax(s, self.config.temperature) for s in sims])
+        return np.stack([_softmax(s, self.temperature) for s in sims])
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
         vec = self.embed_scene(image)
@@ -101,7 +104,7 @@ class SceneAnalyzer:
         if context:
             ctx = self.encoder.encode_texts([context])[0]
             vec = l2_normalize(vec + self.config.context_weight * ctx)
-        t = self.config.temperature
+        t = self.temperature
         room = _softmax(self.room_vectors @ vec, t)
         style = _softmax(self.style_vectors @ vec, t)
         colours = dominant_colours(image, self.config.colours)
