@@ -110,3 +110,15 @@ def test_usage_errors_exit_nonzero(capsys):
     assert code == 2 and "Traceback" not in err
     code, _, err = run(capsys, "match", "x.jpg", "--index", "ix", "-k", "0")
     assert code == 2 and "Traceback" not in err
+
+
+def test_out_of_range_option_is_one_line(capsys, tmp_path, request):
+    catalog = request.config.rootpath / "examples" / "product-catalog.csv"
+    code, _, err = run(capsys, "ingest", catalog, "--index", tmp_path / "ix", "--concurrency", "0")
+    assert_one_line_error(code, err, "invalid concurrency")
+
+
+def test_error_text_with_brackets_is_printed_verbatim(capsys, tmp_path):
+    (tmp_path / "[weird].csv").write_text("id\n1\n")
+    code, _, err = run(capsys, "ingest", tmp_path / "[weird].csv", "--index", tmp_path / "ix")
+    assert_one_line_error(code, err, "[weird].csv", "missing required column(s)")

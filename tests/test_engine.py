@@ -128,3 +128,26 @@ def test_encoder_is_loaded_once_for_ingest_then_match(tmp_path, monkeypatch, fak
     photo = write_image(tmp_path / "room.png", (120, 100, 80))
     assert len(engine.match(photo, k=2).recommendations) == 2
     assert calls == ["auto"]  # match reused the encoder ingest resolved
+
+
+def test_rebuild_switches_encoder_and_keeps_generations_moving(tmp_path, monkeypatch, fake_encoder):
+    import scenefit.engine as engine_mod
+
+    other = type(fake_encoder)("fake:v2")
+    encoders = {1: fake_encoder, 2: other}
+
+    def fake_build(config):
+        enc = encoders[config.offline_top_k]
+        return enc, config.model_copy(update={"backend": "offline"}), "fake"
+
+    monkeypatch.setattr(engine_mod, "build_encoder", fake_build)
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,CERAMIC VASE GOLD,\n")
+    Engine(tmp_path / "ix", encoder=EncoderConfig(backend="offline", offline_top_k=1), log=lambda m: None).ingest(tmp_path / "c.csv")
+    first = Engine(tmp_path / "ix", log=lambda m: None).index.manifest
+    v2 = Engine(tmp_path / "ix", encoder=EncoderConfig(backend="offline", offline_top_k=2), log=lambda m: None)
+    with pytest.raises(ModelMismatchError):
+        v2.ingest(tmp_path / "c.csv")  # another model on an existing index needs --rebuild
+    v2.ingest(tmp_path / "c.csv", rebuild=True)
+    after = Engine(tmp_path / "ix", log=lambda m: None).index.manifest
+    assert (first.model_id, after.model_id) == ("fake:v1", "fake:v2")
+    assert after.generation > first.generation and after.count == 1

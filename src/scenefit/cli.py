@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from ._errors import ScenefitError
 from .embed import EncoderConfig
@@ -130,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except ScenefitError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        return 2
+    except ValidationError as exc:  # an option value outside a config model's bounds
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        err.print(f"[red]error:[/] invalid {escape(where)}: {escape(first['msg'])}", highlight=False)
         return 2
     except typer.Exit as exc:
         return exc.exit_code
