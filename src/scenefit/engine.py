@@ -101,6 +101,14 @@ class Engine:
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False) -> IngestReport:
         if not isinstance(catalog, Catalog):
             catalog = Catalog.read(catalog)
+        try:
+            with VectorIndex.write_lock(self.index_dir):
+                return self._ingest_locked(catalog, rebuild)
+        except TimeoutError:  # filelock.Timeout subclasses it
+            raise IndexError_(f"{self.index_dir}: another ingest holds the write lock") from None
+
+    def _ingest_locked(self, catalog: Catalog, rebuild: bool) -> IngestReport:
+        self._index = None  # another process may have written since we last looked
         if VectorIndex.exists(self.index_dir) and not rebuild:
             encoder = self.encoder_for_index()
             index = self.index

@@ -19,12 +19,15 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
 from .._errors import IndexError_, ModelMismatchError
 from ._manifest import Manifest, now_iso
+
+if TYPE_CHECKING:
+    import filelock
 
 _KEEP_GENERATIONS = 2  # the current one and its predecessor, for readers mid-load
 
@@ -67,6 +70,19 @@ class VectorIndex:
     @staticmethod
     def exists(path: str | Path) -> bool:
         return (Path(path) / "manifest.json").is_file()
+
+    @staticmethod
+    def write_lock(path: str | Path, timeout_s: float = 600) -> "filelock.FileLock":
+        """An inter-process lock for writers of this index folder.
+
+        Readers need none (they follow the manifest), but two writers doing read-modify-write
+        would lose each other's changes or remove each other's generation folders.
+        """
+        import filelock
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        return filelock.FileLock(str(path / ".write.lock"), timeout=timeout_s)
 
     @classmethod
     def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any]) -> "VectorIndex":
