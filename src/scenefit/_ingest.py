@@ -5,7 +5,6 @@ Each stage is timed; the report accounts for every row read: ``read == indexed +
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from ._errors import ImageError
+from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
 from .catalog import Catalog, normalize_description
@@ -68,22 +68,6 @@ class IngestReport:
         return d
 
 
-def _sha(*parts: str) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def run_ingest(
     catalog: Catalog,
     index: VectorIndex,
@@ -121,11 +105,11 @@ def run_ingest(
             res = fetched.get(p.image)
             if res is not None and res.path is not None:
                 image_paths[p.id] = res.path
-                img_sha = _file_sha(res.path)
+                img_sha = file_sha256(res.path)
             else:
                 error = res.error if res is not None else "not fetched"
                 report.image_failures.append(ImageFailure(p.row, p.id, p.image, error))
-        hashes[p.id] = _sha(p.parsed.text, img_sha)
+        hashes[p.id] = content_hash(p.parsed.text, img_sha)
         keep.append(p)
 
     # 3. embed what the cache doesn't have.

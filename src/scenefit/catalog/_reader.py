@@ -7,13 +7,13 @@ and the good rows go on, so ``read == len(products) + len(errors)`` always holds
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from .._errors import CatalogError
+from .._hashing import file_sha256
 from .._types import Product, RowError
 from ._normalize import normalize_description
 
@@ -171,7 +171,7 @@ class Catalog:
                 f" (found: {', '.join(header) or 'none'})"
             )
 
-        cat = cls(path=path, columns=header, sha256=_file_sha256(path))
+        cat = cls(path=path, columns=header, sha256=file_sha256(path))
         seen: dict[str, int] = {}
         base = path.absolute().parent  # image paths must not depend on the cwd later
         for n, raw in enumerate(rows, start=1):
@@ -234,11 +234,3 @@ def _validate(
         row=n,
         parsed=normalize_description(description),
     )
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
