@@ -22,8 +22,9 @@ def assert_one_line_error(code, err, *needles):
     assert "Traceback" not in err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
     assert len(lines) == 1, err
+    assert err.strip().splitlines()[-1] == lines[0], err  # the error is the last line, unwrapped
     for n in needles:
-        assert n in " ".join(err.split()), err
+        assert n in lines[0], err
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,24 @@ def test_error_text_with_brackets_is_printed_verbatim(capsys, tmp_path):
     (tmp_path / "[weird].csv").write_text("id\n1\n")
     code, _, err = run(capsys, "ingest", tmp_path / "[weird].csv", "--index", tmp_path / "ix")
     assert_one_line_error(code, err, "[weird].csv", "missing required column(s)")
+
+
+def test_markup_like_catalog_text_is_shown_verbatim(capsys, tmp_path, write_image):
+    (tmp_path / "c.csv").write_text(
+        "id,sku_id,description,primary_image\n"
+        "x[/],[bold]s,VASE [/] GOLD [red]ROUGE[/red],\nb,s2,VASE BLUE,\n"
+    )
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "[red]ix", "--encoder", "offline")
+    assert code == 0, err
+    assert "[red]ix" in err  # the report path is printed as given
+    photo = write_image(tmp_path / "room.png", (90, 80, 70), size=(128, 128))
+    code, out, err = run(capsys, "match", photo, "--index", tmp_path / "[red]ix", "-k", "2")
+    assert code == 0, err
+    assert "VASE [/] GOLD [red]ROUGE[/red]" in out and "[bold]s" in out
+
+
+def test_filesystem_errors_are_one_line(capsys, tmp_path):
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,VASE,\n")
+    (tmp_path / "afile").write_text("x")
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "afile", "--encoder", "offline")
+    assert_one_line_error(code, err, "afile")

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from PIL import Image
 
 from scenefit import SCHEMA_VERSION, Catalog, ConfigError, EncoderConfig, Engine, Filters, ImageError, ModelMismatchError
 
@@ -151,3 +152,19 @@ def test_rebuild_switches_encoder_and_keeps_generations_moving(tmp_path, monkeyp
     after = Engine(tmp_path / "ix", log=lambda m: None).index.manifest
     assert (first.model_id, after.model_id) == ("fake:v1", "fake:v2")
     assert after.generation > first.generation and after.count == 1
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 300), (20, 4000)])
+def test_tiny_or_sliver_scenes_are_refused_clearly(built, tmp_path, size):
+    engine, *_ = built
+    path = tmp_path / "sliver.png"
+    Image.new("RGB", size, (100, 100, 100)).save(path)
+    with pytest.raises(ImageError, match="at least 32"):
+        engine.match(path)
+
+
+def test_small_scene_skips_regional_crops(built, tmp_path):
+    engine, *_ = built
+    path = tmp_path / "small.png"
+    Image.new("RGB", (64, 48), (150, 120, 90)).save(path)
+    assert len(engine.match(path, k=3).recommendations) == 3

@@ -46,7 +46,7 @@ def render_ingest(report: IngestReport, console: Console, *, show: int = 15) -> 
         for col in ("row", "id", "reason"):
             table.add_column(col)
         for e in report.rejected[:show]:
-            table.add_row(str(e.row), e.id or "—", e.reason)
+            table.add_row(str(e.row), Text(e.id or "—"), Text(e.reason))
         console.print(table)
         if rejected > show:
             console.print(f"… and {rejected - show} more in the report")
@@ -54,10 +54,10 @@ def render_ingest(report: IngestReport, console: Console, *, show: int = 15) -> 
         n = len(report.image_failures)
         console.print(f"[yellow]{n} image(s) failed; those products were embedded from text alone:[/]")
         for reason, count in Counter(f.error for f in report.image_failures).most_common(5):
-            console.print(f"  {count} × {reason}")
+            console.print(Text(f"  {count} × {reason}"))
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
     console.print(f"Stages: {timings}")
-    console.print(f"Report: {report.report_path}")
+    console.print(Text(f"Report: {report.report_path}"))
 
 
 def _dist(d: dict[str, float], n: int = 3) -> str:
@@ -72,17 +72,19 @@ def render_match(result: MatchResult, console: Console) -> None:
     swatches = Text("Colours ", style="bold")
     for c in s.colours:
         swatches.append("██", style=c.hex)
-        swatches.append(f" {c.name} {c.share:.0%}  ")
+        swatches.append(f" {c.name} {c.share:.0%}  ")  # Text.append never parses markup
     console.print(swatches)
     if s.context:
-        console.print(f"[bold]Context[/] {s.context}")
+        console.print(Text.assemble(("Context ", "bold"), s.context))
     table = Table(show_lines=False)
     for col, kw in (("#", {"justify": "right"}), ("score", {"justify": "right"}), ("sku", {}),
                     ("description", {}), ("category", {}), ("why", {})):
         table.add_column(col, **kw)
     for r in result.recommendations:
-        table.add_row(str(r.rank), f"{r.score:.2f}", r.sku_id, r.description, r.category or "—", r.reason)
+        # Catalog text goes in as Text, never as markup: "[/]" in a description is data.
+        table.add_row(str(r.rank), f"{r.score:.2f}", Text(r.sku_id), Text(r.description),
+                      Text(r.category or "—"), Text(r.reason))
     console.print(table)
     if not result.recommendations:
         console.print("[yellow]No product passed the filters.[/]")
-    console.print(f"model {result.model.id} · index {result.index.count} products", style="dim")
+    console.print(Text(f"model {result.model.id} · index {result.index.count} products", style="dim"))

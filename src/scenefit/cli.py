@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from ._errors import ScenefitError
 from .embed import EncoderConfig
@@ -49,7 +49,11 @@ def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
     config = None
     if encoder is not None or clip_model != _DEFAULT.clip_model:
         config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
-    return Engine(index, encoder=config, progress=RichProgress(err), log=lambda m: err.print(m, style="dim"), **kw)
+    return Engine(index, encoder=config, progress=RichProgress(err), log=_log, **kw)
+
+
+def _log(message: str) -> None:
+    err.print(Text(message, style="dim"), soft_wrap=True)
 
 
 @app.command()
@@ -112,9 +116,9 @@ def demo(
 
     catalog, photo = demo_files()
     engine = _engine(index, None, _DEFAULT.clip_model)
-    err.print(f"[bold]Ingesting[/] {catalog} → {index}")
+    err.print(Text.assemble(("Ingesting ", "bold"), f"{catalog} → {index}"), soft_wrap=True)
     render_ingest(engine.ingest(catalog), err, show=5)
-    err.print(f"\n[bold]Matching[/] {photo}")
+    err.print(Text.assemble(("\nMatching ", "bold"), str(photo)), soft_wrap=True)
     _print_match(engine.match(photo, k=k, context=context), as_json)
 
 
@@ -127,17 +131,25 @@ def _print_match(result, as_json: bool) -> None:
         render_match(result, out)
 
 
+def _error(message: str) -> None:
+    # One line, whatever the width: soft_wrap stops Rich from folding it, and the newlines
+    # some library messages carry are flattened.
+    err.print(Text.assemble(("error:", "red"), " " + " ".join(message.split())), soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place where errors become messages and exit codes."""
     try:
         app(args=argv, standalone_mode=False)
     except ScenefitError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        _error(str(exc))
         return 2
     except ValidationError as exc:  # an option value outside a config model's bounds
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        err.print(f"[red]error:[/] invalid {escape(where)}: {escape(first['msg'])}", highlight=False)
+        _error(f"invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        return 2
+    except OSError as exc:  # the file system said no (permissions, a file where a folder goes, …)
+        _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         return 2
     except typer.Exit as exc:
         return exc.exit_code
@@ -149,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         if show is not None:
             show()
         else:
-            err.print(f"error: {exc}")
+            _error(str(exc))
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -11,7 +11,7 @@ from typing import Callable
 from PIL import Image
 
 from . import __version__
-from ._errors import ConfigError, IndexError_
+from ._errors import ConfigError, ImageError, IndexError_
 from ._ingest import IngestConfig, IngestReport, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
@@ -21,6 +21,10 @@ from .images import FetchConfig, open_image
 from .index import VectorIndex
 from .rank import Filters, RankConfig, Ranker
 from .scene import SceneAnalyzer, SceneConfig
+
+
+#: Smaller scene photos carry too little to analyse (and can't be split into regions).
+MIN_SCENE_SIDE = 32
 
 
 def _stderr(msg: str) -> None:
@@ -142,6 +146,9 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         image = scene if isinstance(scene, Image.Image) else open_image(scene)
+        if min(image.size) < MIN_SCENE_SIDE:
+            w, h = image.size
+            raise ImageError(f"scene image is {w}×{h} pixels; at least {MIN_SCENE_SIDE} on each side is needed")
         timings["decode"] = time.perf_counter() - t0
         index = self.index
         if len(index) == 0:

@@ -338,3 +338,19 @@ def test_unwritable_cache_dir_still_works(enc, monkeypatch, tmp_path):
     e = _sharing(enc, monkeypatch)
     np.testing.assert_array_equal(e.label_matrix, enc.label_matrix)
     assert e.calls == [1000]
+
+
+def test_preprocess_handles_extreme_shapes_cheaply(monkeypatch):
+    # A 2×20000 strip used to be resized to 224×2,240,000 before cropping (GBs of memory).
+    requested = []
+    real_resize = Image.Image.resize
+
+    def spy(self, size, *a, **k):
+        requested.append(tuple(size))
+        return real_resize(self, size, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    arr = _preprocess(Image.new("RGB", (2, 20000), (10, 20, 30)))
+    assert arr.shape == (3, 224, 224)
+    assert all(w * h <= 224 * 224 for w, h in requested), requested
+    assert _preprocess(Image.new("RGB", (1, 1), (255, 255, 255))).shape == (3, 224, 224)

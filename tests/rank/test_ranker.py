@@ -61,10 +61,11 @@ def _scene(room: str | dict[str, float] = "bedroom", colours=None, context=None)
     )
 
 
-def style_of(vecs: np.ndarray) -> np.ndarray:
+def style_of(vecs: np.ndarray, names=("modern", "rustic")) -> np.ndarray:
     """Deterministic style probabilities from the vector: modern leans on dimension 1."""
     m = np.clip(0.5 + 0.5 * vecs[:, 1], 0.0, 1.0)
-    return np.stack([m, 1 - m], axis=1)
+    cols = {"modern": m, "rustic": 1 - m}
+    return np.stack([cols[n] for n in names], axis=1)
 
 
 def _no_diversity(**kw) -> RankConfig:
@@ -120,9 +121,19 @@ def test_similarity_factor_follows_cosine(mixed):
     recs = Ranker(RankConfig(weights=RankWeights(similarity=1, room=0, colour=0, style=0), diversity=0)).rank(
         _scene(), mixed, 12, style_of=style_of)
     assert [r.record.id for r in recs] == [f"p{i}" for i in range(12)]
+    # similarity is the cosine's percentile among the catalog (here all 12 products)
     assert recs[0].factors["similarity"] == pytest.approx(1.0)
-    assert recs[-1].factors["similarity"] == pytest.approx(0.0)
+    assert recs[-1].factors["similarity"] == pytest.approx(1 / 12, abs=1e-4)
     assert recs[0].factors["cosine"] == pytest.approx(0.9, abs=1e-3)
+
+
+def test_similarity_does_not_depend_on_filters(mixed):
+    ranker = Ranker(RankConfig(diversity=0))
+    everything = {r.record.id: r for r in ranker.rank(_scene(), mixed, 12, style_of=style_of)}
+    lamps = ranker.rank(_scene(), mixed, 12, style_of=style_of, filters=Filters.parse(category=["lamp"]))
+    for r in lamps:
+        assert r.factors["similarity"] == everything[r.record.id].factors["similarity"]
+        assert r.score == everything[r.record.id].score
 
 
 def test_filters_are_respected(mixed):
@@ -186,7 +197,7 @@ def test_room_factor_prefers_bed_in_a_bedroom(tmp_path):
     d = _spread(2, seed=5)
     items = [(_rec("stand", "umbrella stand"), _vec(0.7, d[0])), (_rec("bed", "bed"), _vec(0.7, d[1]))]
     idx = _index(tmp_path, items)
-    flat = lambda v: np.full((len(v), 2), 0.5)  # noqa: E731 - same style for both
+    flat = lambda v, names: np.full((len(v), len(names)), 0.5)  # noqa: E731 - same style for both
     recs = Ranker().rank(_scene("bedroom"), idx, 2, style_of=flat)
     assert [r.record.id for r in recs] == ["bed", "stand"]
     bed, stand = recs
@@ -227,12 +238,23 @@ def test_colour_factor(tmp_path):
 def test_style_factor_is_one_when_distributions_agree(tmp_path):
     idx = _index(tmp_path, [(_rec("a"), _vec(0.7, 1)), (_rec("b", "bowl"), _vec(0.7, 2))])
     scene = _scene()
-    same = lambda v: np.tile([scene.style["modern"], scene.style["rustic"]], (len(v), 1))  # noqa: E731
+    same = lambda v, names: np.tile([scene.style[n] for n in names], (len(v), 1))  # noqa: E731
     recs = Ranker().rank(scene, idx, 2, style_of=same)
     assert all(r.factors["style"] == pytest.approx(1.0, abs=1e-4) for r in recs)
-    opposite = lambda v: np.tile([0.0, 1.0], (len(v), 1))  # noqa: E731
+    opposite = lambda v, names: np.tile([{"modern": 0.0, "rustic": 1.0}[n] for n in names], (len(v), 1))  # noqa: E731
     recs = Ranker().rank(scene, idx, 2, style_of=opposite)
     assert all(r.factors["style"] == pytest.approx(np.sqrt(0.3), abs=1e-3) for r in recs)
+
+
+def test_style_columns_are_matched_by_name_not_position(tmp_path):
+    idx = _index(tmp_path, [(_rec("a"), _vec(0.7, 1))])
+    scene = _scene()
+    scene.style = {"rustic": 0.8, "modern": 0.2}  # best first, unlike the analyser's prompt order
+    product = {"modern": 0.9, "rustic": 0.1}
+    by_name = lambda v, names: np.tile([product[n] for n in names], (len(v), 1))  # noqa: E731
+    rec = Ranker().rank(scene, idx, 1, style_of=by_name)[0]
+    expected = np.sqrt(0.8 * 0.1) + np.sqrt(0.2 * 0.9)
+    assert rec.factors["style"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_reasons_are_single_non_empty_lines(mixed):

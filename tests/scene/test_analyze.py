@@ -33,3 +33,13 @@ def test_regional_embeds_whole_photo_and_five_crops(fake_encoder):
     before = fake_encoder.image_calls
     a.analyze(Image.new("RGB", (64, 64)))
     assert fake_encoder.image_calls - before == 6
+
+
+def test_style_distribution_columns_follow_requested_names(fake_encoder):
+    a = SceneAnalyzer(fake_encoder)
+    vecs = fake_encoder.encode_texts(["rustic farmhouse wood", "glam gold velvet"])
+    default = a.style_distribution(vecs)
+    names = ["glam", "rustic", "modern"]
+    picked = a.style_distribution(vecs, names)
+    for j, n in enumerate(names):
+        np.testing.assert_allclose(picked[:, j], default[:, a.styles.index(n)])

@@ -171,18 +171,17 @@ class OfflineEncoder:
 
 
 def _preprocess(image: Image.Image) -> np.ndarray:
-    """Resize the short side to 224, centre-crop, scale as (x − 127) / 128, CHW float32.
+    """Centre-crop to a square, resize to 224, scale as (x − 127) / 128, CHW float32.
 
-    EfficientNet-Lite was trained on this scaling, not ImageNet mean/std (with mean/std an
-    astronaut is classified as a ping-pong ball).
+    Cropping first keeps the work bounded for extreme shapes (a 2×20000 strip is cropped to
+    2×2 before it is resized, not blown up to 224×2,240,000). EfficientNet-Lite was trained
+    on this scaling, not ImageNet mean/std (with mean/std an astronaut becomes a ping-pong ball).
     """
     im = image.convert("RGB")
     w, h = im.size
-    scale = _INPUT_SIZE / min(w, h)
-    im = im.resize((max(_INPUT_SIZE, round(w * scale)), max(_INPUT_SIZE, round(h * scale))),
-                   Image.Resampling.BICUBIC)
-    w, h = im.size
-    left, top = (w - _INPUT_SIZE) // 2, (h - _INPUT_SIZE) // 2
-    im = im.crop((left, top, left + _INPUT_SIZE, top + _INPUT_SIZE))
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    im = im.crop((left, top, left + side, top + side))
+    im = im.resize((_INPUT_SIZE, _INPUT_SIZE), Image.Resampling.BICUBIC)
     arr = (np.asarray(im, dtype=np.float32) - 127.0) / 128.0
     return arr.transpose(2, 0, 1)

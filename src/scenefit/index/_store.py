@@ -65,6 +65,7 @@ class VectorIndex:
         self._faiss = faiss_index
         self._records = records
         self._by_id = {r.id: r.key for r in records.values()}
+        self._reference: np.ndarray | None = None
 
     # -- opening -------------------------------------------------------------------------
     @staticmethod
@@ -150,6 +151,19 @@ class VectorIndex:
             return np.zeros((0, self.manifest.dim), np.float32)
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
 
+    def reference_vectors(self, n: int = 2048) -> np.ndarray:
+        """A fixed random sample of the index's vectors (seeded, so stable between calls).
+
+        The ranker compares a query's cosines against it to express similarity as a
+        percentile of the whole catalog. Cached until the index changes.
+        """
+        if self._reference is None:
+            keys = np.fromiter(self._records.keys(), dtype=np.int64, count=len(self._records))
+            if len(keys) > n:
+                keys = np.random.default_rng(0).choice(keys, size=n, replace=False)
+            self._reference = self.vectors(np.sort(keys))
+        return self._reference
+
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys."""
         import faiss
@@ -169,6 +183,7 @@ class VectorIndex:
 
     # -- writing -------------------------------------------------------------------------
     def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray) -> None:
+        self._reference = None
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(records), self.manifest.dim):
             raise ValueError(f"vectors shape {vectors.shape} != ({len(records)}, {self.manifest.dim})")
@@ -192,6 +207,8 @@ class VectorIndex:
 
     def _remove_keys(self, keys: list[int]) -> None:
         import faiss
+
+        self._reference = None
 
         if not keys:
             return

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .._colour import colour_distance, harmony
+from .._colour import NEUTRALS, colour_distance, harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import ProductRecord
 
-# A factor is worth mentioning when it is clearly good; the thresholds are on 0..1 factors.
-_GOOD = {"similarity": 0.6, "room": 0.7, "colour": 0.7, "style": 0.6}
+# A factor is worth mentioning when it is clearly good. similarity is a catalog percentile
+# (0.9 = closer to the scene than 90% of products); style needs to be high because most
+# products agree with a scene's leading style a little.
+_GOOD = {"similarity": 0.9, "room": 0.7, "colour": 0.7, "style": 0.75}
 
 
 _PLURALS = {
@@ -38,8 +40,9 @@ def _a_room(room: str) -> str:
 
 
 def _colour_phrase(record: ProductRecord, scene: SceneAnalysis) -> str | None:
-    """Name the scene colour the product's colour relates to most: a near-identical one
-    ("echoes") beats a merely harmonious one ("goes with")."""
+    """Name the scene colour the product's colour relates to most, when the relation is
+    worth saying: a near-identical colour ("echoes") or a harmonious chromatic one ("goes
+    with"). A neutral that merely doesn't clash is not an argument, so it is not mentioned."""
     best = None
     for name in record.colours:
         h = colour_hex(name)
@@ -47,14 +50,15 @@ def _colour_phrase(record: ProductRecord, scene: SceneAnalysis) -> str | None:
             continue
         for c in scene.colours[:5]:
             d = colour_distance(h, c.hex)
-            score = (2.0 if d < 20 else harmony(h, c.hex)) + c.share
+            if d < 20:
+                score, verb = 2.0 + c.share, "echoes"
+            elif name not in NEUTRALS and c.name not in NEUTRALS and harmony(h, c.hex) >= 0.75:
+                score, verb = 1.0 + c.share, "goes with"
+            else:
+                continue
             if best is None or score > best[0]:
-                best = (score, name, c.name, d)
-    if best is None:
-        return None
-    _, mine, theirs, d = best
-    verb = "echoes" if d < 20 else "goes with"
-    return f"its {mine} {verb} the room's {theirs}"
+                best = (score, f"its {name} {verb} the room's {c.name}")
+    return None if best is None else best[1]
 
 
 def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalysis) -> str:
@@ -63,7 +67,8 @@ def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalys
     parts: list[tuple[float, str]] = []
     if factors["similarity"] >= _GOOD["similarity"]:
         what = "scene and your context" if scene.context else "scene"
-        parts.append((factors["similarity"], f"close match to the {what} (cosine {factors['cosine']:.2f})"))
+        top = max(1, round((1 - factors["similarity"]) * 100))
+        parts.append((factors["similarity"], f"among the {top}% of products closest to the {what}"))
     if record.category and factors["room"] >= _GOOD["room"]:
         parts.append((factors["room"], f"{_plural(record.category)} suit {_a_room(room)}"))
     if factors["colour"] >= _GOOD["colour"]:

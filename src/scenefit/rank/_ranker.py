@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -19,7 +20,9 @@ from ._priors import room_affinity
 class RankWeights(BaseModel):
     """Weights of the fit factors in the final score (they are normalised to sum to 1)."""
 
-    similarity: float = Field(0.45, ge=0, description="Cosine between scene query and product vector.")
+    similarity: float = Field(
+        0.45, ge=0, description="Scene–product cosine, as its percentile among the catalog's products."
+    )
     room: float = Field(0.20, ge=0, description="How well the product's category suits the room type.")
     colour: float = Field(0.20, ge=0, description="Colour harmony with the scene's dominant colours.")
     style: float = Field(0.15, ge=0, description="Agreement of product and scene style distributions.")
@@ -57,9 +60,14 @@ class Ranker:
         index: VectorIndex,
         k: int,
         *,
-        style_of,  # callable: vectors (n, d) → style probabilities (n, styles), scene's order
+        style_of: Callable[[np.ndarray, Sequence[str]], np.ndarray],
         filters: Filters | None = None,
     ) -> list[Recommendation]:
+        """Top-``k`` picks for the scene.
+
+        ``style_of(vectors, names)`` gives style probabilities of product vectors, one column
+        per style in ``names`` order (the scene analyser's ``style_distribution``).
+        """
         allowed = filters.allowed_keys(index) if filters else None
         n_cand = max(self.config.candidates, 5 * k)
         keys, sims = index.search(scene.vector, n_cand, allowed)
@@ -67,7 +75,7 @@ class Ranker:
             return []
         records = [index.record(int(key)) for key in keys]
         vecs = index.vectors(keys)
-        factors = self._factors(scene, records, sims, vecs, style_of)
+        factors = self._factors(scene, index, records, sims, vecs, style_of)
         w = self.config.weights.model_dump()
         total_w = sum(w.values()) or 1.0
         scores = sum(factors[name] * (wt / total_w) for name, wt in w.items())
@@ -81,11 +89,13 @@ class Ranker:
                                       explain(records[i], f, scene)))
         return out
 
-    def _factors(self, scene, records, sims, vecs, style_of) -> dict[str, np.ndarray]:
-        # Cosine ranges differ between encoders (CLIP image-text ~0.2–0.35, MiniLM 0.1–0.6),
-        # so similarity is rescaled to 0..1 over this candidate pool.
-        lo, hi = float(sims.min()), float(sims.max())
-        similarity = (sims - lo) / (hi - lo) if hi - lo > 1e-6 else np.ones_like(sims)
+    def _factors(self, scene, index, records, sims, vecs, style_of) -> dict[str, np.ndarray]:
+        # Raw cosine ranges differ between encoders (CLIP image-text ~0.2–0.35, MiniLM
+        # 0.1–0.6). The similarity factor is therefore the cosine's percentile among a fixed
+        # sample of the whole catalog: comparable across encoders, and the same product gets
+        # the same value whether or not filters shrink the candidate pool.
+        reference = np.sort(index.reference_vectors() @ scene.vector)
+        similarity = np.searchsorted(reference, sims, side="right") / max(len(reference), 1)
 
         rooms = scene.room_type
         room = np.array([_room_fit(r.category, rooms) for r in records])
@@ -93,8 +103,9 @@ class Ranker:
         scene_cols = [(c.hex, c.share) for c in scene.colours]
         colour = np.array([_colour_fit(r.colours, scene_cols) for r in records])
 
-        scene_style = np.array(list(scene.style.values()))
-        prod_style = style_of(vecs)
+        names = list(scene.style)
+        scene_style = np.array([scene.style[n] for n in names])
+        prod_style = style_of(vecs, names)
         # Bhattacharyya coefficient: 1 when the two style distributions agree exactly.
         style = np.sqrt(prod_style * scene_style[None, :]).sum(axis=1)
         return {"similarity": similarity, "room": room, "colour": colour, "style": style}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
@@ -67,6 +69,9 @@ def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.
     return l2_normalize(np.stack(out))
 
 
+_MIN_REGIONAL_SIDE = 128
+
+
 def _crops(image: Image.Image) -> list[Image.Image]:
     w, h = image.size
     boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h),
@@ -87,16 +92,21 @@ class SceneAnalyzer:
         self.style_vectors = _prompt_matrix(encoder, STYLE_PROMPTS)
 
     def embed_scene(self, image: Image.Image) -> np.ndarray:
-        if not self.config.regional:
+        # Crops of a small photo are too small to say anything on their own.
+        if not self.config.regional or min(image.size) < _MIN_REGIONAL_SIDE:
             return self.encoder.encode_images([image])[0]
         vecs = self.encoder.encode_images([image, *_crops(image)])
         # The whole photo carries half the weight; the regions bring out smaller objects.
         return l2_normalize(0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0))
 
-    def style_distribution(self, vectors: np.ndarray) -> np.ndarray:
-        """(n, styles) style probabilities for any vectors in the encoder's space."""
+    def style_distribution(self, vectors: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        """(n, styles) style probabilities for any vectors in the encoder's space, columns in
+        ``names`` order (default: :data:`STYLE_PROMPTS` order)."""
         sims = np.atleast_2d(vectors) @ self.style_vectors.T
-        return np.stack([_softmax(s, self.temperature) for s in sims])
+        probs = np.stack([_softmax(s, self.temperature) for s in sims])
+        if names is None:
+            return probs
+        return probs[:, [self.styles.index(n) for n in names]]
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
         vec = self.embed_scene(image)
