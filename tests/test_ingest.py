@@ -154,3 +154,67 @@ def test_image_weight_mixes_text_and_image(setup, fake_encoder):
     i = fake_encoder.encode_images([Image.open(tmp_path / "img" / "red.png")])[0]
     expected = (t + i) / np.linalg.norm(t + i)
     np.testing.assert_allclose(index.vectors([rec.key])[0], expected, atol=1e-5)
+
+
+def test_rows_sharing_a_bad_local_image_are_all_rejected(tmp_path, fake_encoder):
+    # Same description and same undecodable file: one content hash, two rows.
+    (tmp_path / "bad.jpg").write_text("this is text, not a jpeg")
+    path = _write_catalog(tmp_path / "c.csv", [
+        ["1", "a", "CERAMIC VASE", "bad.jpg", ""], ["2", "b", "CERAMIC VASE", "bad.jpg", ""],
+        ["3", "c", "CERAMIC VASE", "", ""],
+    ])
+    r = _run_plain(tmp_path, path, fake_encoder)
+    assert sorted(e.id for e in r.rejected) == ["1", "2"]
+    assert all("image unreadable" in e.reason for e in r.rejected)
+    assert r.indexed == 1 and r.read == 3
+    again = _run_plain(tmp_path, path, fake_encoder)  # known bad bytes: same verdict, no decode
+    assert sorted(e.id for e in again.rejected) == ["1", "2"] and again.embedded == 0
+
+
+def test_undecodable_download_is_reported_for_every_row_and_every_time(tmp_path, fake_encoder):
+    good = tmp_path / "g.png"
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), "red").save(good)
+    truncated = good.read_bytes()[:50]
+
+    def handler(request):
+        return httpx.Response(200, content=truncated, headers={"content-type": "image/png"})
+
+    url = "https://img.example/t.png"
+    path = _write_catalog(tmp_path / "c.csv", [["1", "a", "VASE", url, ""], ["2", "b", "VASE", url, ""]])
+    for _ in range(2):
+        r = _run_plain(tmp_path, path, fake_encoder, transport=httpx.MockTransport(handler))
+        assert sorted(f.id for f in r.image_failures) == ["1", "2"]
+        assert all(url in f.error and "truncated" in f.error for f in r.image_failures)
+        index = VectorIndex.open(tmp_path / "ix")
+        assert {index.get(i).image_status.split(":")[0] for i in ("1", "2")} == {"failed"}
+    assert r.unchanged == 2 and r.updated == 0
+
+
+def test_changing_image_weight_reembeds(tmp_path, fake_encoder, write_image):
+    write_image(tmp_path / "red.png")
+    path = _write_catalog(tmp_path / "c.csv", [["1", "a", "VASE", "red.png", ""], ["2", "b", "BOWL", "", ""]])
+    _run_plain(tmp_path, path, fake_encoder, image_weight=0.5)
+    r = _run_plain(tmp_path, path, fake_encoder, image_weight=0.8)
+    assert r.embedded == 1 and r.updated == 1 and r.unchanged == 1  # text-only row unaffected
+
+
+def _run_plain(tmp_path, path, encoder, transport=None, **kw):
+    index = VectorIndex.open(tmp_path / "ix") if VectorIndex.exists(tmp_path / "ix") else \
+        VectorIndex.create(tmp_path / "ix", model_id=encoder.model_id, dim=encoder.dim, encoder={})
+    from scenefit.images import _fetch
+
+    orig = _fetch.ImageFetcher.__init__
+    if transport is not None:
+        _fetch.ImageFetcher.__init__ = lambda self, config=None, *, transport_=transport, **_: orig(
+            self, config, transport=transport_)
+    try:
+        with EmbeddingCache(tmp_path / "ix" / "cache.sqlite") as cache:
+            return run_ingest(
+                Catalog.read(path), index, encoder, cache, config=IngestConfig(**kw),
+                fetch=FetchConfig(retries=0, cache_dir=tmp_path / "imgcache"),
+                progress=NullProgress(), log=lambda m: None,
+            )
+    finally:
+        _fetch.ImageFetcher.__init__ = orig

@@ -94,45 +94,52 @@ def run_ingest(
             fetched = fetcher.fetch_many(sources, progress=advance)
     report.timings_s["images"] = time.perf_counter() - t0
 
-    # 2. content hashes: the text that is embedded and the image bytes.
+    # 2. content hashes: the text that is embedded, the image bytes, and the mixing weight.
     t0 = time.perf_counter()
-    keep: list[Product] = []
-    image_paths: dict[str, Path] = {}
-    hashes: dict[str, str] = {}
+    state = _ContentState(report, config.image_weight, cache)
     for p in products:
-        img_sha = ""
         if p.image:
             res = fetched.get(p.image)
             if res is not None and res.path is not None:
-                image_paths[p.id] = res.path
-                img_sha = file_sha256(res.path)
+                state.set_image(p, res.path)
             else:
-                error = res.error if res is not None else "not fetched"
-                report.image_failures.append(ImageFailure(p.row, p.id, p.image, error))
-        hashes[p.id] = content_hash(p.parsed.text, img_sha)
-        keep.append(p)
+                state.image_failed(p, res.error if res is not None else "not fetched")
+    state.apply_known_bad(products)
+    keep = [p for p in products if p.id not in state.rejected_ids]
 
-    # 3. embed what the cache doesn't have.
-    found = cache.get_many(encoder.model_id, hashes.values())
-    report.cached = sum(1 for p in keep if hashes[p.id] in found)
-    # Wholesale catalogs repeat descriptions: each distinct content is embedded once.
-    missing = list({hashes[p.id]: p for p in keep if hashes[p.id] not in found}.values())
-    rejected_ids: set[str] = set()
-    if missing:
-        with progress.task("Embedding products", len(missing)) as advance:
+    # 3. embed what the cache doesn't have. Each distinct content is embedded once (wholesale
+    # catalogs repeat descriptions); an image that turns out undecodable sends its rows back
+    # round as text-only (URL) or rejected (local file), so the loop runs at most twice.
+    found: dict[str, np.ndarray] = {}
+    first = True
+    with progress.task("Embedding products", len(keep)) as advance:
+        while True:
+            hashes = {p.id: state.hash(p) for p in keep}
+            found.update(cache.get_many(encoder.model_id, [h for h in set(hashes.values()) if h not in found]))
+            if first:
+                report.cached = sum(1 for p in keep if hashes[p.id] in found)
+                advance(report.cached)
+                first = False
+            missing = list({hashes[p.id]: p for p in keep if hashes[p.id] not in found}.values())
+            if not missing:
+                break
             for start in range(0, len(missing), config.batch_size):
                 batch = missing[start : start + config.batch_size]
-                new = _embed_batch(batch, image_paths, hashes, encoder, config, report, rejected_ids)
+                new = _embed_batch(batch, state, encoder, config.image_weight)
                 cache.put_many(encoder.model_id, new)
                 found.update(new)
                 report.embedded += len(new)
-                advance(len(batch))
-    keep = [p for p in keep if p.id not in rejected_ids]
+            keep = [p for p in keep if p.id not in state.rejected_ids]
+            done = sum(1 for p in keep if state.hash(p) in found)
+            advance(max(0, done - report.cached))
+    hashes = {p.id: state.hash(p) for p in keep}
+    report.rejected.sort(key=lambda e: e.row)
+    report.image_failures.sort(key=lambda f: f.row)
     report.timings_s["embed"] = time.perf_counter() - t0
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()
-    failed_images = {f.id: f.error for f in report.image_failures}
+    failed_images = state.failures
     changed: list[ProductRecord] = []
     for p in keep:
         rec = _record(p, hashes[p.id], failed_images.get(p.id))
@@ -158,35 +165,81 @@ def run_ingest(
     return report
 
 
-def _embed_batch(batch, image_paths, hashes, encoder, config, report, rejected_ids) -> dict[str, np.ndarray]:
-    # Decode first: a row rejected for its image must cost no embedding.
+class _ContentState:
+    """Per product: the image bytes' hash and whether the image works; the content hash."""
+
+    def __init__(self, report: IngestReport, image_weight: float, cache: EmbeddingCache):
+        self.report = report
+        self.weight = image_weight
+        self.cache = cache
+        self.paths: dict[str, Path] = {}  # product id → local file with the image bytes
+        self.image_sha: dict[str, str] = {}
+        self.failures: dict[str, str] = {}  # product id → why its image was not used
+        self.rejected_ids: set[str] = set()
+        self._by_sha: dict[str, list[Product]] = {}
+
+    def set_image(self, p: Product, path: Path) -> None:
+        sha = file_sha256(path)
+        self.paths[p.id], self.image_sha[p.id] = path, sha
+        self._by_sha.setdefault(sha, []).append(p)
+
+    def image_failed(self, p: Product, error: str) -> None:
+        self.failures[p.id] = error
+        self.report.image_failures.append(ImageFailure(p.row, p.id, p.image or "", error))
+
+    def hash(self, p: Product) -> str:
+        sha = self.image_sha.get(p.id, "")
+        # The weight is part of the content: the same text and image mixed otherwise is
+        # another vector.
+        return content_hash(p.parsed.text, sha, f"w={self.weight:g}" if sha else "")
+
+    def apply_known_bad(self, products: list[Product]) -> None:
+        bad = self.cache.bad_images(set(self.image_sha.values()))
+        for sha, error in bad.items():
+            self.mark_bad(sha, error, record=False)
+
+    def mark_bad(self, sha: str, error: str, *, record: bool = True) -> None:
+        """Every product with these image bytes: rejected (local file) or text-only (URL)."""
+        if record:
+            self.cache.put_bad_image(sha, error)
+        for p in self._by_sha.pop(sha, []):
+            self.paths.pop(p.id, None)
+            self.image_sha.pop(p.id, None)
+            if _is_url(p.image):
+                self.image_failed(p, error)
+            else:
+                # A local image that exists but cannot be read is a bad row (issue contract).
+                self.report.rejected.append(RowError(p.row, p.id, f"image unreadable: {error}"))
+                self.rejected_ids.add(p.id)
+
+
+def _is_url(ref: str | None) -> bool:
+    return bool(ref) and ref.lower().startswith(("http://", "https://"))
+
+
+def _embed_batch(batch: list[Product], state: _ContentState, encoder: Encoder, weight: float) -> dict[str, np.ndarray]:
+    # Decode first: a row whose image is bad costs no embedding in this pass.
     images: dict[str, Image.Image] = {}
     for p in batch:
-        path = image_paths.get(p.id)
+        path = state.paths.get(p.id)
         if path is None:
             continue
         try:
             images[p.id] = open_image(path)
         except ImageError as exc:
-            if p.image and not p.image.lower().startswith(("http://", "https://")):
-                # A local image that exists but cannot be read is a bad row (issue contract).
-                report.rejected.append(RowError(p.row, p.id, f"image unreadable: {exc}"))
-                rejected_ids.add(p.id)
-            else:
-                # Undecodable downloaded bytes: text-only vector, cached under the same hash
-                # (the same bytes fail the same way next time).
-                report.image_failures.append(ImageFailure(p.row, p.id, p.image or "", str(exc)))
-    batch = [p for p in batch if p.id not in rejected_ids]
+            # Messages name the file; for a download that is a cache file, so name the URL.
+            state.mark_bad(state.image_sha[p.id], str(exc).replace(str(path), p.image or str(path)))
+    # Rows whose image just failed are rejected (local) or now text-only (URL, no image hash).
+    batch = [p for p in batch if p.id not in state.rejected_ids]
     if not batch:
         return {}
     vecs = encoder.encode_texts([p.parsed.text for p in batch])
     with_image = [i for i, p in enumerate(batch) if p.id in images]
     if with_image:
         img_vecs = encoder.encode_images([images[batch[i].id] for i in with_image])
-        w = config.image_weight
-        vecs[with_image] = (1 - w) * vecs[with_image] + w * img_vecs
+        vecs[with_image] = (1 - weight) * vecs[with_image] + weight * img_vecs
     vecs = l2_normalize(vecs)
-    return {hashes[p.id]: vecs[i] for i, p in enumerate(batch)}
+    return {state.hash(p): vecs[i] for i, p in enumerate(batch)}
 
 
 def _record(p: Product, content_hash: str, image_error: str | None) -> ProductRecord:

@@ -291,24 +291,71 @@ def test_unknown_extension(tmp_path):
         Catalog.read(path)
 
 
-def test_non_utf8_csv(tmp_path):
-    path = _write(tmp_path / "c.csv", f"{HEADER}\n1,s1,CAF\u00c9 VASE,\n", encoding="latin-1")
-    with pytest.raises(CatalogError, match="not UTF-8"):
-        Catalog.read(path)
+def test_non_utf8_byte_rejects_only_its_row(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes((HEADER + "\n1,s1,GOLD VASE,\n").encode() + b"2,s2,CAF\xc9 VASE,\n3,s3,BLUE BOWL,\n")
+    cat = Catalog.read(path)
+    assert [p.id for p in cat.products] == ["1", "3"]
+    assert _reasons(cat) == {2: "not valid UTF-8 (byte 0xc9)"}
+    assert cat.rejected[0].id == "2"
+    _balanced(cat)
 
 
 def test_non_utf8_deep_in_a_large_csv(tmp_path):
     good = "".join(f"{i},s{i},GOLD VASE NUMBER {i},\n" for i in range(1, 3000))
     path = tmp_path / "big.csv"
-    path.write_bytes((HEADER + "\n" + good).encode() + b"3000,s,CAF\xc9 VASE,\n")
-    with pytest.raises(CatalogError, match="not UTF-8"):
+    path.write_bytes((HEADER + "\n" + good).encode() + b"3000,s,CAF\xc9 VASE,\n3001,s,LAST,\n")
+    cat = Catalog.read(path)
+    assert len(cat.products) == 3000 and cat.products[-1].id == "3001"
+    assert _reasons(cat) == {3000: "not valid UTF-8 (byte 0xc9)"}
+    _balanced(cat)
+
+
+def test_non_utf8_id_is_reported_printably(tmp_path):
+    # The rejection is shown and saved later: its id must be encodable, not a lone surrogate.
+    path = tmp_path / "c.tsv"
+    path.write_bytes(b"id\tsku_id\tdescription\tprimary_image\nA\xff1\ts\tVASE\t\n")
+    cat = Catalog.read(path)
+    (err,) = cat.rejected
+    assert err.reason == "not valid UTF-8 (byte 0xff)"
+    err.id.encode("utf-8")  # no UnicodeEncodeError
+    assert err.id == "A\ufffd1"
+
+
+def test_non_utf8_jsonl_rejects_only_its_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(
+        b'{"id": "1", "sku_id": "s", "description": "CAF\xc9 VASE", "primary_image": ""}\n'
+        b'{"id": "2", "sku_id": "s", "description": "GOLD VASE", "primary_image": ""}\n'
+    )
+    cat = Catalog.read(path)
+    assert [p.id for p in cat.products] == ["2"]
+    assert _reasons(cat) == {1: "not valid UTF-8 (byte 0xc9)"}
+    assert cat.rejected[0].id == "1"
+    _balanced(cat)
+
+
+def test_non_utf8_header_is_a_file_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"id,sku_id,descripci\xf3n,primary_image\n1,s,VASE,\n")
+    with pytest.raises(CatalogError, match=r"header.*not valid UTF-8 \(byte 0xf3\)"):
         Catalog.read(path)
 
 
-def test_non_utf8_jsonl(tmp_path):
-    path = tmp_path / "c.jsonl"
-    path.write_bytes(b'{"id": "1", "sku_id": "s", "description": "CAF\xc9 VASE", "primary_image": ""}\n')
-    with pytest.raises(CatalogError, match="not UTF-8"):
+@pytest.mark.parametrize("name", ["c.csv", "c.tsv", "c.jsonl"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_file_is_a_file_error(tmp_path, name, encoding):
+    # "utf-16" writes a BOM, "utf-16-le" does not (caught by its NUL bytes).
+    text = f"{HEADER}\n1,s1,GOLD VASE,\n" if name != "c.jsonl" else '{"id": "1", "description": "X"}\n'
+    path = _write(tmp_path / name, text, encoding=encoding)
+    with pytest.raises(CatalogError, match="not UTF-8.*UTF-16"):
+        Catalog.read(path)
+
+
+def test_binary_file_is_a_file_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4)
+    with pytest.raises(CatalogError, match="not UTF-8.*NUL"):
         Catalog.read(path)
 
 
@@ -317,3 +364,120 @@ def test_corrupt_parquet(tmp_path):
     path.write_bytes(b"PAR1 this is not really parquet")
     with pytest.raises(CatalogError, match="not a readable Parquet file"):
         Catalog.read(path)
+
+
+# -- review fixes: required JSONL keys, duplicate headers, big fields, typed Parquet ------
+
+def test_jsonl_missing_required_key_everywhere_is_a_file_error(tmp_path):
+    lines = [json.dumps({"sku_id": f"s{i}", "primary_image": "", "name": "VASE"}) for i in range(3)]
+    path = _write(tmp_path / "c.jsonl", "\n".join(lines) + "\n")
+    with pytest.raises(CatalogError) as exc:
+        Catalog.read(path)
+    msg = str(exc.value)
+    listed = msg.split("missing required column(s)")[1].split("(found")[0]
+    assert [c.strip() for c in listed.split(",")] == ["id", "description"]
+    assert "found: sku_id, primary_image, name" in msg
+
+
+def test_jsonl_required_keys_only_need_to_appear_somewhere(tmp_path):
+    lines = [
+        json.dumps({"ID": "1", "Description": "GOLD VASE"}),  # no sku_id / primary_image: fine
+        json.dumps({"id": "2", "description": "BLUE BOWL", "SKU_ID": "s2", "primary_image": "https://x.test/2.jpg"}),
+    ]
+    cat = Catalog.read(_write(tmp_path / "c.jsonl", "\n".join(lines) + "\n"))
+    assert [(p.id, p.sku_id, p.image) for p in cat.products] == [
+        ("1", "", None), ("2", "s2", "https://x.test/2.jpg")]
+    assert cat.columns == ["ID", "Description", "SKU_ID", "primary_image"]
+
+
+def test_jsonl_missing_sku_and_image_columns_entirely(tmp_path):
+    path = _write(tmp_path / "c.jsonl", json.dumps({"id": "1", "description": "VASE"}) + "\n")
+    with pytest.raises(CatalogError, match="missing required column.*sku_id, primary_image"):
+        Catalog.read(path)
+
+
+@pytest.mark.parametrize("header", [
+    "id,sku_id,description,primary_image,color,color,ID",
+    "id,sku_id,description,primary_image, Color ,color",
+])
+def test_duplicate_csv_header_is_a_file_error(tmp_path, header):
+    path = _write(tmp_path / "c.csv", header + "\n" + ",".join("x" * (header.count(",") + 1)) + "\n")
+    with pytest.raises(CatalogError, match=r"(?i)duplicate column.*'color'"):
+        Catalog.read(path)
+
+
+def test_duplicate_csv_header_names_every_duplicate(tmp_path):
+    path = _write(tmp_path / "c.tsv", "id\tsku_id\tdescription\tprimary_image\tcolor\tcolor\tID\n1\t2\t3\t4\t5\t6\t7\n")
+    with pytest.raises(CatalogError) as exc:
+        Catalog.read(path)
+    assert "'id'" in str(exc.value) and "'color'" in str(exc.value)
+
+
+def test_duplicate_parquet_columns_are_a_file_error(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    cols = ["id", "sku_id", "description", "primary_image", "Color", "color"]
+    table = pa.Table.from_arrays([pa.array(["1"])] * len(cols), names=cols)
+    pq.write_table(table, tmp_path / "c.parquet")
+    with pytest.raises(CatalogError, match=r"duplicate column.*'Color'"):
+        Catalog.read(tmp_path / "c.parquet")
+
+
+def test_huge_csv_field_rejects_only_its_row(tmp_path):
+    huge = "GOLD VASE " * 20_000  # 200 KB: over csv's default 128 KiB field limit
+    path = _write(tmp_path / "c.csv", f'{HEADER}\n1,s1,"{huge}",\n2,s2,BLUE BOWL,\n')
+    cat = Catalog.read(path)
+    assert [p.id for p in cat.products] == ["2"]
+    (err,) = cat.rejected
+    assert (err.row, err.id) == (1, "1")
+    assert "description is 199,999 characters" in err.reason and "10,000" in err.reason
+    _balanced(cat)
+
+
+def test_big_attribute_field_is_kept(tmp_path):
+    notes = "x" * 200_000
+    cat = Catalog.read(_write(tmp_path / "c.csv", f"{HEADER},notes\n1,s1,VASE,,{notes}\n"))
+    assert cat.products[0].attributes == {"notes": notes}
+
+
+def test_description_at_the_cap_is_accepted(tmp_path):
+    lines = [json.dumps({"id": "1", "sku_id": "", "description": "V" * 10_000, "primary_image": ""}),
+             json.dumps({"id": "2", "sku_id": "", "description": "V" * 10_001, "primary_image": ""})]
+    cat = Catalog.read(_write(tmp_path / "c.jsonl", "\n".join(lines) + "\n"))
+    assert [p.id for p in cat.products] == ["1"] and [e.row for e in cat.rejected] == [2]
+
+
+def test_typed_parquet_attributes_are_json_serialisable(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "id": ["1"], "sku_id": ["s1"], "description": ["GOLD VASE"], "primary_image": [None],
+        "price": pa.array([Decimal("19.99")], pa.decimal128(10, 2)),
+        "added": pa.array([dt.date(2024, 3, 1)], pa.date32()),
+        "updated": pa.array([dt.datetime(2024, 3, 1, 12, 30)], pa.timestamp("us")),
+        "blob": pa.array([b"\x00\xffab"], pa.binary()),
+        "stock": pa.array([3], pa.int32()),
+        "weight": [1.5], "active": [True], "note": [None], "label": ["gold"],
+        "sizes": pa.array([[Decimal("1.5"), None]], pa.list_(pa.decimal128(4, 1))),
+    })
+    pq.write_table(table, tmp_path / "c.parquet")
+    (p,) = Catalog.read(tmp_path / "c.parquet").products
+    assert p.attributes == {
+        "price": 19.99, "added": "2024-03-01", "updated": "2024-03-01T12:30:00",
+        "blob": "00ff6162", "stock": 3, "weight": 1.5, "active": True, "note": None,
+        "label": "gold", "sizes": [1.5, None],
+    }
+    assert type(p.attributes["price"]) is float and type(p.attributes["stock"]) is int
+    json.dumps(p.attributes, allow_nan=False)
+
+
+def test_field_named_error_is_just_an_attribute(tmp_path):
+    # A column called __error__ must not be mistaken for the reader's own row-error marker.
+    line = json.dumps({"id": "1", "sku_id": "", "description": "VASE", "primary_image": "", "__error__": "x"})
+    cat = Catalog.read(_write(tmp_path / "c.jsonl", line + "\n"))
+    assert cat.rejected == [] and cat.products[0].attributes == {"__error__": "x"}

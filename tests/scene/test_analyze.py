@@ -31,8 +31,10 @@ def test_context_shifts_query_and_room(fake_encoder):
 def test_regional_embeds_whole_photo_and_five_crops(fake_encoder):
     a = SceneAnalyzer(fake_encoder, SceneConfig(regional=True))
     before = fake_encoder.image_calls
-    a.analyze(Image.new("RGB", (64, 64)))
+    a.analyze(Image.new("RGB", (256, 256)))
     assert fake_encoder.image_calls - before == 6
+    a.analyze(Image.new("RGB", (64, 64)))  # too small for meaningful crops: whole photo only
+    assert fake_encoder.image_calls - before == 7
 
 
 def test_style_distribution_columns_follow_requested_names(fake_encoder):

@@ -2,13 +2,22 @@
 
 Rows are streamed from the file; each bad row becomes a :class:`RowError` with its reason
 and the good rows go on, so ``read == len(products) + len(errors)`` always holds.
+
+CSV, TSV and Parquet have a header: a missing required column, or a name repeated (ignoring
+case and surrounding spaces), is a whole-file error. JSONL has no header, so its columns are
+the union of the keys seen: each required column must appear in *some* row, and a row that
+lacks ``sku_id`` or ``primary_image`` just has them empty (a row that lacks ``id`` or
+``description`` is rejected, as in the other formats).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,14 +28,21 @@ from ._normalize import normalize_description
 
 REQUIRED_COLUMNS = ("id", "sku_id", "description", "primary_image")
 
-_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+# Product descriptions are a line of text; anything longer is a mis-mapped column or junk,
+# and would only slow down normalising and embedding.
+MAX_DESCRIPTION_CHARS = 10_000
+
+# csv's default field limit (128 KiB) makes one oversized field abort the whole file with
+# csv.Error. Raise it (process-wide, never lowered) so big fields are read and the row is
+# judged on its own; a field over 64 MiB is still a whole-file error.
+csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
+
+# Text files are decoded with errors="surrogateescape": an undecodable byte b becomes the
+# lone surrogate U+DC00+b, so one bad byte rejects its row instead of the whole file.
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+            ".parquet": "parquet", ".pq": "parquet"}
 
 
 def _detect_format(path: Path) -> str:
@@ -38,38 +54,62 @@ def _detect_format(path: Path) -> str:
     return fmt
 
 
-def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[dict[str, Any]]]:
-    # utf-8-sig drops a BOM if there is one; newline="" lets csv handle CRLF and quoted newlines.
-    fh = path.open("r", encoding="utf-8-sig", newline="")
+# Each row iterator yields (fields, reason): reason is None for a row to validate, or why the
+# row is rejected outright. (Not a magic key in the dict, which a file's own column could spoof.)
+Rows = Iterator[tuple[dict[str, Any], "str | None"]]
+
+
+def _bad_utf8(text: str) -> str | None:
+    m = _BAD_BYTE.search(text)
+    return None if m is None else f"not valid UTF-8 (byte 0x{ord(m.group()) - 0xDC00:02x})"
+
+
+def _check_text(path: Path) -> None:
+    # Per-row rejection suits a stray bad byte, not a file in another encoding entirely, where
+    # every row would be "rejected": say what the file is instead.
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CatalogError(f"{path}: not UTF-8 text (it starts with a UTF-16 byte-order mark); save it as UTF-8")
+    if b"\0" in head:
+        raise CatalogError(f"{path}: not UTF-8 text (it has NUL bytes: binary, or UTF-16); save it as UTF-8")
+
+
+def _open_text(path: Path, **kw: Any):
+    _check_text(path)
+    # utf-8-sig drops a BOM if there is one.
+    return path.open("r", encoding="utf-8-sig", errors="surrogateescape", **kw)
+
+
+def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Rows]:
+    # newline="" lets csv handle CRLF and quoted newlines.
+    fh = _open_text(path, newline="")
     reader = csv.reader(fh, delimiter=delimiter)
     try:
-        header = next(reader)
+        header = [h.strip() for h in next(reader)]
     except StopIteration:
         fh.close()
         raise CatalogError(f"{path}: the catalog is empty (no header row)") from None
-    except UnicodeDecodeError as exc:
+    except csv.Error as exc:
         fh.close()
-        raise CatalogError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    header = [h.strip() for h in header]
+        raise CatalogError(f"{path}: malformed CSV header: {exc}") from None
+    bad = _bad_utf8("".join(header))
+    if bad:
+        fh.close()
+        raise CatalogError(f"{path}: the header row is {bad}")
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Rows:
         with fh:
-            yield {}  # primed below: from here on, closing the generator closes the file
+            yield {}, None  # primed below: from here on, closing the generator closes the file
             try:
                 for values in reader:
                     if not values:
                         continue  # a blank line is not a row (as in JSONL)
+                    fields = dict(zip(header, values))
                     if len(values) != len(header):
-                        yield {
-                            "__error__": f"has {len(values)} fields, the header has {len(header)}",
-                            **dict(zip(header, values)),
-                        }
-                        continue
-                    yield dict(zip(header, values))
-            except UnicodeDecodeError as exc:
-                raise CatalogError(
-                    f"{path}: not UTF-8 text near data row {reader.line_num} ({exc.reason})"
-                ) from None
+                        yield fields, f"has {len(values)} fields, the header has {len(header)}"
+                    else:
+                        yield fields, _bad_utf8("".join(values))
             except csv.Error as exc:
                 raise CatalogError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
 
@@ -78,32 +118,35 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[dict[str,
     return header, it
 
 
-def _iter_jsonl(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
-    def rows() -> Iterator[dict[str, Any]]:
-        with path.open("r", encoding="utf-8-sig") as fh:
-            lineno = 0
-            try:
-                for lineno, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield {"__error__": f"invalid JSON: {exc.msg}"}
-                        continue
-                    if not isinstance(obj, dict):
-                        yield {"__error__": "line is not a JSON object"}
-                        continue
-                    yield obj
-            except UnicodeDecodeError as exc:
-                raise CatalogError(f"{path}: not UTF-8 text near line {lineno + 1} ({exc.reason})") from None
+def _iter_jsonl(path: Path, columns: list[str]) -> Rows:
+    # JSONL has no header: `columns` collects the keys seen (first spelling, case-insensitive)
+    # so that the required ones can be checked once the file has been read.
+    def rows() -> Rows:
+        seen: set[str] = set()
+        with _open_text(path) as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                bad = _bad_utf8(line)  # checked on the raw line: a bad byte may be in a key
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield {}, bad or f"invalid JSON: {exc.msg}"
+                    continue
+                if not isinstance(obj, dict):
+                    yield {}, bad or "line is not a JSON object"
+                    continue
+                if bad is None:
+                    for k in obj:
+                        if k.strip().lower() not in seen:
+                            seen.add(k.strip().lower())
+                            columns.append(k)
+                yield obj, bad
 
-    # JSONL has no header: the columns are the union of keys, so required columns are checked
-    # per row (a row missing `id` is rejected) rather than up front.
-    return list(REQUIRED_COLUMNS), rows()
+    return rows()
 
 
-def _iter_parquet(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
+def _iter_parquet(path: Path) -> tuple[list[str], Rows]:
     import pyarrow.parquet as pq
 
     try:
@@ -112,9 +155,10 @@ def _iter_parquet(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
         raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from None
     header = list(pf.schema_arrow.names)
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Rows:
         for batch in pf.iter_batches(batch_size=65_536):
-            yield from batch.to_pylist()
+            for fields in batch.to_pylist():
+                yield fields, None
 
     return header, rows()
 
@@ -125,6 +169,23 @@ def _as_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _jsonable(value: Any) -> Any:
+    """An attribute value as a JSON-native type, so products can always be saved as JSON."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)  # prices and sizes: a float is what every consumer expects
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()  # lossless and readable; binary columns are rare in catalogs
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)  # durations and anything exotic: readable text rather than a crash later
 
 
 def _is_url(ref: str) -> bool:
@@ -155,28 +216,26 @@ class Catalog:
         if not path.is_file():
             raise CatalogError(f"{path}: not a file")
         fmt = _detect_format(path)
+        jsonl_columns: list[str] = []
         if fmt in ("csv", "tsv"):
             header, rows = _iter_csv(path, "," if fmt == "csv" else "\t")
         elif fmt == "jsonl":
-            header, rows = _iter_jsonl(path)
+            header, rows = jsonl_columns, _iter_jsonl(path, jsonl_columns)
         else:
             header, rows = _iter_parquet(path)
-
-        lowered = {h.lower(): h for h in header}
-        missing = [c for c in REQUIRED_COLUMNS if c not in lowered]
-        if missing:
-            rows.close()  # closes the CSV file opened to read the header
-            raise CatalogError(
-                f"{path}: missing required column(s) {', '.join(missing)}"
-                f" (found: {', '.join(header) or 'none'})"
-            )
+        if fmt != "jsonl":
+            try:
+                _check_header(path, header)
+            except CatalogError:
+                rows.close()  # closes the CSV file opened to read the header
+                raise
 
         cat = cls(path=path, columns=header, sha256=file_sha256(path))
         seen: dict[str, int] = {}
         base = path.absolute().parent  # image paths must not depend on the cwd later
-        for n, raw in enumerate(rows, start=1):
+        for n, (raw, reason) in enumerate(rows, start=1):
             cat.rows_read = n
-            result = _validate(raw, n, seen, base, check_local_images)
+            result = _validate(raw, reason, n, seen, base, check_local_images)
             if isinstance(result, RowError):
                 cat.rejected.append(result)
             else:
@@ -184,11 +243,32 @@ class Catalog:
                 cat.products.append(result)
         if cat.rows_read == 0:
             raise CatalogError(f"{path}: the catalog has no data rows")
+        if fmt == "jsonl":
+            _check_header(path, header)  # the keys seen: known only now
         return cat
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    lowered: dict[str, list[str]] = {}
+    for h in header:
+        lowered.setdefault(h.strip().lower(), []).append(h)
+    dups = [names[0] for names in lowered.values() if len(names) > 1]
+    if dups:  # a dict row would silently keep only the last of them
+        raise CatalogError(
+            f"{path}: duplicate column(s) {', '.join(map(repr, dups))}"
+            " (names must be unique, ignoring case)"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in lowered]
+    if missing:
+        raise CatalogError(
+            f"{path}: missing required column(s) {', '.join(missing)}"
+            f" (found: {', '.join(header) or 'none'})"
+        )
+
+
 def _validate(
-    raw: dict[str, Any], n: int, seen: dict[str, int], base: Path, check_local_images: bool
+    raw: dict[str, Any], reason: str | None, n: int, seen: dict[str, int], base: Path,
+    check_local_images: bool,
 ) -> Product | RowError:
     # Column names match case-insensitively; attributes keep the file's spelling.
     by_lower = {str(k).strip().lower(): k for k in raw}
@@ -198,13 +278,19 @@ def _validate(
         return _as_text(raw.get(key)) if key is not None else ""
 
     pid = get("id") or None
-    if "__error__" in raw:
-        return RowError(n, pid, str(raw["__error__"]))
+    if reason is not None:
+        # A bad byte may be in the id itself: keep the reported id printable and encodable.
+        clean = pid and pid.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return RowError(n, clean, reason)
     if pid is None:
         return RowError(n, None, "missing id")
     description = get("description")
     if not description:
         return RowError(n, pid, "missing description")
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        return RowError(
+            n, pid, f"description is {len(description):,} characters (limit {MAX_DESCRIPTION_CHARS:,})"
+        )
     if pid in seen:
         return RowError(n, pid, f"duplicate id (first seen in row {seen[pid]})")
 
@@ -223,14 +309,7 @@ def _validate(
             image = str(local)
 
     attributes = {
-        str(k): v for k, v in raw.items() if str(k).strip().lower() not in REQUIRED_COLUMNS
+        str(k): _jsonable(v) for k, v in raw.items() if str(k).strip().lower() not in REQUIRED_COLUMNS
     }
-    return Product(
-        id=pid,
-        sku_id=get("sku_id"),
-        description=description,
-        image=image,
-        attributes=attributes,
-        row=n,
-        parsed=normalize_description(description),
-    )
+    return Product(id=pid, sku_id=get("sku_id"), description=description, image=image,
+                   attributes=attributes, row=n, parsed=normalize_description(description))

@@ -1,4 +1,5 @@
-"""Embedding cache: (model id, content hash) → vector, in SQLite.
+"""Embedding cache: (model id, content hash) → vector, in SQLite; plus the image bytes that
+could not be decoded, so every later ingest treats them the same way without decoding again.
 
 Re-ingesting an unchanged catalog finds every vector here and embeds nothing; a changed row
 has a new content hash and is the only one embedded again.
@@ -19,7 +20,11 @@ CREATE TABLE IF NOT EXISTS embeddings (
     dim INTEGER NOT NULL,
     vector BLOB NOT NULL,
     PRIMARY KEY (model_id, content_hash)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bad_images (
+    image_sha TEXT PRIMARY KEY,
+    error TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -30,7 +35,7 @@ class EmbeddingCache:
         # timeout: a second ingest process waits for the writer instead of failing at once.
         self._db = sqlite3.connect(self.path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._db.commit()
 
     def get_many(self, model_id: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
@@ -63,6 +68,22 @@ class EmbeddingCache:
                     for h, v in items.items()
                 ],
             )
+
+    def bad_images(self, shas) -> dict[str, str]:
+        """Which of these image hashes are known undecodable, with the error seen."""
+        shas = list(dict.fromkeys(shas))
+        out: dict[str, str] = {}
+        for start in range(0, len(shas), 900):
+            chunk = shas[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(
+                f"SELECT image_sha, error FROM bad_images WHERE image_sha IN ({marks})", chunk
+            ).fetchall())
+        return out
+
+    def put_bad_image(self, sha: str, error: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO bad_images (image_sha, error) VALUES (?, ?)", (sha, error))
 
     def count(self, model_id: str | None = None) -> int:
         if model_id is None:
