@@ -168,3 +168,29 @@ def test_small_scene_skips_regional_crops(built, tmp_path):
     path = tmp_path / "small.png"
     Image.new("RGB", (64, 48), (150, 120, 90)).save(path)
     assert len(engine.match(path, k=3).recommendations) == 3
+
+
+@pytest.mark.parametrize("damage", ["manifest", "vectors", "generation folder"])
+def test_rebuild_recovers_a_corrupt_index(tmp_path, monkeypatch, fake_encoder, damage):
+    import scenefit.engine as engine_mod
+    from scenefit import IndexError_
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,CERAMIC VASE GOLD,\n")
+    Engine(tmp_path / "ix", log=lambda m: None).ingest(tmp_path / "c.csv")
+    gen = next((tmp_path / "ix").glob("gen-*"))
+    if damage == "manifest":
+        (tmp_path / "ix" / "manifest.json").write_text("{broken")
+    elif damage == "vectors":
+        (gen / "vectors.faiss").write_bytes(b"junk")
+    else:
+        import shutil
+
+        shutil.rmtree(gen)
+    with pytest.raises(IndexError_) as info:
+        Engine(tmp_path / "ix", log=lambda m: None).ingest(tmp_path / "c.csv")
+    assert "--index DIR --rebuild" in str(info.value)
+    Engine(tmp_path / "ix", encoder=EncoderConfig(backend="offline"), log=lambda m: None).ingest(
+        tmp_path / "c.csv", rebuild=True)
+    assert len(Engine(tmp_path / "ix", log=lambda m: None).index) == 1

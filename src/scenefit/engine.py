@@ -122,9 +122,6 @@ class Engine:
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
             )
-            if rebuild and VectorIndex.exists(self.index_dir):
-                # Continue the generation count so the atomic switch never reuses a folder name.
-                index.manifest.generation = VectorIndex.open(self.index_dir).manifest.generation
             self._index = index
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
             return run_ingest(

@@ -43,7 +43,10 @@ class Manifest(BaseModel):
             data = json.loads(path.read_text("utf-8"))
             manifest = cls.model_validate(data)
         except (json.JSONDecodeError, ValidationError, UnicodeDecodeError) as exc:
-            raise IndexError_(f"{path}: corrupt manifest ({str(exc).splitlines()[0]})") from None
+            raise IndexError_(
+                f"{path}: corrupt manifest ({str(exc).splitlines()[0]}); "
+                "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
+            ) from None
         if manifest.format_version != FORMAT_VERSION:
             raise IndexError_(
                 f"{folder}: index format {manifest.format_version} is not supported by this "

@@ -93,6 +93,9 @@ class VectorIndex:
 
         path = Path(path)
         manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__)
+        # A new index in an old folder (a rebuild, perhaps of a corrupt index) continues the
+        # generation count, so its first save never collides with a folder already there.
+        manifest.generation = max(_generations(path), default=0)
         return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {})
 
     @classmethod
@@ -109,7 +112,12 @@ class VectorIndex:
             index = faiss.read_index(str(gen / "vectors.faiss"))
             table = pq.read_table(gen / "products.parquet", columns=_COLUMNS)
         except Exception as exc:  # faiss raises RuntimeError, pyarrow several types
-            raise IndexError_(f"{gen}: index files unreadable ({str(exc).splitlines()[0]})") from None
+            # faiss puts its C++ call site in the message: keep the first clause only.
+            detail = str(exc).splitlines()[0].split(" at /")[0][:200]
+            raise IndexError_(
+                f"{gen}: index files unreadable ({detail}); "
+                "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
+            ) from None
         records = {}
         for row in table.to_pylist():
             row["attributes"] = json.loads(row["attributes"] or "{}")
@@ -117,7 +125,7 @@ class VectorIndex:
             row["materials"] = list(row["materials"] or [])
             records[row["key"]] = ProductRecord(**row)
         if index.ntotal != len(records) or index.d != manifest.dim:
-            raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest --rebuild`")
+            raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
         return cls(path, manifest, index, records)
 
     def check_model(self, model_id: str, dim: int) -> None:
@@ -257,13 +265,23 @@ class VectorIndex:
 
     def _prune_generations(self) -> None:
         current = self.manifest.generation
-        for child in self.path.glob("gen-*"):
-            try:
-                gen = int(child.name.split("-", 1)[1])
-            except ValueError:
-                continue
+        for gen in _generations(self.path):
             if gen <= current - _KEEP_GENERATIONS:
-                shutil.rmtree(child, ignore_errors=True)
+                shutil.rmtree(self.path / _gen_name(gen), ignore_errors=True)
+        # Half-written generations of a writer that crashed (writers hold the lock, so none
+        # is in progress now).
+        for tmp in self.path.glob(".gen-*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _generations(path: Path) -> list[int]:
+    out = []
+    for child in path.glob("gen-*") if path.is_dir() else ():
+        try:
+            out.append(int(child.name.split("-", 1)[1]))
+        except ValueError:
+            continue
+    return out
 
 
 def _gen_name(generation: int) -> str:
