@@ -1,7 +1,11 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create .venv when it is missing. torch is installed first, pinned to the CPU build
-# that lies on the project machines' disk, so nothing later can pull a CUDA build.
-PY ?= python3.11
+# Both create .venv when it is missing. torch is installed first, from $(TORCH) (the CPU build),
+# so nothing later can pull a multi-GB CUDA build. On the project's machines pip finds the CPU
+# wheel on local disk; elsewhere run e.g.
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+PY ?= $(shell command -v python3.11 || command -v python3)
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,7 +15,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) '$(TORCH)'
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -24,4 +28,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) build .pytest_cache demo-index
+	rm -rf $(VENV) build .pytest_cache .scenefit

@@ -144,3 +144,12 @@ def test_filesystem_errors_are_one_line(capsys, tmp_path):
     (tmp_path / "afile").write_text("x")
     code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "afile", "--encoder", "offline")
     assert_one_line_error(code, err, "afile")
+
+
+def test_demo_runs_and_prints_ten_picks(capsys, tmp_path, monkeypatch, request):
+    monkeypatch.chdir(request.config.rootpath)
+    code, out, err = run(capsys, "demo", "--index", tmp_path / "demo", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert len(data["recommendations"]) == 10 and data["model"]["backend"] == "offline"
+    assert "Rows read 500 · indexed 500 · rejected 0 (adds up)" in " ".join(err.split())

@@ -36,10 +36,17 @@ err = _console(stderr=True)
 out = _console(stderr=False)
 
 _DEFAULT = EncoderConfig()
+_FETCH = FetchConfig()
+
+
+def _help(model, field: str) -> str:
+    """Option help taken from the config model, where it is declared once."""
+    return model.model_fields[field].description or ""
+
 EncoderOpt = typer.Option(
     None, "--encoder", help="auto | clip | offline. Default: the index's encoder, or auto for a new index.",
 )
-ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=EncoderConfig.model_fields["clip_model"].description)
+ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(EncoderConfig, "clip_model"))
 
 
 def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
@@ -64,8 +71,8 @@ def ingest(
     clip_model: str = ClipModelOpt,
     rebuild: bool = typer.Option(False, "--rebuild", help="Start a new index (e.g. with another encoder)."),
     keep_missing: bool = typer.Option(False, "--keep-missing", help="Keep index products absent from this catalog."),
-    concurrency: int = typer.Option(FetchConfig().concurrency, help="Parallel image downloads."),
-    timeout: float = typer.Option(FetchConfig().timeout_s, help="Seconds per image download attempt."),
+    concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
+    timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
@@ -108,16 +115,26 @@ def demo(
     index: Path = typer.Option(Path(".scenefit/demo-index"), "--index", "-i", help="Where the demo index is kept."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Number of recommendations."),
     context: Optional[str] = typer.Option(None, "--context", "-c", help="Optional text context."),
+    encoder: str = typer.Option(
+        "offline", "--encoder",
+        help="offline (default: no download, same picks everywhere), clip or auto.",
+    ),
+    clip_model: str = ClipModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the match result as JSON on stdout."),
 ):
     """The bundled demo: ingest the seed catalog, then match the living-room photo."""
     from ._demo import demo_files
+    from ._errors import ModelMismatchError
     from ._render import render_ingest
 
     catalog, photo = demo_files()
-    engine = _engine(index, None, _DEFAULT.clip_model)
+    engine = _engine(index, encoder, clip_model)
     err.print(Text.assemble(("Ingesting ", "bold"), f"{catalog} → {index}"), soft_wrap=True)
-    render_ingest(engine.ingest(catalog), err, show=5)
+    try:
+        report = engine.ingest(catalog)
+    except ModelMismatchError:  # the demo index was built with another encoder: start afresh
+        report = engine.ingest(catalog, rebuild=True)
+    render_ingest(report, err, show=5)
     err.print(Text.assemble(("\nMatching ", "bold"), str(photo)), soft_wrap=True)
     _print_match(engine.match(photo, k=k, context=context), as_json)
 

@@ -105,11 +105,19 @@ class Engine:
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False) -> IngestReport:
         if not isinstance(catalog, Catalog):
             catalog = Catalog.read(catalog)
+        lock = VectorIndex.write_lock(self.index_dir)
         try:
-            with VectorIndex.write_lock(self.index_dir):
-                return self._ingest_locked(catalog, rebuild)
+            lock.acquire(timeout=0)
         except TimeoutError:  # filelock.Timeout subclasses it
-            raise IndexError_(f"{self.index_dir}: another ingest holds the write lock") from None
+            self.log(f"waiting for another ingest into {self.index_dir} to finish…")
+            try:
+                lock.acquire()
+            except TimeoutError:
+                raise IndexError_(f"{self.index_dir}: another ingest still holds the write lock") from None
+        try:
+            return self._ingest_locked(catalog, rebuild)
+        finally:
+            lock.release()
 
     def _ingest_locked(self, catalog: Catalog, rebuild: bool) -> IngestReport:
         self._index = None  # another process may have written since we last looked

@@ -141,3 +141,23 @@ def test_unvalidated_backend_raises_config_error(no_clip):
     cfg = EncoderConfig.model_construct(backend="gpu")  # bypasses validation
     with pytest.raises(ConfigError, match="unknown encoder backend 'gpu'"):
         build_encoder(cfg)
+
+
+def test_auto_falls_back_to_offline_when_clip_weights_are_broken(tmp_path):
+    from scenefit.embed import EncoderConfig, build_encoder
+
+    broken = tmp_path / "broken-clip"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "clip"}')
+    (broken / "model.safetensors").write_bytes(b"\x00" * 64)
+    encoder, resolved, reason = build_encoder(EncoderConfig(backend="auto", clip_model=str(broken)))
+    assert resolved.backend == "offline"
+    assert reason.startswith("auto chose offline") and "cannot load CLIP model" in reason
+
+
+def test_relative_clip_folder_is_recorded_absolute(tiny_clip_dir, monkeypatch):
+    from scenefit.embed import EncoderConfig, build_encoder
+
+    monkeypatch.chdir(tiny_clip_dir.parent)
+    _, resolved, _ = build_encoder(EncoderConfig(backend="clip", clip_model=tiny_clip_dir.name))
+    assert resolved.clip_model == str(tiny_clip_dir.resolve())

@@ -106,3 +106,18 @@ def test_value_may_contain_equals_sign():
 def test_null_cell_is_empty_not_the_word_none(index):
     assert len(Filters.parse(where=["brand=none"]).allowed_keys(index)) == 0
     assert _ids(index, Filters.parse(where=["brand="]).allowed_keys(index)) == {"f"}
+
+
+def test_record_fields_are_filterable_without_a_column(tmp_path):
+    from scenefit.index import ProductRecord, VectorIndex
+
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=8, encoder={})
+    recs = [
+        ProductRecord("1", "s1", "Gold Vase", None, "gold vase", "vase", [], [], "h1", "none", {}),
+        ProductRecord("2", "s2", "Oak Table", None, "oak table", "table", [], [], "h2", "none", {}),
+    ]
+    idx.upsert(recs, np.eye(8, dtype=np.float32)[:2])
+    by = lambda f: sorted(idx.record(int(k)).id for k in f.allowed_keys(idx))  # noqa: E731
+    assert by(Filters.parse(where=["category=vase"])) == ["1"]
+    assert by(Filters.parse(where=["description=oak table"])) == ["2"]
+    assert by(Filters.parse(["table"], ["category=vase"])) == ["1", "2"]  # same column: any of

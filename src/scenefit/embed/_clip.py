@@ -175,6 +175,9 @@ class ClipEncoder:
         import torch
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise on our stderr
         name = self.name_or_path
         try:
             # float32 on purpose: transformers 5 defaults to the checkpoint dtype (often fp16),

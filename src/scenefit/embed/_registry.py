@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .._errors import ConfigError
+from .._errors import ConfigError, ModelError
 from ._base import Encoder
 
 Backend = Literal["auto", "clip", "offline"]
@@ -36,17 +37,25 @@ def build_encoder(config: EncoderConfig) -> tuple[Encoder, EncoderConfig, str]:
     Returns the encoder, the config with ``backend`` resolved (what an index manifest records
     so the same encoder can be rebuilt for queries) and a one-line reason for the choice.
     """
+    config = _absolute_clip_folder(config)
     backend = config.backend
     if backend == "auto":
         from ._clip import clip_available
 
         ok, why = clip_available(config.clip_model)
         if ok:
-            backend, reason = "clip", f"auto chose clip ({config.clip_model}): {why}"
-        else:
-            backend, reason = "offline", f"auto chose offline: clip unavailable ({why})"
-    else:
-        reason = f"{backend} backend requested"
+            try:
+                encoder, resolved, _ = _build(config, "clip")
+                return encoder, resolved, f"auto chose clip ({config.clip_model}): {why}"
+            except ModelError as exc:  # e.g. weights found but corrupt, or a download failed
+                why = str(exc)
+        encoder, resolved, _ = _build(config, "offline")
+        return encoder, resolved, f"auto chose offline: clip unavailable ({why})"
+    return _build(config, backend)
+
+
+def _build(config: EncoderConfig, backend: str) -> tuple[Encoder, EncoderConfig, str]:
+    reason = f"{backend} backend requested"
     if backend == "clip":
         from ._clip import ClipEncoder
 
@@ -58,3 +67,12 @@ def build_encoder(config: EncoderConfig) -> tuple[Encoder, EncoderConfig, str]:
         resolved = config.model_copy(update={"backend": "offline"})
         return OfflineEncoder(top_k=config.offline_top_k), resolved, reason
     raise ConfigError(f"unknown encoder backend {backend!r} (use auto, clip or offline)")
+
+
+def _absolute_clip_folder(config: EncoderConfig) -> EncoderConfig:
+    """A local checkpoint folder is recorded as an absolute path: the index manifest keeps it,
+    and a relative one would mean something else (or a hub name) from another directory."""
+    path = Path(config.clip_model).expanduser()
+    if path.is_dir() and not path.is_absolute():
+        return config.model_copy(update={"clip_model": str(path.resolve())})
+    return config

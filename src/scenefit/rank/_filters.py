@@ -11,6 +11,10 @@ from .._errors import ConfigError
 from ..index import ProductRecord, VectorIndex
 
 
+# Product fields every index has, filterable besides the catalog's own columns.
+_RECORD_FIELDS = frozenset({"id", "sku_id", "description", "category"})
+
+
 @dataclass
 class Filters:
     """Equality filters, case-insensitive. ``category`` matches the parsed category or a
@@ -36,7 +40,7 @@ class Filters:
         """Keys that pass, or None when there is no filter. Unknown columns are an error."""
         if not self:
             return None
-        known = {k.lower() for r in index.records() for k in r.attributes} | {"sku_id", "id"}
+        known = {k.lower() for r in index.records() for k in r.attributes} | _RECORD_FIELDS
         unknown = [k for k in self.attributes if k.lower() not in known]
         if unknown:
             raise ConfigError(
@@ -44,6 +48,7 @@ class Filters:
             )
         cats = {c.lower() for c in self.category}
         wanted = {k.lower(): {v.lower() for v in vs} for k, vs in self.attributes.items()}
+        cats |= wanted.pop("category", set())  # category=VALUE means the same as --category
         keys = [r.key for r in index.records() if self._passes(r, cats, wanted)]
         return np.asarray(keys, dtype=np.int64)
 
@@ -52,6 +57,7 @@ class Filters:
         # Catalog cells are kept as read, so " Acme" must still match acme; a null is empty.
         attrs = {k.lower(): "" if v is None else str(v).strip().lower() for k, v in r.attributes.items()}
         attrs["sku_id"], attrs["id"] = r.sku_id.strip().lower(), r.id.strip().lower()
+        attrs["description"] = r.description.strip().lower()
         if cats:
             mine = {(r.category or "").lower(), attrs.get("category", ""), attrs.get("type", "")}
             if not cats & mine:
