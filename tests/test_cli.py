@@ -153,3 +153,11 @@ def test_demo_runs_and_prints_ten_picks(capsys, tmp_path, monkeypatch, request):
     data = json.loads(out)
     assert len(data["recommendations"]) == 10 and data["model"]["backend"] == "offline"
     assert "Rows read 500 · indexed 500 · rejected 0 (adds up)" in " ".join(err.split())
+
+
+def test_catalog_with_no_valid_row_fails_and_leaves_no_index(capsys, tmp_path):
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,,\n,b,VASE,\n")
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--encoder", "offline")
+    assert_one_line_error(code, err, "no valid rows (all 2 rejected")
+    assert not (tmp_path / "ix" / "manifest.json").exists()
+    assert list((tmp_path / "ix" / "reports").glob("ingest-*.json"))

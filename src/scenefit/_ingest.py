@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from ._errors import ImageError
+from ._errors import CatalogError, ImageError
 from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
@@ -136,6 +136,13 @@ def run_ingest(
     report.rejected.sort(key=lambda e: e.row)
     report.image_failures.sort(key=lambda f: f.row)
     report.timings_s["embed"] = time.perf_counter() - t0
+
+    if not keep:
+        # Nothing usable: keep the index as it was and fail loudly, with the per-row reasons.
+        report.report_path = str(_write_report(report, index.path))
+        raise CatalogError(
+            f"{catalog.path}: no valid rows (all {report.read} rejected; reasons in {report.report_path})"
+        )
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()

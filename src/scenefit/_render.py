@@ -39,7 +39,8 @@ def render_ingest(report: IngestReport, console: Console, *, show: int = 15) -> 
     )
     console.print(
         f"Index: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed · embedded {report.embedded}, from cache {report.cached}"
+        f"{report.removed} removed · vectors: {report.cached} rows from cache, "
+        f"{report.embedded} distinct texts/images embedded"
     )
     if report.rejected:
         table = Table(title=f"Rejected rows ({rejected})", title_justify="left")
