@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ._ingest import IngestReport
 from ._schema import MatchResult
+from .evaluate import METRICS, EvalReport
 
 
 class RichProgress:
@@ -89,3 +90,45 @@ def render_match(result: MatchResult, console: Console) -> None:
     if not result.recommendations:
         console.print("[yellow]No product passed the filters.[/]")
     console.print(Text(f"model {result.model.id} · index {result.index.count} products", style="dim"))
+
+
+def render_eval(report: EvalReport, console: Console) -> None:
+    k = report.k
+    info = report.info
+    console.print(Text(
+        f"{report.n_scenes} scenes · {info.get('products', '?')} products · model {info.get('model', '?')}"
+    ))
+    if report.relevant_missing:
+        console.print(Text(f"{report.relevant_missing} labelled products are not in the index "
+                           "(rejected or absent) and cannot be found", style="yellow"))
+    table = Table(title=f"Ranking @{k} (mean over scenes)", title_justify="left")
+    table.add_column("method")
+    for m in METRICS:
+        table.add_column(f"{m.replace('_', ' ')}@{k}", justify="right")
+    for name, figures in report.methods.items():
+        table.add_row(name, *(f"{figures['overall'][m]:.4f}" for m in METRICS))
+    console.print(table)
+
+    rooms = sorted({r for f in report.methods.values() for r in f["by_room"]})
+    by_room = Table(title=f"Recall@{k} by room type", title_justify="left")
+    by_room.add_column("room type")
+    for name in report.methods:
+        by_room.add_column(name, justify="right")
+    by_room.add_column("room accuracy", justify="right")
+    acc = report.room_accuracy.get("by_room", {})
+    for room in rooms:
+        by_room.add_row(room, *(f"{f['by_room'].get(room, {}).get('recall', 0):.4f}" for f in report.methods.values()),
+                        f"{acc[room]:.2f}" if room in acc else "—")
+    console.print(by_room)
+    overall = report.room_accuracy.get("overall")
+    console.print(Text(f"Room-type accuracy: {overall:.3f} over {report.room_accuracy['n']} scenes"
+                       if overall is not None else "Room-type accuracy: no labelled room types"))
+    if report.confusion:
+        preds = sorted({p for row in report.confusion.values() for p in row})
+        conf = Table(title="Room-type confusion (rows: labelled, columns: predicted)", title_justify="left")
+        conf.add_column("")
+        for p in preds:
+            conf.add_column(p, justify="right")
+        for true, row in report.confusion.items():
+            conf.add_row(true, *(str(row.get(p, "")) for p in preds))
+        console.print(conf)

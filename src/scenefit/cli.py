@@ -139,6 +139,33 @@ def demo(
     _print_match(engine.match(photo, k=k, context=context), as_json)
 
 
+@app.command(name="eval")
+def eval_(
+    catalog: Path = typer.Option(..., "--catalog", help="Catalog file of the benchmark."),
+    labels: Path = typer.Option(..., "--labels", help="Labels JSONL: scene path, room_type, relevant ids."),
+    index: Optional[Path] = typer.Option(
+        None, "--index", "-i", help="Index folder to build or reuse (default: .scenefit/eval-<catalog name>)."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="Cut-off K of the metrics."),
+    encoder: Optional[str] = EncoderOpt,
+    clip_model: str = ClipModelOpt,
+    json_out: Optional[Path] = typer.Option(
+        None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
+):
+    """Measure recommendation quality on labelled scenes, against random and plain-cosine baselines."""
+    from ._render import render_eval
+    from .evaluate import write_chart
+
+    index = index or Path(".scenefit") / f"eval-{catalog.stem}"
+    engine = _engine(index, encoder, clip_model)
+    report = engine.evaluate(catalog, labels, k=k)
+    render_eval(report, out)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
+        chart = write_chart(report, json_out.with_suffix(".png"))
+        err.print(Text(f"Wrote {json_out} and {chart}"), soft_wrap=True)
+
+
 def _print_match(result, as_json: bool) -> None:
     from ._render import render_match
 

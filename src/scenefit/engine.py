@@ -17,6 +17,7 @@ from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
 from .catalog import Catalog
 from .embed import EmbeddingCache, Encoder, EncoderConfig, build_encoder
+from .evaluate import EvalReport
 from .images import FetchConfig, open_image
 from .index import VectorIndex
 from .rank import Filters, RankConfig, Ranker
@@ -192,6 +193,51 @@ class Engine:
             ),
             timings_ms={k_: round(v * 1000, 1) for k_, v in timings.items()},
         )
+
+
+    # -- evaluate --------------------------------------------------------------------------
+    def evaluate(
+        self,
+        catalog: Catalog | str | Path,
+        labels: str | Path,
+        *,
+        k: int = 10,
+        seed: int = 0,
+    ) -> EvalReport:
+        """Ingest the catalog (incrementally), then rank every labelled scene with scenefit and
+        with two baselines using the same encoder: plain cosine between the whole photo's
+        vector and product vectors (no analysis, no re-ranking), and a random ranking."""
+        import numpy as np
+
+        from .evaluate import MethodOutput, read_labels, run_eval
+
+        scenes = read_labels(labels)
+        report_in = self.ingest(catalog)
+        index = self.index
+        encoder = self.encoder_for_index()
+        ids = index.ids()
+        rng = np.random.default_rng(seed)
+
+        def scenefit_method(image: Image.Image) -> MethodOutput:
+            result = self.match(image, k=k)
+            return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
+
+        def cosine_method(image: Image.Image) -> MethodOutput:
+            keys, _ = index.search(encoder.encode_images([image])[0], k)
+            return MethodOutput([index.record(int(key)).id for key in keys])
+
+        def random_method(image: Image.Image) -> MethodOutput:
+            return MethodOutput([ids[i] for i in rng.permutation(len(ids))[:k]])
+
+        report = run_eval(
+            scenes, {"scenefit": scenefit_method, "cosine": cosine_method, "random": random_method},
+            k=k, known_ids=set(ids), primary="scenefit", progress=self.progress,
+        )
+        report.info = {
+            "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
+            "model": index.manifest.model_id, "products": len(index),
+        }
+        return report
 
 
 __all__ = ["Engine", "__version__"]
