@@ -144,7 +144,9 @@ def eval_(
     catalog: Path = typer.Option(..., "--catalog", help="Catalog file of the benchmark."),
     labels: Path = typer.Option(..., "--labels", help="Labels JSONL: scene path, room_type, relevant ids."),
     index: Optional[Path] = typer.Option(
-        None, "--index", "-i", help="Index folder to build or reuse (default: .scenefit/eval-<catalog name>)."),
+        None, "--index", "-i",
+        help="Index folder to build or reuse; it is synced to --catalog, so don't point it at a "
+        "production index (default: .scenefit/eval-<catalog name>)."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Cut-off K of the metrics."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
