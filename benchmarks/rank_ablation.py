@@ -19,11 +19,17 @@ from scenefit.images import open_image
 
 
 def _only(**w) -> RankWeights:
-    return RankWeights(**{"similarity": 0.0, "room": 0.0, "colour": 0.0, "style": 0.0, **w})
+    return RankWeights(**{"similarity": 0.0, "room": 0.0, "colour": 0.0, "style": 0.0, "appearance": 0.0, **w})
 
 
 FLAT = dict(diversity=0.0, max_per_category=1000, duplicate_cosine=1.0)
 CONFIGS = {
+    "appearance only (best region)": (RankConfig(weights=_only(appearance=1), **FLAT), SceneConfig()),
+    "appearance 0.5 + similarity 0.5": (RankConfig(weights=_only(appearance=0.5, similarity=0.5), **FLAT), SceneConfig()),
+    "appearance + similarity + colour": (
+        RankConfig(weights=_only(appearance=0.45, similarity=0.35, colour=0.2), **FLAT), SceneConfig()),
+    "appearance + similarity + colour, MMR": (
+        RankConfig(weights=_only(appearance=0.45, similarity=0.35, colour=0.2)), SceneConfig()),
     "default (all factors, MMR + caps)": (RankConfig(), SceneConfig()),
     "default factors, no diversity": (RankConfig(**FLAT), SceneConfig()),
     "similarity only (regional query)": (RankConfig(weights=_only(similarity=1), **FLAT), SceneConfig()),
@@ -39,11 +45,14 @@ def main() -> int:
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--labels", type=Path, required=True)
     ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("--only", nargs="*", help="run only configurations whose name starts with these")
     args = ap.parse_args()
     scenes = read_labels(args.labels)
     images = [open_image(s.path) for s in scenes]
     print(f"{'configuration':38} {'R@k':>7} {'nDCG@k':>7} {'Hit@k':>7} {'MRR@k':>7}")
     for name, (rank, scene) in CONFIGS.items():
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
         engine = Engine(args.index, rank=rank, scene=scene, log=lambda m: None)
         known = set(engine.index.ids())
         rows = []

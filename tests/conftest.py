@@ -52,9 +52,29 @@ class FakeEncoder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+class FakeAppearanceEncoder(FakeEncoder):
+    """FakeEncoder plus an image-to-image space: a photo's coarse 2×2 colour layout."""
+
+    appearance_dim = 12
+
+    def __init__(self, model_id: str = "fake-appearance:v1"):
+        super().__init__(model_id)
+        self.appearance_calls = 0
+
+    def encode_appearance(self, images):
+        self.appearance_calls += len(images)
+        out = np.stack([np.asarray(im.convert("RGB").resize((2, 2)), np.float32).reshape(-1) + 1 for im in images])
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
 @pytest.fixture
 def fake_encoder():
     return FakeEncoder()
+
+
+@pytest.fixture
+def appearance_encoder():
+    return FakeAppearanceEncoder()
 
 
 @pytest.fixture

@@ -218,3 +218,20 @@ def _run_plain(tmp_path, path, encoder, transport=None, **kw):
             )
     finally:
         _fetch.ImageFetcher.__init__ = orig
+
+
+def test_appearance_vectors_are_stored_and_cached(tmp_path, appearance_encoder, write_image):
+    write_image(tmp_path / "red.png", (200, 30, 30))
+    write_image(tmp_path / "blue.png", (30, 30, 200))
+    path = _write_catalog(tmp_path / "c.csv", [
+        ["1", "a", "VASE", "red.png", ""], ["2", "b", "BOWL", "blue.png", ""], ["3", "c", "CHEST", "", ""],
+        ["4", "d", "LAMP", "red.png", ""],  # same photo as row 1: one appearance computation
+    ])
+    VectorIndex.create(tmp_path / "ix", model_id=appearance_encoder.model_id, dim=appearance_encoder.dim,
+                       encoder={}, appearance_dim=appearance_encoder.appearance_dim).save()
+    _run_plain(tmp_path, path, appearance_encoder)
+    index = VectorIndex.open(tmp_path / "ix")
+    assert {index.record(k).id for k in index.appearance._keys} == {"1", "2", "4"}
+    assert appearance_encoder.appearance_calls == 2  # red and blue photos, each once
+    again = _run_plain(tmp_path, path, appearance_encoder)
+    assert again.unchanged == 4 and appearance_encoder.appearance_calls == 2  # served from the cache

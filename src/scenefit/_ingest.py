@@ -21,7 +21,7 @@ from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
 from .catalog import Catalog, normalize_description
-from .embed import EmbeddingCache, Encoder, l2_normalize
+from .embed import EmbeddingCache, Encoder, appearance_of, l2_normalize
 from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
 
@@ -111,6 +111,8 @@ def run_ingest(
     # catalogs repeat descriptions); an image that turns out undecodable sends its rows back
     # round as text-only (URL) or rejected (local file), so the loop runs at most twice.
     found: dict[str, np.ndarray] = {}
+    keeps_appearance = index.appearance is not None and appearance_of(encoder) is not None
+    new_appearance: dict[str, np.ndarray] | None = {} if keeps_appearance else None
     first = True
     with progress.task("Embedding products", len(keep)) as advance:
         while True:
@@ -125,7 +127,7 @@ def run_ingest(
                 break
             for start in range(0, len(missing), config.batch_size):
                 batch = missing[start : start + config.batch_size]
-                new = _embed_batch(batch, state, encoder, config.image_weight)
+                new = _embed_batch(batch, state, encoder, config.image_weight, new_appearance)
                 cache.put_many(encoder.model_id, new)
                 found.update(new)
                 report.embedded += len(new)
@@ -133,6 +135,7 @@ def run_ingest(
             done = sum(1 for p in keep if state.hash(p) in found)
             advance(max(0, done - report.cached))
     hashes = {p.id: state.hash(p) for p in keep}
+    appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}
     report.rejected.sort(key=lambda e: e.row)
     report.image_failures.sort(key=lambda f: f.row)
     report.timings_s["embed"] = time.perf_counter() - t0
@@ -154,13 +157,13 @@ def run_ingest(
         if old is None:
             report.added += 1
             changed.append(rec)
-        elif _same(old, rec):
+        elif _same(old, rec) and (p.id not in appearance or old.key in index.appearance):
             report.unchanged += 1
         else:
             report.updated += 1
             changed.append(rec)
     if changed:
-        index.upsert(changed, np.stack([found[r.content_hash] for r in changed]))
+        index.upsert(changed, np.stack([found[r.content_hash] for r in changed]), appearance)
     if config.sync:
         present = {p.id for p in keep}
         report.removed = index.delete([i for i in index.ids() if i not in present])
@@ -220,11 +223,42 @@ class _ContentState:
                 self.rejected_ids.add(p.id)
 
 
+def _appearance(keep, state: _ContentState, encoder: Encoder, cache: EmbeddingCache,
+                new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Appearance vector per product id (products with a usable photo), through the cache:
+    keyed by image bytes, since appearance depends on the photo alone."""
+    space = encoder.model_id + "|appearance"
+    cache.put_many(space, new)
+    shas = {p.id: state.image_sha[p.id] for p in keep if state.image_sha.get(p.id)}
+    found = {**cache.get_many(space, set(shas.values()) - set(new)), **new}
+    missing = {sha: p for p, sha in ((p, shas.get(p.id)) for p in keep) if sha and sha not in found}
+    todo = list(missing.items())
+    appear = appearance_of(encoder)
+    for start in range(0, len(todo), 32):
+        chunk, images = [], []
+        for sha, p in todo[start : start + 32]:
+            try:
+                images.append(open_image(state.paths[p.id]))
+                chunk.append(sha)
+            except ImageError:
+                continue  # already judged usable once; a photo that fails now just has no appearance
+        if images:
+            fresh = dict(zip(chunk, appear(images)))
+            cache.put_many(space, fresh)
+            found.update(fresh)
+    return {pid: found[sha] for pid, sha in shas.items() if sha in found}
+
+
 def _is_url(ref: str | None) -> bool:
     return bool(ref) and ref.lower().startswith(("http://", "https://"))
 
 
-def _embed_batch(batch: list[Product], state: _ContentState, encoder: Encoder, weight: float) -> dict[str, np.ndarray]:
+def _embed_batch(
+    batch: list[Product], state: _ContentState, encoder: Encoder, weight: float,
+    appearance: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Vectors by content hash; when ``appearance`` is given, also fills it (image sha →
+    appearance vector) for the images decoded here, so no photo is decoded twice."""
     # Decode first: a row whose image is bad costs no embedding in this pass.
     images: dict[str, Image.Image] = {}
     for p in batch:
@@ -246,6 +280,12 @@ def _embed_batch(batch: list[Product], state: _ContentState, encoder: Encoder, w
         img_vecs = encoder.encode_images([images[batch[i].id] for i in with_image])
         vecs[with_image] = (1 - weight) * vecs[with_image] + weight * img_vecs
     vecs = l2_normalize(vecs)
+    appear = appearance_of(encoder)
+    if appearance is not None and appear is not None and with_image:
+        todo = {state.image_sha[batch[i].id]: images[batch[i].id] for i in with_image}
+        todo = {sha: im for sha, im in todo.items() if sha not in appearance}  # same photo, other text
+        if todo:
+            appearance.update(zip(todo, appear(list(todo.values()))))
     return {state.hash(p): vecs[i] for i, p in enumerate(batch)}
 
 

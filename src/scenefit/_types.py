@@ -75,6 +75,9 @@ class SceneAnalysis:
     colours: list[NamedColour]
     context: str | None
     vector: np.ndarray  # float32 (dim,), the query vector (scene, shifted by context)
+    #: float32 (regions, appearance_dim): image-to-image vectors of the whole photo and its
+    #: crops, when the encoder has an appearance space; None otherwise
+    regions: np.ndarray | None = None
 
     def top(self, field_name: str) -> str:
         dist: dict[str, float] = getattr(self, field_name)

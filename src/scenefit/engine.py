@@ -16,7 +16,7 @@ from ._ingest import IngestConfig, IngestReport, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
 from .catalog import Catalog
-from .embed import EmbeddingCache, Encoder, EncoderConfig, build_encoder
+from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_encoder
 from .evaluate import EvalReport
 from .images import FetchConfig, open_image
 from .index import VectorIndex
@@ -130,6 +130,7 @@ class Engine:
             index = VectorIndex.create(
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
+                appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
             )
             self._index = index
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:

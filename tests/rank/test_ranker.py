@@ -107,12 +107,14 @@ def test_sorted_by_score(mixed):
 ])
 def test_score_is_weight_normalised_sum_of_factors(mixed, weights):
     recs = Ranker(RankConfig(weights=weights)).rank(_scene(), mixed, 6, style_of=style_of)
-    w = weights.model_dump()
-    total = sum(w.values())
     for r in recs:
         assert set(r.factors) >= {"similarity", "room", "colour", "style", "cosine"}
+        assert "appearance" not in r.factors  # no appearance space in this index
         for name in ("similarity", "room", "colour", "style"):
             assert 0.0 <= r.factors[name] <= 1.0 + 1e-6
+        # weights of factors that aren't available are left out, the rest renormalised
+        w = {n: v for n, v in weights.model_dump().items() if n in r.factors}
+        total = sum(w.values())
         expected = sum(r.factors[n] * w[n] / total for n in w)
         assert r.score == pytest.approx(expected, abs=1e-3)
 
@@ -366,3 +368,31 @@ def test_every_normaliser_category_has_a_prior():
 ])
 def test_some_priors_are_sensible(cat, home):
     assert room_affinity(cat)[home] == 1.0
+
+
+def test_appearance_retrieves_and_ranks_products_that_look_like_a_region(tmp_path):
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
+    d = _spread(30, seed=9)
+    items = [(_rec(f"t{i}", "vase"), _vec(0.8 - 0.01 * i, d[i])) for i in range(25)]
+    hidden = (_rec("look", "vase"), _vec(-0.5, d[25]))  # text far from the scene: not in text top-k
+    records = [r for r, _ in items] + [hidden[0], _rec("nophoto", "vase")]
+    vectors = np.stack([v for _, v in items] + [hidden[1], _vec(0.1, d[26])])
+    rng = np.random.default_rng(3)
+    looks = {r.id: (lambda v: v / np.linalg.norm(v))(rng.normal(size=3).astype(np.float32)) for r in records[:25]}
+    looks["look"] = np.array([0, 0, 1], np.float32)
+    idx.upsert(records, vectors, looks)
+    scene = _scene()
+    scene.regions = np.array([[1, 0, 0], [0, 0, 1]], np.float32)  # the second region shows "look"
+    cfg = RankConfig(candidates=5, weights=_only_weights(appearance=1.0), diversity=0)
+    recs = Ranker(cfg).rank(scene, idx, 3, style_of=style_of)
+    assert recs[0].record.id == "look"
+    assert recs[0].factors["appearance"] == pytest.approx(1.0)
+    everything = Ranker(RankConfig(candidates=100, weights=_only_weights(appearance=1.0))).rank(
+        scene, idx, 27, style_of=style_of)
+    assert {r.record.id: r.factors["appearance"] for r in everything}["nophoto"] == 0.5
+    scene.regions = None  # an encoder without appearance: the factor is simply absent
+    assert all("appearance" not in r.factors for r in Ranker(cfg).rank(scene, idx, 3, style_of=style_of))
+
+
+def _only_weights(**w):
+    return RankWeights(**{"similarity": 0.0, "room": 0.0, "colour": 0.0, "style": 0.0, "appearance": 0.0, **w})

@@ -45,3 +45,11 @@ def test_style_distribution_columns_follow_requested_names(fake_encoder):
     picked = a.style_distribution(vecs, names)
     for j, n in enumerate(names):
         np.testing.assert_allclose(picked[:, j], default[:, a.styles.index(n)])
+
+
+def test_regions_for_appearance_encoders_only(fake_encoder, appearance_encoder):
+    big, small = Image.new("RGB", (256, 256), (120, 90, 60)), Image.new("RGB", (64, 64), (120, 90, 60))
+    s = SceneAnalyzer(appearance_encoder).analyze(big)
+    assert s.regions.shape == (14, appearance_encoder.appearance_dim)  # whole + 2×2 + 3×3
+    assert SceneAnalyzer(appearance_encoder).analyze(small).regions.shape[0] == 1
+    assert SceneAnalyzer(fake_encoder).analyze(big).regions is None

@@ -37,3 +37,13 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
         return x / n if n > 0 else x
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def appearance_of(encoder: object):
+    """The encoder's optional image-to-image ``encode_appearance`` method, or None.
+
+    Backends whose image vectors are weak for matching a product photo against part of a
+    room photo (the offline label bridge) add an appearance space for that; others don't.
+    """
+    fn = getattr(encoder, "encode_appearance", None)
+    return fn if callable(fn) and getattr(encoder, "appearance_dim", 0) else None

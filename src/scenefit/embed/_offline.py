@@ -50,6 +50,8 @@ class OfflineEncoder:
     dim = 384
     #: Softmax temperature for zero-shot prompt similarities (MiniLM cosines spread ~0.1–0.6).
     similarity_temperature = 0.05
+    #: Size of the image-to-image appearance vectors (EfficientNet-Lite0's pooled features).
+    appearance_dim = 1280
 
     def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32):
         if top_k < 1 or top_k > 1000:
@@ -142,17 +144,30 @@ class OfflineEncoder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
-    def image_probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """(n, 1000) ImageNet class probabilities."""
+    def _image_pass(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass: (n, 1000) ImageNet probabilities and (n, 1280) pooled features."""
+        if not images:
+            return np.zeros((0, 1000), np.float32), np.zeros((0, self.appearance_dim), np.float32)
         torch = self._torch
-        out = []
+        model = self._image_model
+        probs, pooled = [], []
         for start in range(0, len(images), self.batch_size):
             batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
             with torch.inference_mode():
-                logits = self._image_model(torch.from_numpy(batch))
-                probs = torch.softmax(logits / self.temperature, dim=-1)
-            out.append(probs.numpy())
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 1000), np.float32)
+                pool = model.extract_features(torch.from_numpy(batch)).mean(dim=(2, 3))
+                logits = model._fc(pool)  # the classifier head, as forward() applies it
+                probs.append(torch.softmax(logits / self.temperature, dim=-1).numpy())
+                pooled.append(pool.numpy())
+        return np.concatenate(probs).astype(np.float32), np.concatenate(pooled).astype(np.float32)
+
+    def image_probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(n, 1000) ImageNet class probabilities."""
+        return self._image_pass(images)[0]
+
+    def encode_appearance(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(n, 1280) L2-normalised pooled EfficientNet features: what a photo *looks* like,
+        for matching product photos against regions of a scene photo (image to image)."""
+        return l2_normalize(self._image_pass(images)[1])
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:

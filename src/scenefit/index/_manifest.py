@@ -29,6 +29,7 @@ class Manifest(BaseModel):
     generation: int = 0
     next_key: int = 0
     index_type: str = "flat-ip"
+    appearance_dim: int = Field(0, description="Size of the image-to-image vectors; 0: none kept")
     encoder: dict[str, Any] = Field(default_factory=dict, description="EncoderConfig that rebuilds the model")
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)

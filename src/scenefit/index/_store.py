@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from .._errors import IndexError_, ModelMismatchError
+from ._appearance import AppearanceStore
 from ._manifest import Manifest, now_iso
 
 if TYPE_CHECKING:
@@ -59,10 +60,13 @@ _COLUMNS = [
 class VectorIndex:
     """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records."""
 
-    def __init__(self, path: Path, manifest: Manifest, faiss_index, records: dict[int, ProductRecord]):
+    def __init__(self, path: Path, manifest: Manifest, faiss_index, records: dict[int, ProductRecord],
+                 appearance: AppearanceStore | None = None):
         self.path = path
         self.manifest = manifest
         self._faiss = faiss_index
+        #: image-to-image vectors of products with a photo, when the encoder makes them
+        self.appearance = appearance
         self._records = records
         self._by_id = {r.id: r.key for r in records.values()}
         self._reference: np.ndarray | None = None
@@ -86,17 +90,20 @@ class VectorIndex:
         return filelock.FileLock(str(path / ".write.lock"), timeout=timeout_s)
 
     @classmethod
-    def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any]) -> "VectorIndex":
+    def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any],
+               appearance_dim: int = 0) -> "VectorIndex":
         import faiss
 
         from .. import __version__
 
         path = Path(path)
-        manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__)
+        manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__,
+                            appearance_dim=appearance_dim)
         # A new index in an old folder (a rebuild, perhaps of a corrupt index) continues the
         # generation count, so its first save never collides with a folder already there.
         manifest.generation = max(_generations(path), default=0)
-        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {})
+        appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
+        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {}, appearance)
 
     @classmethod
     def open(cls, path: str | Path) -> "VectorIndex":
@@ -111,6 +118,7 @@ class VectorIndex:
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
             table = pq.read_table(gen / "products.parquet", columns=_COLUMNS)
+            appearance = AppearanceStore.read(gen) if manifest.appearance_dim else None
         except Exception as exc:  # faiss raises RuntimeError, pyarrow several types
             # faiss puts its C++ call site in the message: keep the first clause only.
             detail = str(exc).splitlines()[0].split(" at /")[0][:200]
@@ -126,7 +134,7 @@ class VectorIndex:
             records[row["key"]] = ProductRecord(**row)
         if index.ntotal != len(records) or index.d != manifest.dim:
             raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
-        return cls(path, manifest, index, records)
+        return cls(path, manifest, index, records, appearance)
 
     def check_model(self, model_id: str, dim: int) -> None:
         """Refuse an encoder other than the one the index was built with."""
@@ -190,7 +198,10 @@ class VectorIndex:
         return keys[0][mask], scores[0][mask]
 
     # -- writing -------------------------------------------------------------------------
-    def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray) -> None:
+    def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray,
+               appearance: dict[str, np.ndarray] | None = None) -> None:
+        """Add or replace products; ``appearance`` maps product id → appearance vector for the
+        products that have one (ignored when the index keeps no appearance space)."""
         self._reference = None
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(records), self.manifest.dim):
@@ -207,6 +218,10 @@ class VectorIndex:
             self._records[rec.key] = rec
             self._by_id[rec.id] = rec.key
         self._faiss.add_with_ids(vectors, keys)
+        if self.appearance is not None and appearance:
+            pairs = [(int(k), appearance[r.id]) for r, k in zip(records, keys) if r.id in appearance]
+            if pairs:
+                self.appearance.add(np.array([k for k, _ in pairs]), np.stack([v for _, v in pairs]))
 
     def delete(self, product_ids: Iterable[str]) -> int:
         keys = [self._by_id[i] for i in product_ids if i in self._by_id]
@@ -221,6 +236,8 @@ class VectorIndex:
         if not keys:
             return
         self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(keys, dtype=np.int64)))
+        if self.appearance is not None:
+            self.appearance.remove(keys)
         for key in keys:
             rec = self._records.pop(key)
             self._by_id.pop(rec.id, None)
@@ -238,6 +255,8 @@ class VectorIndex:
         tmp.mkdir()
         try:
             faiss.write_index(self._faiss, str(tmp / "vectors.faiss"))
+            if self.appearance is not None:
+                self.appearance.write(tmp)
             rows = [
                 {**{c: getattr(r, c) for c in _COLUMNS if c != "attributes"},
                  "attributes": json.dumps(r.attributes, ensure_ascii=False, default=str)}

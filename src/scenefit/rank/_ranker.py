@@ -26,6 +26,11 @@ class RankWeights(BaseModel):
     room: float = Field(0.20, ge=0, description="How well the product's category suits the room type.")
     colour: float = Field(0.20, ge=0, description="Colour harmony with the scene's dominant colours.")
     style: float = Field(0.15, ge=0, description="Agreement of product and scene style distributions.")
+    appearance: float = Field(
+        0.45, ge=0,
+        description="Product photo vs best-matching region of the scene photo (image to image), as "
+        "a catalog percentile; used when the encoder has an appearance space.",
+    )
 
 
 class RankConfig(BaseModel):
@@ -71,12 +76,21 @@ class Ranker:
         allowed = filters.allowed_keys(index) if filters else None
         n_cand = max(self.config.candidates, 5 * k)
         keys, sims = index.search(scene.vector, n_cand, allowed)
+        use_appearance = scene.regions is not None and index.appearance is not None and len(index.appearance) > 0
+        if use_appearance:
+            # A product can look right without its text matching: retrieve by regions too.
+            extra = index.appearance.search(scene.regions, n_cand, allowed)
+            keys = np.union1d(keys, extra).astype(np.int64)
         if len(keys) == 0:
             return []
         records = [index.record(int(key)) for key in keys]
         vecs = index.vectors(keys)
+        sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
-        w = self.config.weights.model_dump()
+        if use_appearance:
+            factors["appearance"] = _appearance_fit(scene.regions, index, keys)
+        # Weights of factors this scene/index can't provide are left out, the rest renormalised.
+        w = {n: wt for n, wt in self.config.weights.model_dump().items() if n in factors}
         total_w = sum(w.values()) or 1.0
         scores = sum(factors[name] * (wt / total_w) for name, wt in w.items())
         # MMR picks a diverse set; within it, the best fit comes first.
@@ -143,6 +157,19 @@ class Ranker:
             per_cat[cat] = per_cat.get(cat, 0) + 1
             max_sim = np.maximum(max_sim, vecs @ vecs[i])
         return chosen
+
+
+def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray) -> np.ndarray:
+    """Best region cosine per product, as a percentile among a catalog sample (0.5 without a
+    photo: no evidence either way)."""
+    ref = index.appearance.reference()
+    ref_best = np.sort((regions @ ref.T).max(axis=0)) if len(ref) else np.zeros(0)
+    out = np.full(len(keys), 0.5)
+    have = [i for i, k in enumerate(keys) if int(k) in index.appearance]
+    if have and len(ref_best):
+        best = (regions @ index.appearance.vectors(keys[have]).T).max(axis=0)
+        out[have] = np.searchsorted(ref_best, best, side="right") / len(ref_best)
+    return out
 
 
 def _room_fit(category: str | None, rooms: dict[str, float]) -> float:

@@ -9,7 +9,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from .._types import SceneAnalysis
-from ..embed import Encoder, l2_normalize
+from ..embed import Encoder, appearance_of, l2_normalize
 from ._colours import dominant_colours, palette_distribution
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
@@ -72,6 +72,12 @@ def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.
 _MIN_REGIONAL_SIDE = 128
 
 
+def _grid(image: Image.Image, n: int) -> list[Image.Image]:
+    w, h = image.size
+    return [image.crop((w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n))
+            for i in range(n) for j in range(n)]
+
+
 def _crops(image: Image.Image) -> list[Image.Image]:
     w, h = image.size
     boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h),
@@ -118,6 +124,14 @@ class SceneAnalyzer:
         room = _softmax(self.room_vectors @ vec, t)
         style = _softmax(self.style_vectors @ vec, t)
         colours = dominant_colours(image, self.config.colours)
+        appear = appearance_of(self.encoder)
+        regions = None
+        if appear is not None:
+            # Products are small in a room photo: compare product photos with regions of it.
+            crops = [image]
+            if min(image.size) >= _MIN_REGIONAL_SIDE:
+                crops += _grid(image, 2) + _grid(image, 3)
+            regions = appear(crops).astype(np.float32)
         return SceneAnalysis(
             room_type=_as_dist(self.rooms, room),
             style=_as_dist(self.styles, style),
@@ -125,6 +139,7 @@ class SceneAnalyzer:
             colours=colours,
             context=context,
             vector=vec.astype(np.float32),
+            regions=regions,
         )
 
 

@@ -1,0 +1,91 @@
+"""Image-to-image appearance vectors: a second FAISS space beside the main index.
+
+Only products with a usable photo have one. It is keyed by the same FAISS ids as the main
+index, so the two stay aligned through upserts and deletes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+FILE = "appearance.faiss"
+
+
+class AppearanceStore:
+    def __init__(self, faiss_index):
+        import faiss
+
+        self._faiss = faiss_index
+        self._keys = set(faiss.vector_to_array(faiss_index.id_map).tolist()) if faiss_index.ntotal else set()
+        self._reference: np.ndarray | None = None
+
+    @classmethod
+    def create(cls, dim: int) -> "AppearanceStore":
+        import faiss
+
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+
+    @classmethod
+    def read(cls, folder: Path) -> "AppearanceStore":
+        import faiss
+
+        return cls(faiss.read_index(str(folder / FILE)))
+
+    def write(self, folder: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._faiss, str(folder / FILE))
+
+    @property
+    def dim(self) -> int:
+        return self._faiss.d
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._keys
+
+    def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        if len(keys):
+            self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, np.int64))
+            self._keys.update(int(k) for k in keys)
+            self._reference = None
+
+    def remove(self, keys: list[int]) -> None:
+        import faiss
+
+        present = [k for k in keys if k in self._keys]
+        if present:
+            self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(present, dtype=np.int64)))
+            self._keys.difference_update(present)
+            self._reference = None
+
+    def vectors(self, keys) -> np.ndarray:
+        return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Keys of the ``k`` nearest products to each query, merged (unordered, unique)."""
+        import faiss
+
+        if not self._keys:
+            return np.zeros(0, np.int64)
+        params = None
+        if allowed is not None:
+            allowed = np.asarray([a for a in allowed if int(a) in self._keys], dtype=np.int64)
+            if len(allowed) == 0:
+                return np.zeros(0, np.int64)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        _, keys = self._faiss.search(np.ascontiguousarray(queries, np.float32), min(k, len(self._keys)), params=params)
+        return np.unique(keys[keys >= 0])
+
+    def reference(self, n: int = 2048) -> np.ndarray:
+        """A fixed random sample of the stored vectors (for expressing scores as percentiles)."""
+        if self._reference is None:
+            keys = np.fromiter(sorted(self._keys), dtype=np.int64, count=len(self._keys))
+            if len(keys) > n:
+                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
+            self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
+        return self._reference

@@ -1,0 +1,35 @@
+import numpy as np
+
+from scenefit.index import ProductRecord, VectorIndex
+
+
+def _rec(i):
+    return ProductRecord(i, "s", f"item {i}", None, f"item {i}", "vase", [], [], f"h{i}", "none")
+
+
+def test_appearance_vectors_follow_upserts_deletes_and_saves(tmp_path):
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=4, encoder={}, appearance_dim=3)
+    vecs = np.eye(4, dtype=np.float32)[:3]
+    look = {"a": np.array([1, 0, 0], np.float32), "c": np.array([0, 0, 1], np.float32)}  # b has no photo
+    idx.upsert([_rec("a"), _rec("b"), _rec("c")], vecs, look)
+    assert len(idx.appearance) == 2 and idx.get("b").key not in idx.appearance
+    idx.save()
+    again = VectorIndex.open(tmp_path / "ix")
+    assert again.manifest.appearance_dim == 3 and len(again.appearance) == 2
+    hit = again.appearance.search(np.array([[0, 0, 1]], np.float32), 1)
+    assert [again.record(int(k)).id for k in hit] == ["c"]
+    np.testing.assert_allclose(again.appearance.vectors([again.get("a").key]), [[1, 0, 0]])
+    again.delete(["c"])
+    assert len(again.appearance) == 1 and again.appearance.reference().shape == (1, 3)
+    # replacing a product without a photo drops its old appearance vector
+    again.upsert([_rec("a")], vecs[:1], {})
+    assert len(again.appearance) == 0
+
+
+def test_indexes_without_appearance_keep_none(tmp_path):
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=4, encoder={})
+    idx.upsert([_rec("a")], np.eye(4, dtype=np.float32)[:1], {"a": np.ones(3, np.float32)})
+    idx.save()
+    again = VectorIndex.open(tmp_path / "ix")
+    assert again.appearance is None and again.manifest.appearance_dim == 0
+    assert not list((tmp_path / "ix").glob("gen-*/appearance.faiss"))
