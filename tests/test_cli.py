@@ -161,3 +161,27 @@ def test_catalog_with_no_valid_row_fails_and_leaves_no_index(capsys, tmp_path):
     assert_one_line_error(code, err, "no valid rows (all 2 rejected")
     assert not (tmp_path / "ix" / "manifest.json").exists()
     assert list((tmp_path / "ix" / "reports").glob("ingest-*.json"))
+
+
+def test_fit_on_a_small_labelled_set(capsys, tmp_path, monkeypatch, appearance_encoder, write_image):
+    import scenefit.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "build_encoder", lambda c: (
+        appearance_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    colours = {"r": (200, 30, 30), "g": (30, 160, 60), "b": (30, 30, 200), "y": (220, 200, 40)}
+    rows = ["id,sku_id,description,primary_image"]
+    for name, rgb in colours.items():
+        write_image(tmp_path / f"{name}.png", rgb)
+        rows += [f"{name}{i},s,{word} {name.upper()} THING,{name}.png" for i, word in enumerate(("VASE", "BOWL"))]
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    labels = []
+    for n, (name, rgb) in enumerate(colours.items()):
+        write_image(tmp_path / f"scene{n}.png", rgb, size=(160, 160))
+        labels.append(json.dumps({"scene": f"scene{n}.png", "room_type": "living room", "relevant": [f"{name}0", f"{name}1"]}))
+    (tmp_path / "labels.jsonl").write_text("\n".join(labels) + "\n")
+    code, out, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2")
+    assert code == 0, err
+    assert "Fitted on 4 scenes" in out and (tmp_path / "ix" / "ranking.json").is_file()
+    fitted = json.loads((tmp_path / "ix" / "ranking.json").read_text())
+    assert fitted["train_recall"] == 1.0 and abs(sum(fitted["weights"].values()) - 1) < 1e-9

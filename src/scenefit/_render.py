@@ -132,3 +132,15 @@ def render_eval(report: EvalReport, console: Console) -> None:
         for true, row in report.confusion.items():
             conf.add_row(true, *(str(row.get(p, "")) for p in preds))
         console.print(conf)
+
+
+def render_fit(fitted, index_dir, console: Console) -> None:
+    k = fitted.k
+    weights = ", ".join(f"{n} {v:.2f}" for n, v in fitted.weights.model_dump().items() if v)
+    console.print(Text(f"Fitted on {fitted.n_scenes} scenes: {weights}; MMR diversity {fitted.diversity:g}"))
+    table = Table(title=f"Recall@{k}", title_justify="left")
+    for col in ("default weights", f"fitted, {fitted.cv_folds}-fold CV (held out)", "fitted, all scenes (optimistic)"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{fitted.default_recall:.4f}", f"{fitted.cv_recall:.4f}", f"{fitted.train_recall:.4f}")
+    console.print(table)
+    console.print(Text(f"Saved {index_dir}/ranking.json; match and eval on this index now use it."))

@@ -168,6 +168,22 @@ def eval_(
         err.print(Text(f"Wrote {json_out} and {chart}"), soft_wrap=True)
 
 
+@app.command()
+def fit(
+    catalog: Path = typer.Option(..., "--catalog", help="Catalog file the labels refer to."),
+    labels: Path = typer.Option(..., "--labels", help="Labels JSONL: scene path, room_type, relevant ids."),
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder; the fitted weights are saved in it."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="Fit for Recall@K."),
+    encoder: Optional[str] = EncoderOpt,
+    clip_model: str = ClipModelOpt,
+):
+    """Fit the ranking weights on your labelled scenes (cross-validated) and save them in the index."""
+    from ._render import render_fit
+
+    engine = _engine(index, encoder, clip_model)
+    render_fit(engine.fit(catalog, labels, k=k), index, out)
+
+
 def _print_match(result, as_json: bool) -> None:
     from ._render import render_match
 

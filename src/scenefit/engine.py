@@ -20,7 +20,7 @@ from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_
 from .evaluate import EvalReport
 from .images import FetchConfig, open_image
 from .index import VectorIndex
-from .rank import Filters, RankConfig, Ranker
+from .rank import FitSample, FittedRanking, Filters, RankConfig, Ranker, fit_ranking
 from .scene import SceneAnalyzer, SceneConfig
 
 
@@ -59,7 +59,7 @@ class Engine:
         self.index_dir = Path(index_dir)
         self.encoder_config = encoder
         self.scene_config = scene or SceneConfig()
-        self.rank_config = rank or RankConfig()
+        self._explicit_rank = rank  # None: fitted weights from the index folder, else defaults
         self.ingest_config = ingest or IngestConfig()
         self.fetch_config = fetch or FetchConfig()
         self.progress = progress or NullProgress()
@@ -101,6 +101,17 @@ class Engine:
         if self._analyzer is None:
             self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
         return self._analyzer
+
+    @property
+    def rank_config(self) -> RankConfig:
+        """The explicit ranking config, else weights fitted by ``scenefit fit`` for this index
+        (``ranking.json``), else the defaults."""
+        if self._explicit_rank is not None:
+            return self._explicit_rank
+        fitted = FittedRanking.load(self.index_dir)
+        if fitted is None:
+            return RankConfig()
+        return RankConfig(weights=fitted.weights, diversity=fitted.diversity)
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False) -> IngestReport:
@@ -239,6 +250,34 @@ class Engine:
             "model": index.manifest.model_id, "products": len(index),
         }
         return report
+
+
+    # -- fit -------------------------------------------------------------------------------
+    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10) -> FittedRanking:
+        """Fit the fusion weights (and MMR diversity) on labelled scenes with cross-validation
+        and save them as ``ranking.json`` in the index folder, where match/eval pick them up."""
+        import numpy as np
+
+        from .evaluate import read_labels
+
+        scenes = read_labels(labels)
+        self.ingest(catalog)
+        index, analyzer = self.index, self.analyzer
+        base = self._explicit_rank or RankConfig()
+        ranker = Ranker(base)
+        samples = []
+        with self.progress.task("Analysing labelled scenes", len(scenes)) as advance:
+            for sc in scenes:
+                relevant = {index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}
+                pool = ranker.pool(analyzer.analyze(open_image(sc.path)), index, k,
+                                   style_of=analyzer.style_distribution)
+                if pool is not None and relevant:
+                    mask = np.array([r.key in relevant for r in pool.records])
+                    samples.append(FitSample(pool, mask, len(relevant)))
+                advance(1)
+        fitted = fit_ranking(samples, ranker, k=k, labels=str(labels))
+        fitted.save(self.index_dir)
+        return fitted
 
 
 __all__ = ["Engine", "__version__"]

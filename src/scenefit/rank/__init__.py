@@ -2,6 +2,7 @@
 
 from ._filters import Filters
 from ._priors import ROOMS, known_categories, room_affinity
-from ._ranker import RankConfig, Ranker, RankWeights, Recommendation
+from ._fit import FIT_FILE, FitSample, FittedRanking, fit_ranking
+from ._ranker import Pool, RankConfig, Ranker, RankWeights, Recommendation
 
-__all__ = ["Filters", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation", "known_categories", "room_affinity"]
+__all__ = ["FIT_FILE", "FitSample", "FittedRanking", "Pool", "fit_ranking", "Filters", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation", "known_categories", "room_affinity"]

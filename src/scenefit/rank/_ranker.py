@@ -48,6 +48,16 @@ class RankConfig(BaseModel):
 
 
 @dataclass
+class Pool:
+    """Retrieved candidates of one scene with their factor values (0..1 each)."""
+
+    records: list[ProductRecord]
+    vecs: np.ndarray
+    sims: np.ndarray  # raw cosine to the scene query
+    factors: dict[str, np.ndarray]
+
+
+@dataclass
 class Recommendation:
     record: ProductRecord
     score: float
@@ -73,35 +83,50 @@ class Ranker:
         ``style_of(vectors, names)`` gives style probabilities of product vectors, one column
         per style in ``names`` order (the scene analyser's ``style_distribution``).
         """
+        pool = self.pool(scene, index, k, style_of=style_of, filters=filters)
+        if pool is None:
+            return []
+        scores = self.scores(pool.factors)
+        order = self.order(pool, scores, k)
+        out = []
+        for i in order:
+            f = {name: round(float(values[i]), 4) for name, values in pool.factors.items()}
+            f["cosine"] = round(float(pool.sims[i]), 4)
+            out.append(Recommendation(pool.records[i], round(float(scores[i]), 4), f,
+                                      explain(pool.records[i], f, scene)))
+        return out
+
+    def pool(self, scene, index, k, *, style_of, filters=None) -> "Pool | None":
+        """Retrieve candidates (by the scene vector, and by regions when there is an
+        appearance space) and compute every factor for them."""
         allowed = filters.allowed_keys(index) if filters else None
         n_cand = max(self.config.candidates, 5 * k)
-        keys, sims = index.search(scene.vector, n_cand, allowed)
+        keys, _ = index.search(scene.vector, n_cand, allowed)
         use_appearance = scene.regions is not None and index.appearance is not None and len(index.appearance) > 0
         if use_appearance:
             # A product can look right without its text matching: retrieve by regions too.
-            extra = index.appearance.search(scene.regions, n_cand, allowed)
-            keys = np.union1d(keys, extra).astype(np.int64)
+            keys = np.union1d(keys, index.appearance.search(scene.regions, n_cand, allowed)).astype(np.int64)
         if len(keys) == 0:
-            return []
+            return None
         records = [index.record(int(key)) for key in keys]
         vecs = index.vectors(keys)
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
         if use_appearance:
             factors["appearance"] = _appearance_fit(scene.regions, index, keys)
-        # Weights of factors this scene/index can't provide are left out, the rest renormalised.
-        w = {n: wt for n, wt in self.config.weights.model_dump().items() if n in factors}
+        return Pool(records, vecs, sims, factors)
+
+    def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:
+        """Weighted sum of the factors; weights of factors not present are left out and the
+        rest renormalised."""
+        w = {n: wt for n, wt in (weights or self.config.weights).model_dump().items() if n in factors}
         total_w = sum(w.values()) or 1.0
-        scores = sum(factors[name] * (wt / total_w) for name, wt in w.items())
-        # MMR picks a diverse set; within it, the best fit comes first.
-        order = sorted(self._diversify(scores, vecs, records, k), key=lambda i: -scores[i])
-        out = []
-        for i in order:
-            f = {name: round(float(values[i]), 4) for name, values in factors.items()}
-            f["cosine"] = round(float(sims[i]), 4)
-            out.append(Recommendation(records[i], round(float(scores[i]), 4), f,
-                                      explain(records[i], f, scene)))
-        return out
+        return sum(factors[name] * (wt / total_w) for name, wt in w.items())
+
+    def order(self, pool: "Pool", scores: np.ndarray, k: int, diversity: float | None = None) -> list[int]:
+        """MMR picks a diverse set; within it, the best fit comes first."""
+        chosen = self._diversify(scores, pool.vecs, pool.records, k, diversity)
+        return sorted(chosen, key=lambda i: -scores[i])
 
     def _factors(self, scene, index, records, sims, vecs, style_of) -> dict[str, np.ndarray]:
         # Raw cosine ranges differ between encoders (CLIP image-text ~0.2–0.35, MiniLM
@@ -124,13 +149,14 @@ class Ranker:
         style = np.sqrt(prod_style * scene_style[None, :]).sum(axis=1)
         return {"similarity": similarity, "room": room, "colour": colour, "style": style}
 
-    def _diversify(self, scores: np.ndarray, vecs: np.ndarray, records, k: int) -> list[int]:
+    def _diversify(self, scores: np.ndarray, vecs: np.ndarray, records, k: int,
+                   diversity: float | None = None) -> list[int]:
         """Greedy MMR with a per-category cap and duplicate skipping.
 
         Candidates held back by the cap or as duplicates are not lost: once nothing else is
         left, they fill the remaining slots (the cap only bites while another category can
         still fill the slot)."""
-        lam = self.config.diversity
+        lam = self.config.diversity if diversity is None else diversity
         cap = self.config.max_per_category
         chosen: list[int] = []
         per_cat: dict[str, int] = {}

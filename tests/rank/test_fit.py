@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from scenefit.index import ProductRecord
+from scenefit.rank import FitSample, FittedRanking, Pool, RankConfig, Ranker, RankWeights, fit_ranking
+
+
+def _sample(rng, n=40, n_rel=4):
+    """A pool where the 'colour' factor marks the relevant products and the others are noise."""
+    relevant = np.zeros(n, bool)
+    relevant[rng.choice(n, n_rel, replace=False)] = True
+    factors = {name: rng.random(n) for name in ("similarity", "room", "style")}
+    factors["colour"] = np.where(relevant, 0.9 + 0.1 * rng.random(n), 0.5 * rng.random(n))
+    records = [ProductRecord(str(i), "s", "d", None, "t", f"c{i}", [], [], "h", "none", key=i) for i in range(n)]
+    vecs = rng.normal(size=(n, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return FitSample(Pool(records, vecs, np.zeros(n), factors), relevant, n_rel)
+
+
+def test_fit_finds_the_informative_factor_and_reports_cv():
+    rng = np.random.default_rng(0)
+    samples = [_sample(rng) for _ in range(20)]
+    fitted = fit_ranking(samples, Ranker(RankConfig()), k=4, labels="l.jsonl", step=0.5)
+    assert fitted.weights.colour >= 0.5
+    assert fitted.cv_recall > 0.9 and fitted.train_recall > 0.9
+    assert fitted.default_recall < fitted.cv_recall
+    assert fitted.n_scenes == 20 and fitted.cv_folds == 5
+
+
+def test_saved_file_round_trips_and_other_versions_are_ignored(tmp_path):
+    fitted = FittedRanking(weights=RankWeights(appearance=1, similarity=0, room=0, colour=0, style=0),
+                           diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1, train_recall=0.2,
+                           default_recall=0.05, labels="l", fitted_at="now")
+    fitted.save(tmp_path)
+    assert FittedRanking.load(tmp_path) == fitted
+    (tmp_path / "ranking.json").write_text(fitted.model_copy(update={"format_version": 99}).model_dump_json())
+    assert FittedRanking.load(tmp_path) is None
+    assert FittedRanking.load(tmp_path / "nowhere") is None
+
+
+def test_engine_uses_fitted_weights_unless_given_explicit_ones(tmp_path):
+    from scenefit import Engine
+
+    assert Engine(tmp_path).rank_config == RankConfig()
+    w = RankWeights(appearance=1, similarity=0, room=0, colour=0, style=0)
+    FittedRanking(weights=w, diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1, train_recall=0.2,
+                  default_recall=0.05, labels="l", fitted_at="now").save(tmp_path)
+    assert Engine(tmp_path).rank_config.weights == w and Engine(tmp_path).rank_config.diversity == 0.0
+    explicit = RankConfig(diversity=0.5)
+    assert Engine(tmp_path, rank=explicit).rank_config is explicit
+
+
+@pytest.mark.parametrize("step, n", [(0.5, 3), (0.25, 5)])
+def test_weight_grid_sums_to_one(step, n):
+    from scenefit.rank._fit import _grid
+
+    names = ["similarity", "room", "colour", "style", "appearance"][:n]
+    grid = _grid(names, step)
+    assert grid and all(abs(sum(w.model_dump().values()) - 1) < 1e-9 for w in grid)
