@@ -134,7 +134,7 @@ def render_eval(report: EvalReport, console: Console) -> None:
         console.print(conf)
 
 
-def render_fit(fitted, index_dir, console: Console) -> None:
+def render_fit(fitted, room_model, index_dir, console: Console) -> None:
     k = fitted.k
     weights = ", ".join(f"{n} {v:.2f}" for n, v in fitted.weights.model_dump().items() if v)
     console.print(Text(f"Fitted on {fitted.n_scenes} scenes: {weights}; MMR diversity {fitted.diversity:g}"))
@@ -143,4 +143,9 @@ def render_fit(fitted, index_dir, console: Console) -> None:
         table.add_column(col, justify="right")
     table.add_row(f"{fitted.default_recall:.4f}", f"{fitted.cv_recall:.4f}", f"{fitted.train_recall:.4f}")
     console.print(table)
-    console.print(Text(f"Saved {index_dir}/ranking.json; match and eval on this index now use it."))
+    if room_model is not None:
+        console.print(Text(
+            f"Room-type model: {len(room_model.classes)} room types from {room_model.n_scenes} scenes, "
+            f"accuracy {room_model.cv_accuracy:.3f} ({fitted.cv_folds}-fold CV)"))
+    saved = "ranking.json" + (" and room-model.npz" if room_model is not None else "")
+    console.print(Text(f"Saved {saved} in {index_dir}; match and eval on this index now use them."))

@@ -181,7 +181,8 @@ def fit(
     from ._render import render_fit
 
     engine = _engine(index, encoder, clip_model)
-    render_fit(engine.fit(catalog, labels, k=k), index, out)
+    fitted, room_model = engine.fit(catalog, labels, k=k)
+    render_fit(fitted, room_model, index, out)
 
 
 def _print_match(result, as_json: bool) -> None:

@@ -21,7 +21,7 @@ from .evaluate import EvalReport
 from .images import FetchConfig, open_image
 from .index import VectorIndex
 from .rank import FitSample, FittedRanking, Filters, RankConfig, Ranker, fit_ranking
-from .scene import SceneAnalyzer, SceneConfig
+from .scene import RoomModel, SceneAnalyzer, SceneConfig, room_features
 
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
@@ -99,7 +99,8 @@ class Engine:
     @property
     def analyzer(self) -> SceneAnalyzer:
         if self._analyzer is None:
-            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
+            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config,
+                                           RoomModel.load(self.index_dir))
         return self._analyzer
 
     @property
@@ -253,31 +254,47 @@ class Engine:
 
 
     # -- fit -------------------------------------------------------------------------------
-    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10) -> FittedRanking:
-        """Fit the fusion weights (and MMR diversity) on labelled scenes with cross-validation
-        and save them as ``ranking.json`` in the index folder, where match/eval pick them up."""
+    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10
+            ) -> tuple[FittedRanking, RoomModel | None]:
+        """Fit on labelled scenes, each with k-fold cross-validation, and save in the index
+        folder where match and eval pick them up:
+
+        - the fusion weights and MMR diversity (``ranking.json``);
+        - a room-type classifier on the scene's appearance features (``room-model.npz``), when
+          the encoder has an appearance space and the labels carry room types.
+        """
         import numpy as np
 
         from .evaluate import read_labels
 
         scenes = read_labels(labels)
         self.ingest(catalog)
-        index, analyzer = self.index, self.analyzer
-        base = self._explicit_rank or RankConfig()
-        ranker = Ranker(base)
-        samples = []
+        index = self.index
+        # Zero-shot rooms while fitting: a room model fitted earlier on these same scenes would
+        # give in-sample (optimistic) room predictions and skew the weights.
+        analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
+        ranker = Ranker(self._explicit_rank or RankConfig())
+        samples, features, rooms = [], [], []
         with self.progress.task("Analysing labelled scenes", len(scenes)) as advance:
             for sc in scenes:
+                analysis = analyzer.analyze(open_image(sc.path))
+                if analysis.regions is not None and sc.room_type:
+                    features.append(room_features(analysis.regions))
+                    rooms.append(sc.room_type)
                 relevant = {index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}
-                pool = ranker.pool(analyzer.analyze(open_image(sc.path)), index, k,
-                                   style_of=analyzer.style_distribution)
+                pool = ranker.pool(analysis, index, k, style_of=analyzer.style_distribution)
                 if pool is not None and relevant:
                     mask = np.array([r.key in relevant for r in pool.records])
                     samples.append(FitSample(pool, mask, len(relevant)))
                 advance(1)
         fitted = fit_ranking(samples, ranker, k=k, labels=str(labels))
         fitted.save(self.index_dir)
-        return fitted
+        room_model = None
+        if len(set(rooms)) >= 2:
+            room_model = RoomModel.fit(np.stack(features), rooms)
+            room_model.save(self.index_dir)
+        self._analyzer = None  # the next analysis uses the new room model
+        return fitted, room_model
 
 
 __all__ = ["Engine", "__version__"]

@@ -2,8 +2,9 @@
 
 from ._analyze import ROOM_PROMPTS, STYLE_PROMPTS, SceneAnalyzer, SceneConfig
 from ._colours import PALETTES, dominant_colours, palette_distribution
+from ._room_model import RoomModel, room_features
 
 __all__ = [
-    "PALETTES", "ROOM_PROMPTS", "STYLE_PROMPTS", "SceneAnalyzer", "SceneConfig",
+    "PALETTES", "ROOM_PROMPTS", "RoomModel", "room_features", "STYLE_PROMPTS", "SceneAnalyzer", "SceneConfig",
     "dominant_colours", "palette_distribution",
 ]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from .._types import SceneAnalysis
 from ..embed import Encoder, appearance_of, l2_normalize
 from ._colours import dominant_colours, palette_distribution
+from ._room_model import RoomModel, room_features
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
 ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
@@ -88,9 +89,11 @@ def _crops(image: Image.Image) -> list[Image.Image]:
 class SceneAnalyzer:
     """Embeds class prompts once at construction; each ``analyze`` call is one image pass."""
 
-    def __init__(self, encoder: Encoder, config: SceneConfig | None = None):
+    def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomModel | None = None):
         self.encoder = encoder
         self.config = config or SceneConfig()
+        #: fitted on labelled scenes (``scenefit fit``); replaces the zero-shot room prompts
+        self.room_model = room_model if appearance_of(encoder) is not None else None
         self.rooms = list(ROOM_PROMPTS)
         self.styles = list(STYLE_PROMPTS)
         self.temperature = self.config.temperature or getattr(encoder, "similarity_temperature", 0.05)
@@ -132,8 +135,17 @@ class SceneAnalyzer:
             if min(image.size) >= _MIN_REGIONAL_SIDE:
                 crops += _grid(image, 2) + _grid(image, 3)
             regions = appear(crops).astype(np.float32)
+        room_type = _as_dist(self.rooms, room)
+        if self.room_model is not None and regions is not None:
+            probs = self.room_model.probabilities(room_features(regions))[0]
+            room_type = _as_dist(self.room_model.classes, probs)
+            if context:  # the text context still counts: average with the prompt reading
+                zero_shot = dict(zip(self.rooms, room.tolist()))
+                names = sorted(set(room_type) | set(zero_shot))
+                mixed = np.array([0.5 * room_type.get(n, 0.0) + 0.5 * zero_shot.get(n, 0.0) for n in names])
+                room_type = _as_dist(names, mixed / mixed.sum())
         return SceneAnalysis(
-            room_type=_as_dist(self.rooms, room),
+            room_type=room_type,
             style=_as_dist(self.styles, style),
             palette=palette_distribution(colours),
             colours=colours,
