@@ -163,7 +163,9 @@ def test_catalog_with_no_valid_row_fails_and_leaves_no_index(capsys, tmp_path):
     assert list((tmp_path / "ix" / "reports").glob("ingest-*.json"))
 
 
-def test_fit_on_a_small_labelled_set(capsys, tmp_path, monkeypatch, appearance_encoder, write_image):
+@pytest.fixture
+def colour_benchmark(tmp_path, monkeypatch, appearance_encoder, write_image):
+    """Four colours; each scene shows one colour and its two products are that colour."""
     import scenefit.engine as engine_mod
 
     monkeypatch.setattr(engine_mod, "build_encoder", lambda c: (
@@ -175,13 +177,32 @@ def test_fit_on_a_small_labelled_set(capsys, tmp_path, monkeypatch, appearance_e
         rows += [f"{name}{i},s,{word} {name.upper()} THING,{name}.png" for i, word in enumerate(("VASE", "BOWL"))]
     (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
     labels = []
-    for n, (name, rgb) in enumerate(colours.items()):
+    for n, (name, rgb) in enumerate(list(colours.items()) * 2):
         write_image(tmp_path / f"scene{n}.png", rgb, size=(160, 160))
-        labels.append(json.dumps({"scene": f"scene{n}.png", "room_type": "living room", "relevant": [f"{name}0", f"{name}1"]}))
+        room = "kitchen" if name in "rg" else "bedroom"
+        labels.append(json.dumps({"scene": f"scene{n}.png", "room_type": room, "relevant": [f"{name}0", f"{name}1"]}))
     (tmp_path / "labels.jsonl").write_text("\n".join(labels) + "\n")
+    return tmp_path
+
+
+def test_eval_cross_validated(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2", "--cv", "2", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["scenefit"] == "2-fold cross-validated fit"
+    assert data["methods"]["scenefit"]["overall"]["recall"] == 1.0  # colour appearance finds them
+    assert data["room_accuracy"]["n"] == 8
+    assert not (tmp_path / "ix" / "ranking.json").exists()  # eval --cv saves nothing
+
+
+def test_fit_on_a_small_labelled_set(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
     code, out, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
                          "--index", tmp_path / "ix", "-k", "2")
     assert code == 0, err
-    assert "Fitted on 4 scenes" in out and (tmp_path / "ix" / "ranking.json").is_file()
+    assert "Fitted on 8 scenes" in out and (tmp_path / "ix" / "ranking.json").is_file()
+    assert (tmp_path / "ix" / "room-model.npz").is_file() and "Room-type model: 2 room types" in out
     fitted = json.loads((tmp_path / "ix" / "ranking.json").read_text())
     assert fitted["train_recall"] == 1.0 and abs(sum(fitted["weights"].values()) - 1) < 1e-9

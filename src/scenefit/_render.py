@@ -97,6 +97,7 @@ def render_eval(report: EvalReport, console: Console) -> None:
     info = report.info
     console.print(Text(
         f"{report.n_scenes} scenes · {info.get('products', '?')} products · model {info.get('model', '?')}"
+        f" · scenefit: {info.get('scenefit', '?')}"
     ))
     if report.relevant_missing:
         console.print(Text(f"{report.relevant_missing} labelled products are not in the index "
@@ -141,7 +142,8 @@ def render_fit(fitted, room_model, index_dir, console: Console) -> None:
     table = Table(title=f"Recall@{k}", title_justify="left")
     for col in ("default weights", f"fitted, {fitted.cv_folds}-fold CV (held out)", "fitted, all scenes (optimistic)"):
         table.add_column(col, justify="right")
-    table.add_row(f"{fitted.default_recall:.4f}", f"{fitted.cv_recall:.4f}", f"{fitted.train_recall:.4f}")
+    cv = "—" if fitted.cv_recall is None else f"{fitted.cv_recall:.4f}"
+    table.add_row(f"{fitted.default_recall:.4f}", cv, f"{fitted.train_recall:.4f}")
     console.print(table)
     if room_model is not None:
         console.print(Text(

@@ -148,6 +148,10 @@ def eval_(
         help="Index folder to build or reuse; it is synced to --catalog, so don't point it at a "
         "production index (default: .scenefit/eval-<catalog name>)."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Cut-off K of the metrics."),
+    cv: int = typer.Option(
+        0, "--cv", min=0, max=20,
+        help="N > 1: fit scenefit's weights and room model on the other N−1 folds for each scene "
+        "(held-out figures). 0: use the index's fitted ranking.json, or the defaults."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     json_out: Optional[Path] = typer.Option(
@@ -159,7 +163,7 @@ def eval_(
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
     engine = _engine(index, encoder, clip_model)
-    report = engine.evaluate(catalog, labels, k=k)
+    report = engine.evaluate(catalog, labels, k=k, cv=cv)
     render_eval(report, out)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,8 @@ from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_
 from .evaluate import EvalReport
 from .images import FetchConfig, open_image
 from .index import VectorIndex
-from .rank import FitSample, FittedRanking, Filters, RankConfig, Ranker, fit_ranking
-from .scene import RoomModel, SceneAnalyzer, SceneConfig, room_features
+from .rank import FittedRanking, Filters, RankConfig, Ranker
+from .scene import RoomModel, SceneAnalyzer, SceneConfig
 
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
@@ -215,13 +215,19 @@ class Engine:
         labels: str | Path,
         *,
         k: int = 10,
+        cv: int = 0,
         seed: int = 0,
     ) -> EvalReport:
         """Ingest the catalog (incrementally), then rank every labelled scene with scenefit and
         with two baselines using the same encoder: plain cosine between the whole photo's
-        vector and product vectors (no analysis, no re-ranking), and a random ranking."""
+        vector and product vectors (no analysis, no re-ranking), and a random ranking.
+
+        ``cv`` > 1: scenefit's weights and room model are fitted on the other folds for each
+        scene (as ``scenefit fit`` would), so its figures are held-out estimates.
+        """
         import numpy as np
 
+        from ._fitting import analyse_labelled, crossval_method
         from .evaluate import MethodOutput, read_labels, run_eval
 
         scenes = read_labels(labels)
@@ -231,15 +237,21 @@ class Engine:
         ids = index.ids()
         rng = np.random.default_rng(seed)
 
-        def scenefit_method(image: Image.Image) -> MethodOutput:
-            result = self.match(image, k=k)
-            return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
+        if cv > 1:
+            zero_shot = SceneAnalyzer(encoder, self.scene_config)
+            base = self._explicit_rank or RankConfig()
+            items = analyse_labelled(scenes, index, zero_shot, Ranker(base), k, self.progress)
+            scenefit_method = crossval_method(items, index, zero_shot, base, k=k, folds=cv, seed=seed)
+        else:
+            def scenefit_method(image: Image.Image, scene) -> MethodOutput:
+                result = self.match(image, k=k)
+                return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
 
-        def cosine_method(image: Image.Image) -> MethodOutput:
+        def cosine_method(image: Image.Image, scene) -> MethodOutput:
             keys, _ = index.search(encoder.encode_images([image])[0], k)
             return MethodOutput([index.record(int(key)).id for key in keys])
 
-        def random_method(image: Image.Image) -> MethodOutput:
+        def random_method(image: Image.Image, scene) -> MethodOutput:
             return MethodOutput([ids[i] for i in rng.permutation(len(ids))[:k]])
 
         report = run_eval(
@@ -249,9 +261,10 @@ class Engine:
         report.info = {
             "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
             "model": index.manifest.model_id, "products": len(index),
+            "scenefit": f"{cv}-fold cross-validated fit" if cv > 1 else (
+                "fitted ranking.json" if FittedRanking.load(self.index_dir) else "default weights"),
         }
         return report
-
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10
@@ -263,35 +276,19 @@ class Engine:
         - a room-type classifier on the scene's appearance features (``room-model.npz``), when
           the encoder has an appearance space and the labels carry room types.
         """
-        import numpy as np
-
+        from ._fitting import analyse_labelled, fit_models
         from .evaluate import read_labels
 
         scenes = read_labels(labels)
         self.ingest(catalog)
-        index = self.index
         # Zero-shot rooms while fitting: a room model fitted earlier on these same scenes would
         # give in-sample (optimistic) room predictions and skew the weights.
         analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
         ranker = Ranker(self._explicit_rank or RankConfig())
-        samples, features, rooms = [], [], []
-        with self.progress.task("Analysing labelled scenes", len(scenes)) as advance:
-            for sc in scenes:
-                analysis = analyzer.analyze(open_image(sc.path))
-                if analysis.regions is not None and sc.room_type:
-                    features.append(room_features(analysis.regions))
-                    rooms.append(sc.room_type)
-                relevant = {index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}
-                pool = ranker.pool(analysis, index, k, style_of=analyzer.style_distribution)
-                if pool is not None and relevant:
-                    mask = np.array([r.key in relevant for r in pool.records])
-                    samples.append(FitSample(pool, mask, len(relevant)))
-                advance(1)
-        fitted = fit_ranking(samples, ranker, k=k, labels=str(labels))
+        items = analyse_labelled(scenes, self.index, analyzer, ranker, k, self.progress)
+        fitted, room_model = fit_models(items, ranker, k=k, labels=str(labels))
         fitted.save(self.index_dir)
-        room_model = None
-        if len(set(rooms)) >= 2:
-            room_model = RoomModel.fit(np.stack(features), rooms)
+        if room_model is not None:
             room_model.save(self.index_dir)
         self._analyzer = None  # the next analysis uses the new room model
         return fitted, room_model

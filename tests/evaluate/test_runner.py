@@ -19,7 +19,7 @@ def test_aggregates_per_method_room_and_confusion(tmp_path, write_image):
         MethodOutput(["c", "a"], "living room"), MethodOutput(["c"]),
         MethodOutput(["q"], "kitchen"), MethodOutput(["q"]),
     ])
-    methods = {"ours": lambda im: next(calls), "base": lambda im: next(calls)}
+    methods = {"ours": lambda im, sc: next(calls), "base": lambda im, sc: next(calls)}
     r = run_eval(scenes, methods, k=2, known_ids={"a", "b", "c", "x", "y", "q"}, primary="ours")
     assert r.n_scenes == 3 and r.relevant_missing == 1
     assert r.methods["ours"]["n"] == 2  # s3 has no findable product

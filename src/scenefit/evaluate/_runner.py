@@ -20,7 +20,8 @@ class MethodOutput:
     room_type: str | None = None  # predicted room, for methods that predict one
 
 
-Method = Callable[[Image.Image], MethodOutput]
+#: ranks one scene: (decoded photo, its label entry) → output
+Method = Callable[[Image.Image, LabelledScene], MethodOutput]
 
 
 @dataclass
@@ -66,7 +67,7 @@ def run_eval(
             report.relevant_missing += len(sc.relevant - known_ids)
             entry = {"scene": sc.scene, "true_room_type": sc.room_type}
             for name, method in methods.items():
-                out = method(image)
+                out = method(image, sc)
                 if relevant:
                     per_method[name].append((sc.room_type, ranking_metrics(out.ranked, relevant, k)))
                 if name == primary:

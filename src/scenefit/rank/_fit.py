@@ -28,8 +28,8 @@ class FittedRanking(BaseModel):
     diversity: float
     k: int
     n_scenes: int = Field(description="Labelled scenes with at least one indexed relevant product")
-    cv_folds: int
-    cv_recall: float = Field(description="Mean Recall@k on held-out folds: the honest estimate")
+    cv_folds: int = Field(description="0: fitted without cross-validation")
+    cv_recall: float | None = Field(description="Mean Recall@k on held-out folds: the honest estimate")
     train_recall: float = Field(description="Recall@k of the final weights on all scenes (optimistic)")
     default_recall: float = Field(description="Recall@k of the default weights on the same scenes")
     labels: str
@@ -89,7 +89,7 @@ def fit_ranking(
         return max(candidates, key=lambda c: _recall(ranker, subset, c[0], c[1], k))
 
     order = np.random.default_rng(seed).permutation(len(samples))
-    folds = max(2, min(folds, len(samples)))
+    folds = 0 if folds == 0 else max(2, min(folds, len(samples)))  # 0: no CV (caller does it)
     held_out = 0.0
     for f in range(folds):
         test_idx = set(order[f::folds].tolist())
@@ -100,7 +100,7 @@ def fit_ranking(
     weights, diversity = best(samples)
     return FittedRanking(
         weights=weights, diversity=diversity, k=k, n_scenes=len(samples), cv_folds=folds,
-        cv_recall=round(held_out / max(len(samples), 1), 4),
+        cv_recall=round(held_out / max(len(samples), 1), 4) if folds else None,
         train_recall=round(_recall(ranker, samples, weights, diversity, k), 4),
         default_recall=round(_recall(ranker, samples, RankWeights(), ranker.config.diversity, k), 4),
         labels=labels, fitted_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

@@ -64,14 +64,14 @@ class RoomModel:
         classes = sorted(set(rooms))
         y = np.array([classes.index(r) for r in rooms])
         order = np.random.default_rng(seed).permutation(len(y))
-        folds = max(2, min(folds, len(y)))
+        folds = 0 if folds == 0 else max(2, min(folds, len(y)))  # 0: no CV (caller does it)
         right = 0
         for f in range(folds):
             test = order[f::folds]
             train = np.setdiff1d(order, test)
             right += int((cls._fit_arrays(features[train], y[train], classes, c).predict_index(features[test]) == y[test]).sum())
         model = cls._fit_arrays(features, y, classes, c)
-        model.cv_accuracy = round(right / len(y), 4)
+        model.cv_accuracy = round(right / len(y), 4) if folds else None
         model.n_scenes = len(y)
         return model
 
