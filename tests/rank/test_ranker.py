@@ -396,3 +396,9 @@ def test_appearance_retrieves_and_ranks_products_that_look_like_a_region(tmp_pat
 
 def _only_weights(**w):
     return RankWeights(**{"similarity": 0.0, "room": 0.0, "colour": 0.0, "style": 0.0, "appearance": 0.0, **w})
+
+
+def test_explain_mentions_a_strong_appearance_match():
+    text = explain(_rec("a", "vase"), _factors(appearance=0.97), _scene())
+    assert text == "Its photo resembles part of the scene (top 3% of photos)"
+    assert "photo" not in explain(_rec("a", "vase"), _factors(appearance=0.5, room=1.0), _scene("bedroom"))

@@ -10,7 +10,7 @@ from ..index import ProductRecord
 # A factor is worth mentioning when it is clearly good. similarity is a catalog percentile
 # (0.9 = closer to the scene than 90% of products); style needs to be high because most
 # products agree with a scene's leading style a little.
-_GOOD = {"similarity": 0.9, "room": 0.7, "colour": 0.7, "style": 0.75}
+_GOOD = {"similarity": 0.9, "appearance": 0.9, "room": 0.7, "colour": 0.7, "style": 0.75}
 
 
 _PLURALS = {
@@ -69,6 +69,9 @@ def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalys
         what = "scene and your context" if scene.context else "scene"
         top = max(1, round((1 - factors["similarity"]) * 100))
         parts.append((factors["similarity"], f"among the {top}% of products closest to the {what}"))
+    if factors.get("appearance", 0.0) >= _GOOD["appearance"]:
+        top = max(1, round((1 - factors["appearance"]) * 100))
+        parts.append((factors["appearance"], f"its photo resembles part of the scene (top {top}% of photos)"))
     if record.category and factors["room"] >= _GOOD["room"]:
         parts.append((factors["room"], f"{_plural(record.category)} suit {_a_room(room)}"))
     if factors["colour"] >= _GOOD["colour"]:
