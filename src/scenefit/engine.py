@@ -99,8 +99,10 @@ class Engine:
     @property
     def analyzer(self) -> SceneAnalyzer:
         if self._analyzer is None:
-            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config,
-                                           RoomModel.load(self.index_dir))
+            room_model = RoomModel.load(self.index_dir)
+            if room_model is not None and room_model.model_id != self.index.manifest.model_id:
+                room_model = None  # fitted on another encoder's features (the index was rebuilt)
+            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config, room_model)
         return self._analyzer
 
     @property
@@ -110,8 +112,8 @@ class Engine:
         if self._explicit_rank is not None:
             return self._explicit_rank
         fitted = FittedRanking.load(self.index_dir)
-        if fitted is None:
-            return RankConfig()
+        if fitted is None or not VectorIndex.exists(self.index_dir) or fitted.model_id != self.index.manifest.model_id:
+            return RankConfig()  # none, or fitted under another encoder (the index was rebuilt)
         return RankConfig(weights=fitted.weights, diversity=fitted.diversity)
 
     # -- ingest ----------------------------------------------------------------------------
@@ -287,8 +289,10 @@ class Engine:
         ranker = Ranker(self._explicit_rank or RankConfig())
         items = analyse_labelled(scenes, self.index, analyzer, ranker, k, self.progress)
         fitted, room_model = fit_models(items, ranker, k=k, labels=str(labels))
+        fitted.model_id = self.index.manifest.model_id
         fitted.save(self.index_dir)
         if room_model is not None:
+            room_model.model_id = self.index.manifest.model_id
             room_model.save(self.index_dir)
         self._analyzer = None  # the next analysis uses the new room model
         return fitted, room_model

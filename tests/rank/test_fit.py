@@ -38,16 +38,29 @@ def test_saved_file_round_trips_and_other_versions_are_ignored(tmp_path):
     assert FittedRanking.load(tmp_path / "nowhere") is None
 
 
-def test_engine_uses_fitted_weights_unless_given_explicit_ones(tmp_path):
+def test_engine_uses_fitted_weights_of_its_own_model_unless_given_explicit_ones(tmp_path):
     from scenefit import Engine
+    from scenefit.index import VectorIndex
 
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
     assert Engine(tmp_path).rank_config == RankConfig()
     w = RankWeights(appearance=1, similarity=0, room=0, colour=0, style=0)
-    FittedRanking(weights=w, diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1, train_recall=0.2,
-                  default_recall=0.05, labels="l", fitted_at="now").save(tmp_path)
+    fitted = FittedRanking(weights=w, diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1,
+                           train_recall=0.2, default_recall=0.05, labels="l", fitted_at="now", model_id="m1")
+    fitted.save(tmp_path)
     assert Engine(tmp_path).rank_config.weights == w and Engine(tmp_path).rank_config.diversity == 0.0
     explicit = RankConfig(diversity=0.5)
     assert Engine(tmp_path, rank=explicit).rank_config is explicit
+    fitted.model_copy(update={"model_id": "other"}).save(tmp_path)  # e.g. the index was rebuilt
+    assert Engine(tmp_path).rank_config == RankConfig()
+
+
+def test_weights_for_absent_factors_fall_back_to_defaults():
+    ranker = Ranker(RankConfig(weights=RankWeights(appearance=1, similarity=0, room=0, colour=0, style=0)))
+    factors = {"similarity": np.array([0.2, 0.9]), "room": np.array([0.5, 0.5]),
+               "colour": np.array([0.5, 0.5]), "style": np.array([0.5, 0.5])}
+    scores = ranker.scores(factors)
+    assert scores[1] > scores[0]  # not all zeros: the default weights rank by the factors present
 
 
 @pytest.mark.parametrize("step, n", [(0.5, 3), (0.25, 5)])

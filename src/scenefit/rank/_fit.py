@@ -34,6 +34,7 @@ class FittedRanking(BaseModel):
     default_recall: float = Field(description="Recall@k of the default weights on the same scenes")
     labels: str
     fitted_at: str
+    model_id: str = Field("", description="Encoder the weights were fitted with; ignored under another")
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / FIT_FILE

@@ -120,6 +120,9 @@ class Ranker:
         """Weighted sum of the factors; weights of factors not present are left out and the
         rest renormalised."""
         w = {n: wt for n, wt in (weights or self.config.weights).model_dump().items() if n in factors}
+        if sum(w.values()) <= 0:
+            # e.g. weights fitted all on appearance, used where there is no appearance space
+            w = {n: wt for n, wt in RankWeights().model_dump().items() if n in factors}
         total_w = sum(w.values()) or 1.0
         return sum(factors[name] * (wt / total_w) for name, wt in w.items())
 

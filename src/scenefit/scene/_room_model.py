@@ -58,6 +58,7 @@ class RoomModel:
     bias: np.ndarray
     cv_accuracy: float | None = None
     n_scenes: int = 0
+    model_id: str = ""  # encoder whose appearance features it was fitted on
 
     @classmethod
     def fit(cls, features: np.ndarray, rooms: list[str], *, c: float = 1.0, folds: int = 5, seed: int = 0) -> "RoomModel":
@@ -92,7 +93,7 @@ class RoomModel:
         path = Path(folder) / FILE
         tmp = Path(folder) / (FILE + ".tmp.npz")
         meta = {"format_version": FORMAT_VERSION, "classes": self.classes,
-                "cv_accuracy": self.cv_accuracy, "n_scenes": self.n_scenes}
+                "cv_accuracy": self.cv_accuracy, "n_scenes": self.n_scenes, "model_id": self.model_id}
         np.savez(tmp, mean=self.mean, std=self.std, weights=self.weights, bias=self.bias,
                  meta=np.array(json.dumps(meta)))
         tmp.replace(path)
@@ -108,4 +109,4 @@ class RoomModel:
             if meta.get("format_version") != FORMAT_VERSION:
                 return None
             return cls(meta["classes"], data["mean"], data["std"], data["weights"], data["bias"],
-                       meta.get("cv_accuracy"), meta.get("n_scenes", 0))
+                       meta.get("cv_accuracy"), meta.get("n_scenes", 0), meta.get("model_id", ""))
