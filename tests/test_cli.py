@@ -206,3 +206,24 @@ def test_fit_on_a_small_labelled_set(capsys, colour_benchmark):
     assert (tmp_path / "ix" / "room-model.npz").is_file() and "Room-type model: 2 room types" in out
     fitted = json.loads((tmp_path / "ix" / "ranking.json").read_text())
     assert fitted["train_recall"] == 1.0 and abs(sum(fitted["weights"].values()) - 1) < 1e-9
+
+
+def test_fit_keeps_products_outside_the_labelled_catalog(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    extra = tmp_path / "extra.csv"
+    extra.write_text("id,sku_id,description,primary_image\nkeep1,s,OAK CHEST,\n")
+    assert run(capsys, "ingest", extra, "--index", tmp_path / "ix")[0] == 0
+    code, _, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                       "--index", tmp_path / "ix", "-k", "2")
+    assert code == 0, err
+    from scenefit.index import VectorIndex
+
+    assert VectorIndex.open(tmp_path / "ix").get("keep1") is not None
+
+
+def test_fit_without_any_findable_product_is_a_clear_error(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    (tmp_path / "nolabels.jsonl").write_text('{"scene": "scene0.png", "room_type": "kitchen", "relevant": ["nope"]}\n')
+    code, _, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "nolabels.jsonl",
+                       "--index", tmp_path / "ix")
+    assert_one_line_error(code, err, "nothing to fit on")

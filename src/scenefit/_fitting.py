@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import ConfigError
 from ._progress import Progress
 from ._types import SceneAnalysis
 from .evaluate import LabelledScene, MethodOutput
@@ -76,17 +77,20 @@ def crossval_method(items: list[LabelledAnalysis], index: VectorIndex, analyzer:
     for f in range(folds):
         test = set(order[f::folds].tolist())
         train = [items[i] for i in range(len(items)) if i not in test]
-        fitted, room_model = fit_models(train, Ranker(base), k=k, labels="", folds=0)
-        ranker = Ranker(base.model_copy(update={"weights": fitted.weights, "diversity": fitted.diversity}))
+        try:
+            fitted, room_model = fit_models(train, Ranker(base), k=k, labels="", folds=0)
+            ranker = Ranker(base.model_copy(update={"weights": fitted.weights, "diversity": fitted.diversity}))
+        except ConfigError:  # no training scene with an indexed relevant product: defaults
+            ranker, room_model = Ranker(base), None
         for i in sorted(test):
             analysis = _with_rooms(items[i].analysis, room_model)
             pool: Pool | None = ranker.pool(analysis, index, k, style_of=analyzer.style_distribution)
             ranked = []
             if pool is not None:
                 ranked = [pool.records[j].id for j in ranker.order(pool, ranker.scores(pool.factors), k)]
-            outputs[items[i].scene.scene] = MethodOutput(ranked, next(iter(analysis.room_type)))
+            outputs[id(items[i].scene)] = MethodOutput(ranked, next(iter(analysis.room_type)))
 
     def method(image, scene: LabelledScene) -> MethodOutput:
-        return outputs[scene.scene]
+        return outputs[id(scene)]  # by identity: the same photo may be labelled twice
 
     return method

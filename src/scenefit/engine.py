@@ -117,7 +117,9 @@ class Engine:
         return RankConfig(weights=fitted.weights, diversity=fitted.diversity)
 
     # -- ingest ----------------------------------------------------------------------------
-    def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False) -> IngestReport:
+    def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None) -> IngestReport:
+        """Build or update the index. ``sync`` (default: the IngestConfig's) removes index
+        products absent from this catalog."""
         if not isinstance(catalog, Catalog):
             catalog = Catalog.read(catalog)
         lock = VectorIndex.write_lock(self.index_dir)
@@ -130,15 +132,18 @@ class Engine:
             except TimeoutError:
                 raise IndexError_(f"{self.index_dir}: another ingest still holds the write lock") from None
         try:
-            return self._ingest_locked(catalog, rebuild)
+            return self._ingest_locked(catalog, rebuild, sync)
         finally:
             lock.release()
 
-    def _ingest_locked(self, catalog: Catalog, rebuild: bool) -> IngestReport:
+    def _ingest_locked(self, catalog: Catalog, rebuild: bool, sync: bool | None) -> IngestReport:
         self._index = None  # another process may have written since we last looked
         if VectorIndex.exists(self.index_dir) and not rebuild:
             encoder = self.encoder_for_index()
             index = self.index
+            if index.appearance is None and appearance_of(encoder) is not None:
+                self.log(f"{self.index_dir} predates the image-to-image appearance space; "
+                         "`scenefit ingest … --rebuild` adds it (vectors come from the cache)")
         else:
             encoder = self._load_encoder(self.encoder_config or EncoderConfig())
             index = VectorIndex.create(
@@ -148,8 +153,9 @@ class Engine:
             )
             self._index = index
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
+            config = self.ingest_config if sync is None else self.ingest_config.model_copy(update={"sync": sync})
             return run_ingest(
-                catalog, index, encoder, cache, config=self.ingest_config,
+                catalog, index, encoder, cache, config=config,
                 fetch=self.fetch_config, progress=self.progress, log=self.log,
             )
 
@@ -263,8 +269,7 @@ class Engine:
         report.info = {
             "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
             "model": index.manifest.model_id, "products": len(index),
-            "scenefit": f"{cv}-fold cross-validated fit" if cv > 1 else (
-                "fitted ranking.json" if FittedRanking.load(self.index_dir) else "default weights"),
+            "scenefit": f"{cv}-fold cross-validated fit" if cv > 1 else _fit_status(self.index_dir, labels),
         }
         return report
 
@@ -282,7 +287,7 @@ class Engine:
         from .evaluate import read_labels
 
         scenes = read_labels(labels)
-        self.ingest(catalog)
+        self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
         # Zero-shot rooms while fitting: a room model fitted earlier on these same scenes would
         # give in-sample (optimistic) room predictions and skew the weights.
         analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
@@ -296,6 +301,15 @@ class Engine:
             room_model.save(self.index_dir)
         self._analyzer = None  # the next analysis uses the new room model
         return fitted, room_model
+
+
+def _fit_status(index_dir: Path, labels) -> str:
+    fitted = FittedRanking.load(index_dir)
+    if fitted is None:
+        return "default weights"
+    if Path(fitted.labels).resolve() == Path(labels).resolve():
+        return "fitted on these same labels: IN-SAMPLE figures, use --cv for held-out ones"
+    return "fitted ranking.json and room model"
 
 
 __all__ = ["Engine", "__version__"]

@@ -48,3 +48,14 @@ def test_analyzer_uses_the_room_model(appearance_encoder):
     model = RoomModel.fit(x, ["garage", "attic", "garage", "attic"], folds=2)
     s = SceneAnalyzer(appearance_encoder, room_model=model).analyze(im)
     assert next(iter(s.room_type)) == "garage" and sum(s.room_type.values()) == pytest.approx(1.0)
+
+
+def test_near_constant_features_do_not_blow_up():
+    rng = np.random.default_rng(4)
+    x, y = _data(rng)
+    x[:, 5] = 0.5 + rng.normal(scale=1e-7, size=len(x))  # a feature that barely varies
+    model = RoomModel.fit(x, y)
+    probe = x[:1].copy()
+    p0 = model.probabilities(probe)
+    probe[0, 5] += 1e-3
+    np.testing.assert_allclose(model.probabilities(probe), p0, atol=1e-3)

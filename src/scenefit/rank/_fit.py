@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .._errors import ConfigError
 from ._ranker import Pool, Ranker, RankWeights
 
 FIT_FILE = "ranking.json"
@@ -83,6 +84,8 @@ def fit_ranking(
     diversities: tuple[float, ...] = (0.0, 0.3), folds: int = 5, seed: int = 0,
 ) -> FittedRanking:
     samples = [s for s in samples if s.n_relevant]
+    if not samples:
+        raise ConfigError("nothing to fit on: no labelled scene has a relevant product in the index")
     names = sorted(set().union(*(s.pool.factors for s in samples))) if samples else []
     candidates = [(w, d) for w in _grid(names, step) for d in diversities]
 

@@ -78,7 +78,10 @@ class RoomModel:
 
     @classmethod
     def _fit_arrays(cls, x, y, classes, c) -> "RoomModel":
-        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+        # A floor on the scale: near-constant features (common in small folds) must not turn
+        # tiny differences into huge standardised values.
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std = np.maximum(std, 1e-2 * float(std.mean()) + 1e-12)
         w, b = _train((x - mean) / std, y, len(classes), c)
         return cls(classes, mean, std, w, b)
 
