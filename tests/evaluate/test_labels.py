@@ -6,6 +6,13 @@ from scenefit import CatalogError
 from scenefit.evaluate import read_labels
 
 
+def test_room_names_are_normalised(tmp_path):
+    f = tmp_path / "l.jsonl"
+    f.write_text('{"scene": "a.jpg", "room_type": "Living_Room", "relevant": []}\n'
+                 '{"scene": "b.jpg", "room_type": " home-office ", "relevant": []}\n')
+    assert [s.room_type for s in read_labels(f)] == ["living room", "home office"]
+
+
 def test_paths_resolve_against_the_labels_file(tmp_path):
     (tmp_path / "sub").mkdir()
     f = tmp_path / "sub" / "labels.jsonl"

@@ -39,9 +39,16 @@ def read_labels(path: str | Path) -> list[LabelledScene]:
         scenes.append(LabelledScene(
             scene=obj["scene"],
             path=scene_path if scene_path.is_absolute() else path.parent / scene_path,
-            room_type=obj.get("room_type"),
+            room_type=_room_name(obj.get("room_type")),
             relevant=frozenset(str(r) for r in relevant),
         ))
     if not scenes:
         raise CatalogError(f"{path}: the labels file has no scenes")
     return scenes
+
+
+def _room_name(value) -> str | None:
+    """"Living_Room" and "living room" are one room type (the room priors use the latter)."""
+    if not value:
+        return None
+    return " ".join(str(value).replace("_", " ").replace("-", " ").lower().split())
