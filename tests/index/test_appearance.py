@@ -33,3 +33,30 @@ def test_indexes_without_appearance_keep_none(tmp_path):
     again = VectorIndex.open(tmp_path / "ix")
     assert again.appearance is None and again.manifest.appearance_dim == 0
     assert not list((tmp_path / "ix").glob("gen-*/appearance.faiss"))
+
+
+def test_bad_appearance_vectors_change_nothing(tmp_path):
+    import pytest
+
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=4, encoder={}, appearance_dim=3)
+    for bad in (np.zeros(3, np.float32), np.ones(5, np.float32), np.array([np.nan, 1, 1], np.float32)):
+        with pytest.raises(ValueError):
+            idx.upsert([_rec("a")], np.eye(4, dtype=np.float32)[:1], {"a": bad})
+        assert len(idx) == 0 and len(idx.appearance) == 0
+
+
+def test_appearance_out_of_step_with_products_is_refused(tmp_path):
+    import faiss
+    import pytest
+
+    from scenefit import IndexError_
+
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=4, encoder={}, appearance_dim=3)
+    idx.upsert([_rec("a")], np.eye(4, dtype=np.float32)[:1], {"a": np.ones(3, np.float32)})
+    idx.save()
+    gen = next((tmp_path / "ix").glob("gen-*"))
+    stray = faiss.IndexIDMap2(faiss.IndexFlatIP(3))
+    stray.add_with_ids(np.ones((1, 3), np.float32), np.array([99], np.int64))  # no such product
+    faiss.write_index(stray, str(gen / "appearance.faiss"))
+    with pytest.raises(IndexError_, match="appearance vectors and products disagree"):
+        VectorIndex.open(tmp_path / "ix")

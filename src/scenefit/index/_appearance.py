@@ -48,6 +48,9 @@ class AppearanceStore:
     def __contains__(self, key: int) -> bool:
         return key in self._keys
 
+    def keys(self) -> set[int]:
+        return set(self._keys)
+
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if len(keys):
             self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, np.int64))

@@ -132,6 +132,10 @@ class VectorIndex:
             row["colours"] = list(row["colours"] or [])
             row["materials"] = list(row["materials"] or [])
             records[row["key"]] = ProductRecord(**row)
+        if appearance is not None and (appearance.dim != manifest.appearance_dim
+                                       or not all(k in records for k in appearance.keys())):
+            raise IndexError_(f"{gen}: appearance vectors and products disagree; rebuild with "
+                              "`scenefit ingest CATALOG --index DIR --rebuild`")
         if index.ntotal != len(records) or index.d != manifest.dim:
             raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
         return cls(path, manifest, index, records, appearance)
@@ -208,6 +212,12 @@ class VectorIndex:
             raise ValueError(f"vectors shape {vectors.shape} != ({len(records)}, {self.manifest.dim})")
         if not np.all(np.isfinite(vectors)) or np.any(np.linalg.norm(vectors, axis=1) < 1e-6):
             raise ValueError("refusing to index zero or non-finite vectors")
+        if self.appearance is not None and appearance:
+            # Checked before anything changes, so a bad vector cannot leave a half-updated index.
+            look = np.stack(list(appearance.values())).astype(np.float32)
+            if look.shape[1] != self.appearance.dim or not np.all(np.isfinite(look)) \
+                    or np.any(np.linalg.norm(look, axis=1) < 1e-6):
+                raise ValueError("refusing appearance vectors of the wrong size, zero or non-finite")
         replaced = [self._by_id[r.id] for r in records if r.id in self._by_id]
         if replaced:
             self._remove_keys(replaced)
