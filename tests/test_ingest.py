@@ -60,7 +60,7 @@ def setup(tmp_path, fake_encoder, write_image):
                 return run_ingest(
                     Catalog.read(path), index, fake_encoder, cache,
                     config=IngestConfig(**kw), fetch=FetchConfig(retries=0, cache_dir=tmp_path / "imgcache"),
-                    progress=NullProgress(), log=lambda m: None,
+                    progress=NullProgress(),
                 )
             finally:
                 _fetch.ImageFetcher.__init__ = orig
@@ -214,7 +214,7 @@ def _run_plain(tmp_path, path, encoder, transport=None, **kw):
             return run_ingest(
                 Catalog.read(path), index, encoder, cache, config=IngestConfig(**kw),
                 fetch=FetchConfig(retries=0, cache_dir=tmp_path / "imgcache"),
-                progress=NullProgress(), log=lambda m: None,
+                progress=NullProgress(),
             )
     finally:
         _fetch.ImageFetcher.__init__ = orig

@@ -10,7 +10,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -20,7 +19,7 @@ from ._errors import CatalogError, ImageError
 from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
-from .catalog import Catalog, normalize_description
+from .catalog import Catalog, is_url, normalize_description
 from .embed import EmbeddingCache, Encoder, appearance_of, l2_normalize
 from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
@@ -77,7 +76,6 @@ def run_ingest(
     config: IngestConfig,
     fetch: FetchConfig,
     progress: Progress,
-    log: Callable[[str], None],
 ) -> IngestReport:
     report = IngestReport(str(catalog.path), str(index.path), encoder.model_id)
     report.read = catalog.rows_read
@@ -215,7 +213,7 @@ class _ContentState:
         for p in self._by_sha.pop(sha, []):
             self.paths.pop(p.id, None)
             self.image_sha.pop(p.id, None)
-            if _is_url(p.image):
+            if is_url(p.image):
                 self.image_failed(p, error)
             else:
                 # A local image that exists but cannot be read is a bad row (issue contract).
@@ -247,10 +245,6 @@ def _appearance(keep, state: _ContentState, encoder: Encoder, cache: EmbeddingCa
             cache.put_many(space, fresh)
             found.update(fresh)
     return {pid: found[sha] for pid, sha in shas.items() if sha in found}
-
-
-def _is_url(ref: str | None) -> bool:
-    return bool(ref) and ref.lower().startswith(("http://", "https://"))
 
 
 def _embed_batch(

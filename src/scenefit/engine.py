@@ -156,7 +156,7 @@ class Engine:
             config = self.ingest_config if sync is None else self.ingest_config.model_copy(update={"sync": sync})
             return run_ingest(
                 catalog, index, encoder, cache, config=config,
-                fetch=self.fetch_config, progress=self.progress, log=self.log,
+                fetch=self.fetch_config, progress=self.progress,
             )
 
     # -- match -----------------------------------------------------------------------------

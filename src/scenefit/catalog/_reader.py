@@ -188,8 +188,9 @@ def _jsonable(value: Any) -> Any:
     return str(value)  # durations and anything exotic: readable text rather than a crash later
 
 
-def _is_url(ref: str) -> bool:
-    return ref.lower().startswith(("http://", "https://"))
+def is_url(ref: str | None) -> bool:
+    """An http(s) image reference (anything else is a local path)."""
+    return bool(ref) and ref.lower().startswith(("http://", "https://"))
 
 
 @dataclass
@@ -297,7 +298,7 @@ def _validate(
     image_ref = get("primary_image") or None
     image: str | None = None
     if image_ref is not None:
-        if _is_url(image_ref):
+        if is_url(image_ref):
             image = image_ref
         elif "://" in image_ref:
             return RowError(n, pid, f"unsupported image reference {image_ref!r} (use http(s) or a path)")

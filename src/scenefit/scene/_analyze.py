@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy.special import softmax
 from PIL import Image
 from pydantic import BaseModel, Field
 
@@ -52,12 +53,6 @@ class SceneConfig(BaseModel):
         "default: the encoder's own (CLIP's learned scale, 0.05 for offline).",
     )
     colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
-
-
-def _softmax(x: np.ndarray, t: float) -> np.ndarray:
-    z = (x - x.max()) / t
-    e = np.exp(z)
-    return e / e.sum()
 
 
 def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -112,7 +107,7 @@ class SceneAnalyzer:
         """(n, styles) style probabilities for any vectors in the encoder's space, columns in
         ``names`` order (default: :data:`STYLE_PROMPTS` order)."""
         sims = np.atleast_2d(vectors) @ self.style_vectors.T
-        probs = np.stack([_softmax(s, self.temperature) for s in sims])
+        probs = softmax(sims / self.temperature, axis=1)
         if names is None:
             return probs
         return probs[:, [self.styles.index(n) for n in names]]
@@ -124,8 +119,8 @@ class SceneAnalyzer:
             ctx = self.encoder.encode_texts([context])[0]
             vec = l2_normalize(vec + self.config.context_weight * ctx)
         t = self.temperature
-        room = _softmax(self.room_vectors @ vec, t)
-        style = _softmax(self.style_vectors @ vec, t)
+        room = softmax(self.room_vectors @ vec / t)
+        style = softmax(self.style_vectors @ vec / t)
         colours = dominant_colours(image, self.config.colours)
         appear = appearance_of(self.encoder)
         regions = None

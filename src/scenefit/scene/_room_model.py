@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 
 FILE = "room-model.npz"
 FORMAT_VERSION = 1
@@ -24,12 +25,6 @@ def room_features(regions: np.ndarray) -> np.ndarray:
     return np.concatenate([regions[0], crops.mean(axis=0)]).astype(np.float64)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _train(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
     """L2-regularised softmax regression (sklearn's objective: C·Σ log-loss + ½‖W‖²), by L-BFGS."""
     from scipy.optimize import minimize
@@ -39,7 +34,7 @@ def _train(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.n
 
     def loss(theta):
         w, b = theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes :]
-        p = _softmax(x @ w + b)
+        p = softmax(x @ w + b, axis=1)
         value = -c * np.sum(onehot * np.log(p + 1e-12)) + 0.5 * np.sum(w * w)
         g = c * (p - onehot)
         return value, np.concatenate([(x.T @ g + w).ravel(), g.sum(axis=0)])
@@ -87,7 +82,7 @@ class RoomModel:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         x = (np.atleast_2d(features) - self.mean) / self.std
-        return _softmax(x @ self.weights + self.bias)
+        return softmax(x @ self.weights + self.bias, axis=1)
 
     def predict_index(self, features: np.ndarray) -> np.ndarray:
         return self.probabilities(features).argmax(axis=1)
