@@ -20,7 +20,7 @@ from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
 from .catalog import Catalog, is_url, normalize_description
-from .embed import EmbeddingCache, Encoder, appearance_of, l2_normalize
+from .embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
 from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
 
@@ -271,15 +271,17 @@ def _embed_batch(
     vecs = encoder.encode_texts([p.parsed.text for p in batch])
     with_image = [i for i, p in enumerate(batch) if p.id in images]
     if with_image:
-        img_vecs = encoder.encode_images([images[batch[i].id] for i in with_image])
-        vecs[with_image] = (1 - weight) * vecs[with_image] + weight * img_vecs
+        photos = [images[batch[i].id] for i in with_image]
+        shas = [state.image_sha[batch[i].id] for i in with_image]
+        # Appearance once per photo (the same photo may come with other texts), and from the
+        # same model pass as the image vectors where the encoder allows.
+        wanted = [appearance is not None and sha not in appearance and sha not in shas[:j]
+                  for j, sha in enumerate(shas)]
+        img_vecs, looks = encode_with_appearance(encoder, photos, vectors=[True] * len(photos), appearance=wanted)
+        vecs[with_image] = (1 - weight) * vecs[with_image] + weight * np.stack([img_vecs[j] for j in range(len(photos))])
+        if appearance is not None:
+            appearance.update((shas[j], look) for j, look in looks.items())
     vecs = l2_normalize(vecs)
-    appear = appearance_of(encoder)
-    if appearance is not None and appear is not None and with_image:
-        todo = {state.image_sha[batch[i].id]: images[batch[i].id] for i in with_image}
-        todo = {sha: im for sha, im in todo.items() if sha not in appearance}  # same photo, other text
-        if todo:
-            appearance.update(zip(todo, appear(list(todo.values()))))
     return {state.hash(p): vecs[i] for i, p in enumerate(batch)}
 
 

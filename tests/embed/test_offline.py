@@ -354,3 +354,12 @@ def test_preprocess_handles_extreme_shapes_cheaply(monkeypatch):
     assert arr.shape == (3, 224, 224)
     assert all(w * h <= 224 * 224 for w, h in requested), requested
     assert _preprocess(Image.new("RGB", (1, 1), (255, 255, 255))).shape == (3, 224, 224)
+
+
+def test_one_pass_gives_both_vectors(enc):
+    photo = Image.open(ROOM).convert("RGB")
+    images = [photo, photo.rotate(90, expand=True)]
+    vecs, looks = enc.encode_images_and_appearance(images)
+    np.testing.assert_allclose(vecs, enc.encode_images(images), atol=1e-5)
+    np.testing.assert_allclose(looks, enc.encode_appearance(images), atol=1e-5)
+    assert looks.shape == (2, enc.appearance_dim)

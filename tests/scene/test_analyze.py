@@ -53,3 +53,19 @@ def test_regions_for_appearance_encoders_only(fake_encoder, appearance_encoder):
     assert s.regions.shape == (14, appearance_encoder.appearance_dim)  # whole + 2×2 + 3×3
     assert SceneAnalyzer(appearance_encoder).analyze(small).regions.shape[0] == 1
     assert SceneAnalyzer(fake_encoder).analyze(big).regions is None
+
+
+def test_scene_regions_and_query_come_from_one_pass_when_possible(appearance_encoder):
+    calls = []
+
+    def both(images):
+        calls.append(len(images))
+        return appearance_encoder.encode_images(images), appearance_encoder.encode_appearance(images)
+
+    appearance_encoder.encode_images_and_appearance = both
+    a = SceneAnalyzer(appearance_encoder)
+    before = appearance_encoder.image_calls
+    s = a.analyze(Image.new("RGB", (256, 256), (120, 90, 60)))
+    assert calls == [15]  # whole + 2×2 + centre (text bridge) + 3×3 (appearance), once
+    assert s.regions.shape == (14, appearance_encoder.appearance_dim)
+    assert appearance_encoder.image_calls - before == 15  # only through the combined call

@@ -39,6 +39,30 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
+def encode_with_appearance(
+    encoder: object, images: Sequence[Image.Image], *, vectors: Sequence[bool], appearance: Sequence[bool],
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Shared-space vectors for the images flagged in ``vectors`` and appearance vectors for
+    those flagged in ``appearance`` (each a dict: image position → vector).
+
+    A backend that makes both from one model pass (``encode_images_and_appearance``) runs once
+    over the images needing either; others are called once per kind. Appearance flags are
+    ignored for an encoder without an appearance space.
+    """
+    appear = appearance_of(encoder)
+    need_vec = [i for i, f in enumerate(vectors) if f]
+    need_app = [i for i, f in enumerate(appearance) if f] if appear is not None else []
+    both = getattr(encoder, "encode_images_and_appearance", None)
+    if callable(both) and need_app:
+        idx = sorted(set(need_vec) | set(need_app))
+        vecs, looks = both([images[i] for i in idx])
+        at = {i: j for j, i in enumerate(idx)}
+        return {i: vecs[at[i]] for i in need_vec}, {i: looks[at[i]] for i in need_app}
+    vecs = encoder.encode_images([images[i] for i in need_vec]) if need_vec else []
+    looks = appear([images[i] for i in need_app]) if need_app else []
+    return dict(zip(need_vec, vecs)), dict(zip(need_app, looks))
+
+
 def appearance_of(encoder: object):
     """The encoder's optional image-to-image ``encode_appearance`` method, or None.
 

@@ -169,6 +169,13 @@ class OfflineEncoder:
         for matching product photos against regions of a scene photo (image to image)."""
         return l2_normalize(self._image_pass(images)[1])
 
+    def encode_images_and_appearance(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_images`` and ``encode_appearance`` from one forward pass."""
+        probs, pooled = self._image_pass(images)
+        if not len(probs):
+            return np.zeros((0, self.dim), np.float32), pooled
+        return self.bridge(probs), l2_normalize(pooled)
+
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)

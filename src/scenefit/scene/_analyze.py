@@ -10,7 +10,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from .._types import SceneAnalysis
-from ..embed import Encoder, appearance_of, l2_normalize
+from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ._colours import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
 
@@ -74,11 +74,14 @@ def _grid(image: Image.Image, n: int) -> list[Image.Image]:
             for i in range(n) for j in range(n)]
 
 
-def _crops(image: Image.Image) -> list[Image.Image]:
+def _centre(image: Image.Image) -> Image.Image:
     w, h = image.size
-    boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h),
-             (w // 2, h // 2, w, h), (w // 4, h // 4, 3 * w // 4, 3 * h // 4)]
-    return [image.crop(b) for b in boxes]
+    return image.crop((w // 4, h // 4, 3 * w // 4, 3 * h // 4))
+
+
+def _crops(image: Image.Image) -> list[Image.Image]:
+    """The text bridge's regions: four quadrants and the centre."""
+    return [*_grid(image, 2), _centre(image)]
 
 
 class SceneAnalyzer:
@@ -95,13 +98,24 @@ class SceneAnalyzer:
         self.room_vectors = _prompt_matrix(encoder, ROOM_PROMPTS)
         self.style_vectors = _prompt_matrix(encoder, STYLE_PROMPTS)
 
-    def embed_scene(self, image: Image.Image) -> np.ndarray:
+    def embed_scene(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        """The query vector and, with an appearance space, the regions' appearance vectors
+        (whole photo, 2×2 and 3×3 crops) — from one model pass where the backend allows."""
         # Crops of a small photo are too small to say anything on their own.
-        if not self.config.regional or min(image.size) < _MIN_REGIONAL_SIDE:
-            return self.encoder.encode_images([image])[0]
-        vecs = self.encoder.encode_images([image, *_crops(image)])
-        # The whole photo carries half the weight; the regions bring out smaller objects.
-        return l2_normalize(0.5 * vecs[0] + 0.5 * vecs[1:].mean(axis=0))
+        big = min(image.size) >= _MIN_REGIONAL_SIDE
+        quads = _grid(image, 2) if big else []
+        centre = [_centre(image)] if big and self.config.regional else []
+        nine = _grid(image, 3) if big else []
+        images = [image, *quads, *centre, *nine]
+        bridge = [True, *([self.config.regional] * len(quads)), *([True] * len(centre)), *([False] * len(nine))]
+        # Products are small in a room photo: compare product photos with regions of it.
+        regions = [True, *([True] * len(quads)), *([False] * len(centre)), *([True] * len(nine))]
+        vecs, looks = encode_with_appearance(self.encoder, images, vectors=bridge, appearance=regions)
+        vec = vecs[0]
+        if len(vecs) > 1:
+            # The whole photo carries half the weight; the regions bring out smaller objects.
+            vec = l2_normalize(0.5 * vec + 0.5 * np.mean([vecs[i] for i in sorted(vecs) if i], axis=0))
+        return vec, (np.stack([looks[i] for i in sorted(looks)]).astype(np.float32) if looks else None)
 
     def style_distribution(self, vectors: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
         """(n, styles) style probabilities for any vectors in the encoder's space, columns in
@@ -113,7 +127,7 @@ class SceneAnalyzer:
         return probs[:, [self.styles.index(n) for n in names]]
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
-        vec = self.embed_scene(image)
+        vec, regions = self.embed_scene(image)
         context = (context or "").strip() or None
         if context:
             ctx = self.encoder.encode_texts([context])[0]
@@ -122,14 +136,6 @@ class SceneAnalyzer:
         room = softmax(self.room_vectors @ vec / t)
         style = softmax(self.style_vectors @ vec / t)
         colours = dominant_colours(image, self.config.colours)
-        appear = appearance_of(self.encoder)
-        regions = None
-        if appear is not None:
-            # Products are small in a room photo: compare product photos with regions of it.
-            crops = [image]
-            if min(image.size) >= _MIN_REGIONAL_SIDE:
-                crops += _grid(image, 2) + _grid(image, 3)
-            regions = appear(crops).astype(np.float32)
         room_type = _as_dist(self.rooms, room)
         if self.room_model is not None and regions is not None:
             probs = self.room_model.probabilities(room_features(regions))[0]
