@@ -69,6 +69,7 @@ class Engine:
         self._requested: EncoderConfig | None = None
         self._index: VectorIndex | None = None
         self._analyzer: SceneAnalyzer | None = None
+        self._fitted_rank: RankConfig | None = None
 
     # -- wiring ----------------------------------------------------------------------------
     @property
@@ -111,10 +112,13 @@ class Engine:
         (``ranking.json``), else the defaults."""
         if self._explicit_rank is not None:
             return self._explicit_rank
-        fitted = FittedRanking.load(self.index_dir)
-        if fitted is None or not VectorIndex.exists(self.index_dir) or fitted.model_id != self.index.manifest.model_id:
-            return RankConfig()  # none, or fitted under another encoder (the index was rebuilt)
-        return RankConfig(weights=fitted.weights, diversity=fitted.diversity)
+        if self._fitted_rank is None:  # read once, not on every match; fit() resets it
+            fitted = FittedRanking.load(self.index_dir)
+            if fitted is None or not VectorIndex.exists(self.index_dir) or fitted.model_id != self.index.manifest.model_id:
+                self._fitted_rank = RankConfig()  # none, or fitted under another encoder (rebuilt index)
+            else:
+                self._fitted_rank = RankConfig(weights=fitted.weights, diversity=fitted.diversity)
+        return self._fitted_rank
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None) -> IngestReport:
@@ -138,6 +142,7 @@ class Engine:
 
     def _ingest_locked(self, catalog: Catalog, rebuild: bool, sync: bool | None) -> IngestReport:
         self._index = None  # another process may have written since we last looked
+        self._fitted_rank = None  # and a rebuild may have changed the model the fit belongs to
         if VectorIndex.exists(self.index_dir) and not rebuild:
             encoder = self.encoder_for_index()
             index = self.index
@@ -299,7 +304,8 @@ class Engine:
         if room_model is not None:
             room_model.model_id = self.index.manifest.model_id
             room_model.save(self.index_dir)
-        self._analyzer = None  # the next analysis uses the new room model
+        self._analyzer = None  # the next analysis uses the new room model…
+        self._fitted_rank = None  # …and the next ranking the new weights
         return fitted, room_model
 
 

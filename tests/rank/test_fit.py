@@ -70,3 +70,18 @@ def test_weight_grid_sums_to_one(step, n):
     names = ["similarity", "room", "colour", "style", "appearance"][:n]
     grid = _grid(names, step)
     assert grid and all(abs(sum(w.model_dump().values()) - 1) < 1e-9 for w in grid)
+
+
+def test_fitted_weights_are_read_once_per_engine(tmp_path, monkeypatch):
+    from scenefit import Engine
+    from scenefit.index import VectorIndex
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    engine = Engine(tmp_path)
+    first = engine.rank_config
+
+    def no_disk(*a, **k):
+        raise AssertionError("ranking.json read again on the hot path")
+
+    monkeypatch.setattr(FittedRanking, "load", no_disk)
+    assert engine.rank_config is first
