@@ -102,7 +102,7 @@ def run_ingest(
                 state.set_image(p, res.path)
             else:
                 state.image_failed(p, res.error if res is not None else "not fetched")
-    state.apply_known_bad(products)
+    state.apply_known_bad()
     keep = [p for p in products if p.id not in state.rejected_ids]
 
     # 3. embed what the cache doesn't have. Each distinct content is embedded once (wholesale
@@ -147,10 +147,9 @@ def run_ingest(
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()
-    failed_images = state.failures
     changed: list[ProductRecord] = []
     for p in keep:
-        rec = _record(p, hashes[p.id], failed_images.get(p.id))
+        rec = _record(p, hashes[p.id], state.failures.get(p.id))
         old = index.get(p.id)
         if old is None:
             report.added += 1
@@ -201,7 +200,7 @@ class _ContentState:
         # another vector.
         return content_hash(p.parsed.text, sha, f"w={self.weight:g}" if sha else "")
 
-    def apply_known_bad(self, products: list[Product]) -> None:
+    def apply_known_bad(self) -> None:
         bad = self.cache.bad_images(set(self.image_sha.values()))
         for sha, error in bad.items():
             self.mark_bad(sha, error, record=False)
