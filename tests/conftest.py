@@ -94,3 +94,32 @@ def _isolated_cache(tmp_path_factory):
     os.environ.setdefault("SCENEFIT_CACHE_DIR", str(tmp_path_factory.mktemp("scenefit-cache")))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     yield
+
+
+# Real servers of the project's machines (and CI's). Tests of those integrations skip, with
+# the reason, where none answers; the embedded defaults (SQLite, in-process LRU) need none.
+POSTGRES_URL = os.environ.get("SCENEFIT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SCENEFIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except Exception as exc:  # not installed, or no server
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip()[:120]}")
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {str(exc).strip()[:120]}")
+    return REDIS_URL

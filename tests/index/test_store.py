@@ -20,13 +20,26 @@ def _unit(rng, n, d=8):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-@pytest.fixture
-def index(tmp_path):
-    idx = VectorIndex.create(tmp_path / "ix", model_id="m1", dim=8, encoder={"backend": "fake"})
+@pytest.fixture(params=["sqlite", "postgres"])
+def index(request, tmp_path, monkeypatch):
+    """Every test runs with products in the folder's SQLite file and in PostgreSQL."""
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        # VectorIndex.open() calls in the tests pass no URL: give it through the class.
+        real_open = VectorIndex.open.__func__
+        monkeypatch.setattr(VectorIndex, "open", classmethod(
+            lambda cls, path, database_url=url: real_open(cls, path, database_url=database_url)))
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m1", dim=8, encoder={"backend": "fake"},
+                             database_url=url)
     rng = np.random.default_rng(0)
     idx.upsert([_rec(str(i)) for i in range(5)], _unit(rng, 5))
     idx.save(catalog_hash="abc")
-    return idx
+    yield idx
+    if url:
+        from scenefit.index._records import PostgresStore
+
+        PostgresStore(url, idx.manifest.uid).drop_index()
 
 
 def test_round_trip_keeps_vectors_and_records(index):
@@ -71,19 +84,49 @@ def test_refuses_zero_vectors(index):
 
 
 def test_crash_mid_write_leaves_previous_index_readable(index, monkeypatch):
-    import pyarrow.parquet as pq
+    import faiss
 
     index.upsert([_rec("new")], np.eye(8, dtype=np.float32)[3:4])
+    index.delete(["1"])
+    real_write = faiss.write_index
 
-    def boom(*a, **k):
+    def boom(*a, **k):  # after the product rows were committed, before the manifest switch
         raise OSError("disk full")
 
-    monkeypatch.setattr(pq, "write_table", boom)
+    monkeypatch.setattr(faiss, "write_index", boom)
     with pytest.raises(OSError):
         index.save()
     again = VectorIndex.open(index.path)
-    assert len(again) == 5 and again.get("new") is None
+    assert len(again) == 5 and again.get("new") is None and again.get("1") is not None
     assert not [p for p in index.path.iterdir() if p.name.endswith(".tmp")]
+
+    # The next writer rolls the dead generation's rows back and writes its own.
+    monkeypatch.setattr(faiss, "write_index", real_write)
+    again.upsert([_rec("later")], np.eye(8, dtype=np.float32)[4:5])
+    again.save()
+    final = VectorIndex.open(index.path)
+    assert sorted(final.ids()) == sorted(["0", "1", "2", "3", "4", "later"])
+
+
+def test_readers_see_one_generation_until_the_switch(index):
+    reader = VectorIndex.open(index.path)
+    assert reader.is_current()
+    index.upsert([_rec("new")], np.eye(8, dtype=np.float32)[3:4])
+    index.delete(["0"])
+    assert reader.is_current()  # nothing saved yet
+    index.save()
+    assert not reader.is_current()
+    assert reader.get("0") is not None and reader.get("new") is None  # its own generation
+    fresh = VectorIndex.open(index.path)
+    assert fresh.get("0") is None and fresh.get("new").description == "item new"
+
+
+def test_rebuild_in_place_replaces_every_product(index):
+    url = getattr(index._store, "url", None)
+    rebuilt = VectorIndex.create(index.path, model_id="m1", dim=8, encoder={}, database_url=url)
+    rebuilt.upsert([_rec("only")], np.eye(8, dtype=np.float32)[:1])
+    rebuilt.save()
+    assert VectorIndex.open(index.path).ids() == ["only"]
 
 
 def test_old_generations_are_pruned(index):
@@ -118,3 +161,16 @@ def test_future_format_is_refused(index):
     (index.path / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexError_, match="format 99"):
         VectorIndex.open(index.path)
+
+
+def test_store_is_recorded_and_required(index):
+    assert index.manifest.store == index._store.kind
+    if index.manifest.store == "postgres":
+        with pytest.raises(IndexError_, match="SCENEFIT_DATABASE_URL"):
+            VectorIndex.open(index.path, database_url=None)
+
+
+def test_unreachable_postgres_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexError_, match="PostgreSQL at SCENEFIT_DATABASE_URL unreachable"):
+        VectorIndex.create(tmp_path / "ix", model_id="m", dim=8, encoder={},
+                           database_url="postgresql://nobody@127.0.0.1:1/none")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .._errors import IndexError_
 
-FORMAT_VERSION = 1
+# 2: product metadata moved from products.parquet to a versioned database (see _records).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -29,6 +31,8 @@ class Manifest(BaseModel):
     generation: int = 0
     next_key: int = 0
     index_type: str = "flat-ip"
+    uid: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Names this index's rows in a shared database")
+    store: str = Field("sqlite", description="Where product metadata lives: sqlite (in the folder) or postgres")
     appearance_dim: int = Field(0, description="Size of the image-to-image vectors; 0: none kept")
     encoder: dict[str, Any] = Field(default_factory=dict, description="EncoderConfig that rebuilds the model")
     created_at: str = Field(default_factory=now_iso)

@@ -4,17 +4,19 @@ Layout::
 
     DIR/manifest.json          model id, dimension, count, catalog hash, current generation
     DIR/gen-000007/vectors.faiss
-    DIR/gen-000007/products.parquet
+    DIR/gen-000007/appearance.faiss  (image-to-image vectors, offline encoder)
+    DIR/products.sqlite        product metadata, versioned by generation (or PostgreSQL)
     DIR/cache/embeddings.sqlite (the embedding cache, see scenefit.embed)
     DIR/reports/               per-ingest reports of rejected rows and failed images
 
-Every save writes a complete new generation folder and then switches the manifest to it
-with one atomic rename, so a crash mid-write leaves the previous generation readable.
+Every save commits the new generation's product rows (invisible to readers until the
+switch, see ``_records``), writes a complete new generation folder and then switches the
+manifest to it with one atomic rename, so a crash mid-write leaves the previous generation
+readable and readers never see vectors and products of different generations.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import numpy as np
 from .._errors import IndexError_, ModelMismatchError
 from ._appearance import AppearanceStore
 from ._manifest import Manifest, now_iso
+from ._records import FIELDS, RecordStore, open_store
 
 if TYPE_CHECKING:
     import filelock
@@ -51,20 +54,23 @@ class ProductRecord:
     key: int = -1  # FAISS id, assigned by the index
 
 
-_COLUMNS = [
-    "key", "id", "sku_id", "description", "image", "text", "category",
-    "colours", "materials", "content_hash", "image_status", "attributes",
-]
+def _row(rec: ProductRecord) -> dict[str, Any]:
+    return {f: getattr(rec, f) for f in FIELDS}
 
 
 class VectorIndex:
     """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records."""
 
     def __init__(self, path: Path, manifest: Manifest, faiss_index, records: dict[int, ProductRecord],
-                 appearance: AppearanceStore | None = None):
+                 appearance: AppearanceStore | None = None, *, store: RecordStore,
+                 retired: set[int] | None = None):
         self.path = path
         self.manifest = manifest
         self._faiss = faiss_index
+        self._store = store
+        # Changes since the last save, for the store: new rows and keys no longer current.
+        self._added: dict[int, ProductRecord] = {}
+        self._retired: set[int] = set(retired or ())
         #: image-to-image vectors of products with a photo, when the encoder makes them
         self.appearance = appearance
         self._records = records
@@ -91,54 +97,75 @@ class VectorIndex:
 
     @classmethod
     def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any],
-               appearance_dim: int = 0) -> "VectorIndex":
+               appearance_dim: int = 0, database_url: str | None = None) -> "VectorIndex":
+        """A new, empty index (saved on the first ``save``). Product metadata goes to
+        PostgreSQL when ``database_url`` is given, else to SQLite in the folder."""
         import faiss
 
         from .. import __version__
 
         path = Path(path)
         manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__,
-                            appearance_dim=appearance_dim)
+                            appearance_dim=appearance_dim, store="postgres" if database_url else "sqlite")
         # A new index in an old folder (a rebuild, perhaps of a corrupt index) continues the
-        # generation count, so its first save never collides with a folder already there.
+        # generation count, so its first save never collides with a folder already there, and
+        # keeps the old index's name and keys, so its first save retires the old rows.
         manifest.generation = max(_generations(path), default=0)
+        retired: list[int] = []
+        try:
+            old = Manifest.load(path) if cls.exists(path) else None
+        except IndexError_:
+            old = None  # unreadable: its rows are orphaned (SQLite drops them on the first save)
+        if old is not None and old.store == manifest.store:
+            manifest.uid, manifest.next_key = old.uid, old.next_key
+            try:
+                retired = [r["key"] for r in open_store(old.store, path, old.uid, database_url).load(old.generation)]
+            except IndexError_:
+                pass
+        store = open_store(manifest.store, path, manifest.uid, database_url)
         appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
-        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {}, appearance)
+        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {}, appearance,
+                   store=store, retired=set(retired))
 
     @classmethod
-    def open(cls, path: str | Path) -> "VectorIndex":
+    def open(cls, path: str | Path, *, database_url: str | None = None) -> "VectorIndex":
+        """The index's current generation. ``database_url``: the PostgreSQL database of an
+        index built with one (ignored for an index that keeps its products in SQLite)."""
         import faiss
-        import pyarrow.parquet as pq
 
         path = Path(path)
         if not path.is_dir():
             raise IndexError_(f"{path}: no such index folder; run `scenefit ingest CATALOG --index {path}`")
         manifest = Manifest.load(path)
         gen = path / _gen_name(manifest.generation)
+        store = open_store(manifest.store, path, manifest.uid, database_url)
+        rows = store.load(manifest.generation)
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
-            table = pq.read_table(gen / "products.parquet", columns=_COLUMNS)
             appearance = AppearanceStore.read(gen) if manifest.appearance_dim else None
-        except Exception as exc:  # faiss raises RuntimeError, pyarrow several types
+        except Exception as exc:  # faiss raises RuntimeError
             # faiss puts its C++ call site in the message: keep the first clause only.
             detail = str(exc).splitlines()[0].split(" at /")[0][:200]
             raise IndexError_(
                 f"{gen}: index files unreadable ({detail}); "
                 "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
             ) from None
-        records = {}
-        for row in table.to_pylist():
-            row["attributes"] = json.loads(row["attributes"] or "{}")
-            row["colours"] = list(row["colours"] or [])
-            row["materials"] = list(row["materials"] or [])
-            records[row["key"]] = ProductRecord(**row)
+        records = {row["key"]: ProductRecord(**row) for row in rows}
         if appearance is not None and (appearance.dim != manifest.appearance_dim
                                        or not all(k in records for k in appearance.keys())):
             raise IndexError_(f"{gen}: appearance vectors and products disagree; rebuild with "
                               "`scenefit ingest CATALOG --index DIR --rebuild`")
         if index.ntotal != len(records) or index.d != manifest.dim:
             raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
-        return cls(path, manifest, index, records, appearance)
+        return cls(path, manifest, index, records, appearance, store=store)
+
+    def is_current(self) -> bool:
+        """Whether this is still the folder's current generation (a cheap check that serving
+        processes make per request, to pick up other processes' writes)."""
+        try:
+            return Manifest.load(self.path).generation == self.manifest.generation
+        except IndexError_:
+            return True  # mid-rebuild or damaged: keep serving what we have
 
     def check_model(self, model_id: str, dim: int) -> None:
         """Refuse an encoder other than the one the index was built with."""
@@ -227,6 +254,7 @@ class VectorIndex:
             rec.key = int(key)
             self._records[rec.key] = rec
             self._by_id[rec.id] = rec.key
+            self._added[rec.key] = rec
         self._faiss.add_with_ids(vectors, keys)
         if self.appearance is not None and appearance:
             pairs = [(int(k), appearance[r.id]) for r, k in zip(records, keys) if r.id in appearance]
@@ -251,14 +279,18 @@ class VectorIndex:
         for key in keys:
             rec = self._records.pop(key)
             self._by_id.pop(rec.id, None)
+            if self._added.pop(key, None) is None:
+                self._retired.add(key)  # was saved: the store retires it
 
     def save(self, *, catalog_hash: str | None = None) -> None:
         import faiss
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         self.path.mkdir(parents=True, exist_ok=True)
         generation = self.manifest.generation + 1
+        # Rows first (invisible until the manifest names their generation); a writer that
+        # crashed after this step left rows of a generation never reached: undo them.
+        self._store.rollback_after(self.manifest.generation)
+        self._store.commit(generation, [_row(r) for r in self._added.values()], sorted(self._retired))
         final = self.path / _gen_name(generation)
         tmp = self.path / f".{_gen_name(generation)}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -267,13 +299,6 @@ class VectorIndex:
             faiss.write_index(self._faiss, str(tmp / "vectors.faiss"))
             if self.appearance is not None:
                 self.appearance.write(tmp)
-            rows = [
-                {**{c: getattr(r, c) for c in _COLUMNS if c != "attributes"},
-                 "attributes": json.dumps(r.attributes, ensure_ascii=False, default=str)}
-                for r in self._records.values()
-            ]
-            table = pa.Table.from_pylist(rows, schema=_SCHEMA) if rows else _SCHEMA.empty_table()
-            pq.write_table(table, tmp / "products.parquet")
             for f in tmp.iterdir():
                 with f.open("rb") as fh:
                     os.fsync(fh.fileno())
@@ -290,10 +315,12 @@ class VectorIndex:
             manifest.catalog_hash = catalog_hash
         manifest.write_atomic(self.path)  # the commit point
         self.manifest = manifest
+        self._added, self._retired = {}, set()
         self._prune_generations()
 
     def _prune_generations(self) -> None:
         current = self.manifest.generation
+        self._store.prune(current - _KEEP_GENERATIONS + 1)
         for gen in _generations(self.path):
             if gen <= current - _KEEP_GENERATIONS:
                 shutil.rmtree(self.path / _gen_name(gen), ignore_errors=True)
@@ -316,17 +343,3 @@ def _generations(path: Path) -> list[int]:
 def _gen_name(generation: int) -> str:
     return f"gen-{generation:06d}"
 
-
-def _make_schema():
-    import pyarrow as pa
-
-    return pa.schema([
-        ("key", pa.int64()), ("id", pa.string()), ("sku_id", pa.string()),
-        ("description", pa.string()), ("image", pa.string()), ("text", pa.string()),
-        ("category", pa.string()), ("colours", pa.list_(pa.string())),
-        ("materials", pa.list_(pa.string())), ("content_hash", pa.string()),
-        ("image_status", pa.string()), ("attributes", pa.string()),
-    ])
-
-
-_SCHEMA = _make_schema()
