@@ -9,8 +9,9 @@ Anything else escaping is a bug and is allowed to show its traceback.
     ├── CatalogError           catalog cannot be read at all (missing file, no rows, missing column)
     ├── ImageError             an image cannot be read, decoded, or is unsafe (too large)
     ├── ModelError             an encoder cannot be loaded (missing weights, missing package)
-    └── IndexError_            index folder missing, corrupt, or built with another model
-        └── ModelMismatchError index built with another model / dimension
+    ├── IndexError_            index folder missing, corrupt, or built with another model
+    │   └── ModelMismatchError index built with another model / dimension
+    └── NotFoundError          no product with that id
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class ModelMismatchError(IndexError_):
     code = "model_mismatch"
 
 
+class NotFoundError(ScenefitError):
+    code = "not_found"
+
+
 __all__ = [
     "ScenefitError",
     "ConfigError",
@@ -55,4 +60,5 @@ __all__ = [
     "ModelError",
     "IndexError_",
     "ModelMismatchError",
+    "NotFoundError",
 ]

@@ -33,6 +33,8 @@ class IngestConfig(BaseModel):
     )
     batch_size: int = Field(64, ge=1, description="Products embedded per encoder call.")
     sync: bool = Field(True, description="Remove index products that are no longer in the catalog.")
+    write_report: bool = Field(True, description="Write reports/ingest-*.json (off for API writes, "
+                               "which answer with the report instead).")
 
 
 @dataclass
@@ -140,10 +142,11 @@ def run_ingest(
 
     if not keep:
         # Nothing usable: keep the index as it was and fail loudly, with the per-row reasons.
-        report.report_path = str(_write_report(report, index.path))
-        raise CatalogError(
-            f"{catalog.path}: no valid rows (all {report.read} rejected; reasons in {report.report_path})"
-        )
+        where = "see the errors"
+        if config.write_report:
+            report.report_path = str(_write_report(report, index.path))
+            where = f"reasons in {report.report_path}"
+        raise CatalogError(f"{catalog.path}: no valid rows (all {report.read} rejected; {where})")
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()
@@ -164,11 +167,14 @@ def run_ingest(
     if config.sync:
         present = {p.id for p in keep}
         report.removed = index.delete([i for i in index.ids() if i not in present])
-    if changed or report.removed or index.manifest.catalog_hash != catalog.sha256 or index.manifest.generation == 0:
-        index.save(catalog_hash=catalog.sha256)
+    # A catalog file's hash is recorded; products written over the API (no file) keep it.
+    new_file = bool(catalog.sha256) and index.manifest.catalog_hash != catalog.sha256
+    if changed or report.removed or new_file or index.manifest.generation == 0:
+        index.save(catalog_hash=catalog.sha256 or None)
     report.indexed = len(keep)
     report.timings_s["index"] = time.perf_counter() - t0
-    report.report_path = str(_write_report(report, index.path))
+    if config.write_report:
+        report.report_path = str(_write_report(report, index.path))
     return report
 
 

@@ -68,6 +68,15 @@ class NamedColour:
 
 
 @dataclass(slots=True)
+class SceneEmbedding:
+    """What a scene photo gives before any context text: the part worth caching."""
+
+    vector: np.ndarray  # float32 (dim,), the photo's query vector
+    regions: np.ndarray | None  # float32 (regions, appearance_dim), or None
+    colours: list[NamedColour]
+
+
+@dataclass(slots=True)
 class SceneAnalysis:
     room_type: dict[str, float]  # probabilities, sum to 1
     style: dict[str, float]

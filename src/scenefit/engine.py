@@ -3,7 +3,9 @@ scene → rank, and owns the loaded models and index."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -11,7 +13,8 @@ from typing import Callable
 from PIL import Image
 
 from . import __version__
-from ._errors import ConfigError, ImageError, IndexError_
+from ._errors import CatalogError, ConfigError, ImageError, IndexError_, NotFoundError
+from ._hashing import file_sha256
 from ._ingest import IngestConfig, IngestReport, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
@@ -19,9 +22,9 @@ from .catalog import Catalog
 from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_encoder
 from .evaluate import EvalReport
 from .images import FetchConfig, open_image
-from .index import VectorIndex
+from .index import ProductRecord, VectorIndex
 from .rank import FittedRanking, Filters, RankConfig, Ranker
-from .scene import RoomModel, SceneAnalyzer, SceneConfig
+from .scene import RoomModel, SceneAnalyzer, SceneCache, SceneConfig
 
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
@@ -55,8 +58,16 @@ class Engine:
         fetch: FetchConfig | None = None,
         progress: Progress | None = None,
         log: Callable[[str], None] = _stderr,
+        database_url: str | None = None,
+        scene_cache: SceneCache | None = None,
     ):
         self.index_dir = Path(index_dir)
+        #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
+        self.database_url = database_url
+        #: scene embeddings by photo content hash (None: no caching)
+        self.scene_cache = scene_cache
+        # Serving threads share one engine: lazy loading and index swaps happen under it.
+        self._lock = threading.RLock()
         self.encoder_config = encoder
         self.scene_config = scene or SceneConfig()
         self._explicit_rank = rank  # None: fitted weights from the index folder, else defaults
@@ -75,8 +86,26 @@ class Engine:
     @property
     def index(self) -> VectorIndex:
         if self._index is None:
-            self._index = VectorIndex.open(self.index_dir)
+            with self._lock:
+                if self._index is None:
+                    self._index = VectorIndex.open(self.index_dir, database_url=self.database_url)
         return self._index
+
+    def refresh(self) -> bool:
+        """Reload the index if another process (or engine) saved a newer generation since it
+        was loaded; True if it did. Serving calls this per request: one small file read."""
+        current = self._index
+        if current is None or current.is_current():
+            return False
+        with self._lock:
+            if self._index is not current:
+                return True  # another thread reloaded it meanwhile
+            fresh = VectorIndex.open(self.index_dir, database_url=self.database_url)
+            if fresh.manifest.model_id != current.manifest.model_id:
+                self._analyzer = None  # rebuilt with another model
+                self._encoder = self._resolved = self._requested = None
+            self._index, self._fitted_rank = fresh, None
+            return True
 
     def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
         if self._encoder is None or config not in (self._requested, self._resolved):
@@ -88,6 +117,10 @@ class Engine:
 
     def encoder_for_index(self) -> Encoder:
         """The encoder to query the index with, checked against the model it was built with."""
+        with self._lock:
+            return self._encoder_for_index()
+
+    def _encoder_for_index(self) -> Encoder:
         manifest = self.index.manifest
         if self.encoder_config is None:
             config = EncoderConfig.model_validate(manifest.encoder)
@@ -99,12 +132,17 @@ class Engine:
 
     @property
     def analyzer(self) -> SceneAnalyzer:
-        if self._analyzer is None:
+        if self._analyzer is not None:
+            return self._analyzer
+        with self._lock:
+            if self._analyzer is not None:
+                return self._analyzer
             room_model = RoomModel.load(self.index_dir)
             if room_model is not None and room_model.model_id != self.index.manifest.model_id:
                 room_model = None  # fitted on another encoder's features (the index was rebuilt)
-            self._analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config, room_model)
-        return self._analyzer
+            encoder = self.encoder_for_index()
+            self._analyzer = SceneAnalyzer(encoder, self.scene_config, room_model)
+            return self._analyzer
 
     @property
     def rank_config(self) -> RankConfig:
@@ -121,9 +159,10 @@ class Engine:
         return self._fitted_rank
 
     # -- ingest ----------------------------------------------------------------------------
-    def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None) -> IngestReport:
+    def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None,
+               config: IngestConfig | None = None, fetch: FetchConfig | None = None) -> IngestReport:
         """Build or update the index. ``sync`` (default: the IngestConfig's) removes index
-        products absent from this catalog."""
+        products absent from this catalog; ``config`` and ``fetch`` override the engine's."""
         if not isinstance(catalog, Catalog):
             catalog = Catalog.read(catalog)
         lock = VectorIndex.write_lock(self.index_dir)
@@ -136,16 +175,22 @@ class Engine:
             except TimeoutError:
                 raise IndexError_(f"{self.index_dir}: another ingest still holds the write lock") from None
         try:
-            return self._ingest_locked(catalog, rebuild, sync)
+            config = config or self.ingest_config
+            if sync is not None:
+                config = config.model_copy(update={"sync": sync})
+            return self._ingest_locked(catalog, rebuild, config, fetch or self.fetch_config)
         finally:
             lock.release()
 
-    def _ingest_locked(self, catalog: Catalog, rebuild: bool, sync: bool | None) -> IngestReport:
-        self._index = None  # another process may have written since we last looked
-        self._fitted_rank = None  # and a rebuild may have changed the model the fit belongs to
+    def _ingest_locked(self, catalog: Catalog, rebuild: bool, config: IngestConfig,
+                       fetch: FetchConfig) -> IngestReport:
+        # The writer works on its own copy of the newest generation: serving threads keep
+        # searching the loaded one (FAISS must not change under a search) and switch to the
+        # new generation on their next refresh().
         if VectorIndex.exists(self.index_dir) and not rebuild:
+            self.refresh()
             encoder = self.encoder_for_index()
-            index = self.index
+            index = VectorIndex.open(self.index_dir, database_url=self.database_url)
             if index.appearance is None and appearance_of(encoder) is not None:
                 self.log(f"{self.index_dir} predates the image-to-image appearance space; "
                          "`scenefit ingest … --rebuild` adds it (vectors come from the cache)")
@@ -155,14 +200,14 @@ class Engine:
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
                 appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
+                database_url=self.database_url,
             )
-            self._index = index
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
-            config = self.ingest_config if sync is None else self.ingest_config.model_copy(update={"sync": sync})
-            return run_ingest(
-                catalog, index, encoder, cache, config=config,
-                fetch=self.fetch_config, progress=self.progress,
-            )
+            report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch, progress=self.progress)
+        with self._lock:
+            self._index = index  # the generation just written
+            self._fitted_rank = None  # a rebuild may have changed the model the fit belongs to
+        return report
 
     # -- match -----------------------------------------------------------------------------
     def match(
@@ -178,10 +223,16 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         image = scene if isinstance(scene, Image.Image) else open_image(scene)
+        digest = None  # the photo's content hash, for the scene cache
+        if self.scene_cache is not None and isinstance(scene, bytes):
+            digest = hashlib.sha256(scene).hexdigest()
+        elif self.scene_cache is not None and isinstance(scene, (str, Path)):
+            digest = file_sha256(Path(scene))
         if min(image.size) < MIN_SCENE_SIDE:
             w, h = image.size
             raise ImageError(f"scene image is {w}×{h} pixels; at least {MIN_SCENE_SIDE} on each side is needed")
         timings["decode"] = time.perf_counter() - t0
+        self.refresh()
         index = self.index
         if len(index) == 0:
             raise IndexError_(f"{self.index_dir}: the index is empty; ingest a catalog first")
@@ -189,7 +240,20 @@ class Engine:
         analyzer = self.analyzer
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        analysis = analyzer.analyze(image, context)
+        key = None
+        if self.scene_cache is not None and digest is not None:
+            # The model and the analysis settings are part of the key: another index or
+            # config must not be served this one's embedding.
+            key = hashlib.sha256(f"{index.manifest.model_id}|{self.scene_config.model_dump_json()}|{digest}"
+                                 .encode()).hexdigest()
+        embedding = self.scene_cache.get(key) if key else None
+        if embedding is None:
+            embedding = analyzer.embed(image)
+            if key:
+                self.scene_cache.put(key, embedding)
+        timings["encode"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        analysis = analyzer.interpret(embedding, context)
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         recs = Ranker(self.rank_config).rank(
@@ -220,6 +284,43 @@ class Engine:
             timings_ms={k_: round(v * 1000, 1) for k_, v in timings.items()},
         )
 
+
+    # -- products (the HTTP API's reads and writes) ----------------------------------------
+    def get_product(self, product_id: str) -> ProductRecord:
+        self.refresh()
+        record = self.index.get(product_id)
+        if record is None:
+            raise NotFoundError(f"no product with id {product_id!r}")
+        return record
+
+    def upsert_products(self, rows: list[dict]) -> IngestReport:
+        """Add or replace products given as dicts (catalog columns), embedding only what
+        changed. All or nothing: if any row is invalid, nothing is written. Images must be
+        http(s) URLs of public hosts; one that fails leaves its product text-only, as in a
+        catalog ingest."""
+        catalog = Catalog.from_records(rows)
+        if catalog.rejected:
+            raise CatalogError("; ".join(
+                f"product {e.row}{f' ({e.id})' if e.id else ''}: {e.reason}" for e in catalog.rejected[:20]
+            ) + ("" if len(catalog.rejected) <= 20 else f"; … {len(catalog.rejected) - 20} more"))
+        if not VectorIndex.exists(self.index_dir):
+            raise IndexError_(f"{self.index_dir}: no index to write to; build one with `scenefit ingest`")
+        return self.ingest(
+            catalog, sync=False,
+            config=self.ingest_config.model_copy(update={"write_report": False}),
+            fetch=self.fetch_config.model_copy(update={"public_only": True}),
+        )
+
+    def delete_products(self, product_ids: list[str]) -> int:
+        """Remove products; returns how many existed. Atomic, like every index write."""
+        with VectorIndex.write_lock(self.index_dir):
+            index = VectorIndex.open(self.index_dir, database_url=self.database_url)  # newest, private
+            removed = index.delete(product_ids)
+            if removed:
+                index.save()
+                with self._lock:
+                    self._index = index
+            return removed
 
     # -- evaluate --------------------------------------------------------------------------
     def evaluate(

@@ -249,6 +249,34 @@ class Catalog:
         return cat
 
 
+    @classmethod
+    def from_records(cls, rows: list[dict[str, Any]], *, source: str = "<api>",
+                     local_images: bool = False) -> "Catalog":
+        """Products given as dicts (the HTTP API's writes), validated like file rows.
+
+        ``local_images`` False: an image must be an http(s) URL, never a path on this machine.
+        """
+        cat = cls(path=Path(source), rows_read=len(rows))
+        seen: dict[str, int] = {}
+        for n, raw in enumerate(rows, start=1):
+            if not isinstance(raw, dict):
+                cat.rejected.append(RowError(n, None, "not a JSON object"))
+                continue
+            ref = _as_text(next((v for k, v in raw.items() if str(k).strip().lower() == "primary_image"), None))
+            if not local_images and ref and not is_url(ref):
+                cat.rejected.append(RowError(n, _as_text(raw.get("id")) or None,
+                                             "primary_image must be an http(s) URL"))
+                continue
+            result = _validate(raw, None, n, seen, Path.cwd(), check_local_images=True)
+            if isinstance(result, RowError):
+                cat.rejected.append(result)
+            else:
+                seen[result.id] = n
+                cat.products.append(result)
+        cat.columns = sorted({str(k) for r in rows if isinstance(r, dict) for k in r})
+        return cat
+
+
 def _check_header(path: Path, header: list[str]) -> None:
     lowered: dict[str, list[str]] = {}
     for h in header:

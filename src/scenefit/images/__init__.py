@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from ._decode import open_image
 from ._fetch import FetchConfig, FetchResult, ImageFetcher
+from ._guard import AddressPolicy, GuardedTransport, UnsafeURLError, fetch_url_bytes
 
-__all__ = ["open_image", "ImageFetcher", "FetchConfig", "FetchResult"]
+__all__ = ["open_image", "ImageFetcher", "FetchConfig", "FetchResult", "AddressPolicy",
+           "GuardedTransport", "UnsafeURLError", "fetch_url_bytes"]

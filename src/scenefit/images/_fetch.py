@@ -25,6 +25,8 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._guard import AddressPolicy, GuardedTransport
+
 #: Consecutive connection-level failures after which a host's remaining URLs fail at once.
 BREAKER_THRESHOLD = 5
 #: Upper bound on a server's Retry-After we are willing to sleep.
@@ -60,6 +62,13 @@ class FetchConfig(BaseModel):
         None, description="Where downloaded images are kept; None: default_cache_dir()."
     )
     user_agent: str = Field("scenefit/0.1 (catalog image fetcher)", description="User-Agent.")
+    public_only: bool = Field(
+        False, description="Refuse local paths and URLs of non-public addresses (for sources "
+        "that come over the HTTP API, not from the operator's catalog file).",
+    )
+    allow_networks: tuple[str, ...] = Field(
+        (), description="With public_only: networks still allowed (a trusted internal image host).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +180,8 @@ class ImageFetcher:
             match = _SCHEME_RE.match(ref)
             if not ref:
                 finish(FetchResult(source, None, "empty image reference"))
+            elif match is None and self.config.public_only:
+                finish(FetchResult(source, None, "local image paths are not accepted here; use an http(s) URL"))
             elif match is None:
                 finish(_check_local(source, Path(ref)))
             elif match.group(1).lower() not in ("http", "https"):
@@ -191,8 +202,11 @@ class ImageFetcher:
             sem = asyncio.Semaphore(self.config.concurrency)
             gates: dict[str, _HostGate] = {}
             n = self.config.concurrency
+            transport = self._transport
+            if self.config.public_only:
+                transport = GuardedTransport(AddressPolicy(self.config.allow_networks), transport)
             async with httpx.AsyncClient(
-                transport=self._transport,
+                transport=transport,
                 timeout=httpx.Timeout(self.config.timeout_s),
                 headers={"User-Agent": self.config.user_agent, "Accept": "image/*,*/*;q=0.5"},
                 follow_redirects=True,

@@ -9,7 +9,7 @@ from scipy.special import softmax
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from .._types import SceneAnalysis
+from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ._colours import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
@@ -126,8 +126,17 @@ class SceneAnalyzer:
             return probs
         return probs[:, [self.styles.index(n) for n in names]]
 
-    def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
+    def embed(self, image: Image.Image) -> SceneEmbedding:
+        """The context-free, expensive part of an analysis (model pass and colour k-means)."""
         vec, regions = self.embed_scene(image)
+        return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours))
+
+    def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
+        return self.interpret(self.embed(image), context)
+
+    def interpret(self, embedding: SceneEmbedding, context: str | None = None) -> SceneAnalysis:
+        """Room, style and palette of an embedded scene, with the context text applied."""
+        vec, regions, colours = embedding.vector, embedding.regions, embedding.colours
         context = (context or "").strip() or None
         if context:
             ctx = self.encoder.encode_texts([context])[0]
@@ -135,7 +144,6 @@ class SceneAnalyzer:
         t = self.temperature
         room = softmax(self.room_vectors @ vec / t)
         style = softmax(self.style_vectors @ vec / t)
-        colours = dominant_colours(image, self.config.colours)
         room_type = _as_dist(self.rooms, room)
         if self.room_model is not None and regions is not None:
             probs = self.room_model.probabilities(room_features(regions))[0]

@@ -1,0 +1,54 @@
+"""Settings read from ``SCENEFIT_*`` environment variables, declared once.
+
+The CLI and the HTTP service both read them here; everything else receives typed values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+from ._errors import ConfigError
+
+PREFIX = "SCENEFIT_"
+
+
+class Settings(BaseModel):
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL for product metadata of new indexes, and of indexes "
+        "built with one (several serving machines share it); unset: SQLite in the index folder.")
+    redis_url: str | None = Field(
+        None, description="Redis URL for the scene-embedding cache shared by serving processes; "
+        "unset: an in-process LRU.")
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key required by write endpoints; unset: writes are disabled.")
+    read_api_key: SecretStr | None = Field(
+        None, description="Bearer key required by read endpoints too (match, products); unset: open.")
+    max_upload_mb: float = Field(15, gt=0, description="Largest request body (upload), in MB.")
+    url_timeout_s: float = Field(10, gt=0, description="Total time allowed to fetch an image_url.")
+    url_allow_networks: tuple[str, ...] = Field(
+        (), description="Comma-separated networks image_url may reach although not public "
+        "(e.g. an internal image host); by default only public addresses.")
+    scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = environ.get(PREFIX + name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            values[name] = tuple(p.strip() for p in raw.split(",") if p.strip()) \
+                if name == "url_allow_networks" else raw.strip()
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}") from None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
