@@ -53,10 +53,13 @@ def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
     from .engine import Engine
     from ._render import RichProgress
 
+    from ._settings import Settings
+
     config = None
     if encoder is not None or clip_model != _DEFAULT.clip_model:
         config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
-    return Engine(index, encoder=config, progress=RichProgress(err), log=_log, **kw)
+    return Engine(index, encoder=config, progress=RichProgress(err), log=_log,
+                  database_url=Settings.from_env().database_url, **kw)
 
 
 def _log(message: str) -> None:
@@ -98,6 +101,8 @@ def match(
     context: Optional[str] = typer.Option(None, "--context", "-c", help='Text that shifts the query, e.g. "gaming setup".'),
     category: List[str] = typer.Option([], "--category", help="Only this category (repeatable)."),
     where: List[str] = typer.Option([], "--where", help="COLUMN=VALUE on any catalog column (repeatable)."),
+    price_min: Optional[float] = typer.Option(None, "--price-min", help="Lowest price (the catalog's price column)."),
+    price_max: Optional[float] = typer.Option(None, "--price-max", help="Highest price (the catalog's price column)."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
@@ -106,7 +111,8 @@ def match(
     from .rank import Filters
 
     engine = _engine(index, encoder, clip_model)
-    result = engine.match(scene, k=k, context=context, filters=Filters.parse(category, where))
+    filters = Filters.parse(category, where, price_min=price_min, price_max=price_max)
+    result = engine.match(scene, k=k, context=context, filters=filters)
     _print_match(result, as_json)
 
 
@@ -124,7 +130,7 @@ def demo(
 ):
     """The bundled demo: ingest the seed catalog, then match the living-room photo."""
     from ._demo import demo_files
-    from ._errors import ModelMismatchError
+    from ._errors import IndexError_
     from ._render import render_ingest
 
     catalog, photo = demo_files()
@@ -132,7 +138,7 @@ def demo(
     err.print(Text.assemble(("Ingesting ", "bold"), f"{catalog} → {index}"), soft_wrap=True)
     try:
         report = engine.ingest(catalog)
-    except ModelMismatchError:  # the demo index was built with another encoder: start afresh
+    except IndexError_:  # another encoder, an older format, damaged: the demo's own index, start afresh
         report = engine.ingest(catalog, rebuild=True)
     render_ingest(report, err, show=5)
     err.print(Text.assemble(("\nMatching ", "bold"), str(photo)), soft_wrap=True)
@@ -196,6 +202,32 @@ def _print_match(result, as_json: bool) -> None:
         print(result.model_dump_json(indent=2))
     else:
         render_match(result, out)
+
+
+@app.command()
+def serve(
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder built by `scenefit ingest`."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes; each loads the model and the index."),
+):
+    """Serve the HTTP API and the web page (OpenAPI docs at /docs).
+
+    Settings come from SCENEFIT_* environment variables: SCENEFIT_API_KEY (writes),
+    SCENEFIT_READ_API_KEY, SCENEFIT_DATABASE_URL, SCENEFIT_REDIS_URL, SCENEFIT_MAX_UPLOAD_MB.
+    """
+    from .api import run_server
+    from .index import VectorIndex
+    from ._settings import Settings
+
+    settings = Settings.from_env()  # bad values fail here, before any process starts
+    if not VectorIndex.exists(index):
+        from ._errors import IndexError_
+
+        raise IndexError_(f"{index}: not a scenefit index; build one with `scenefit ingest CATALOG --index {index}`")
+    if settings.api_key is None:
+        _log("SCENEFIT_API_KEY is not set: write endpoints are disabled")
+    run_server(index, host=host, port=port, workers=workers, log=_log)
 
 
 def _error(message: str) -> None:

@@ -91,6 +91,11 @@ class Engine:
                     self._index = VectorIndex.open(self.index_dir, database_url=self.database_url)
         return self._index
 
+    @property
+    def loaded_index(self) -> VectorIndex | None:
+        """The index if it is loaded, without loading it (for metrics)."""
+        return self._index
+
     def refresh(self) -> bool:
         """Reload the index if another process (or engine) saved a newer generation since it
         was loaded; True if it did. Serving calls this per request: one small file read."""
@@ -256,10 +261,13 @@ class Engine:
         analysis = analyzer.interpret(embedding, context)
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        stages: dict[str, float] = {}
         recs = Ranker(self.rank_config).rank(
-            analysis, index, k, style_of=analyzer.style_distribution, filters=filters
+            analysis, index, k, style_of=analyzer.style_distribution, filters=filters, timings=stages
         )
-        timings["rank"] = time.perf_counter() - t0
+        total = time.perf_counter() - t0
+        timings.update(stages)
+        timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
         manifest = index.manifest
         return MatchResult(
             scene=SceneOut(

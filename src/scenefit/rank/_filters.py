@@ -22,19 +22,26 @@ class Filters:
 
     category: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    #: inclusive bounds on the catalog's ``price`` column; products without a price fail them
+    price_min: float | None = None
+    price_max: float | None = None
 
     @classmethod
-    def parse(cls, category: Iterable[str] = (), where: Iterable[str] = ()) -> "Filters":
+    def parse(cls, category: Iterable[str] = (), where: Iterable[str] = (),
+              price_min: float | None = None, price_max: float | None = None) -> "Filters":
         attrs: dict[str, list[str]] = {}
         for item in where:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
                 raise ConfigError(f"filter {item!r} is not COLUMN=VALUE")
             attrs.setdefault(key.strip(), []).append(value.strip())
-        return cls(category=[c.strip() for c in category if c.strip()], attributes=attrs)
+        if price_min is not None and price_max is not None and price_min > price_max:
+            raise ConfigError(f"price range is empty: minimum {price_min:g} > maximum {price_max:g}")
+        return cls(category=[c.strip() for c in category if c.strip()], attributes=attrs,
+                   price_min=price_min, price_max=price_max)
 
     def __bool__(self) -> bool:
-        return bool(self.category or self.attributes)
+        return bool(self.category or self.attributes or self.price_min is not None or self.price_max is not None)
 
     def allowed_keys(self, index: VectorIndex) -> np.ndarray | None:
         """Keys that pass, or None when there is no filter. Unknown columns are an error."""
@@ -42,6 +49,8 @@ class Filters:
             return None
         known = {k.lower() for r in index.records() for k in r.attributes} | _RECORD_FIELDS
         unknown = [k for k in self.attributes if k.lower() not in known]
+        if (self.price_min is not None or self.price_max is not None) and "price" not in known:
+            unknown.append("price (for the price range)")
         if unknown:
             raise ConfigError(
                 f"unknown filter field(s) {', '.join(unknown)}; columns: {', '.join(sorted(known))}"
@@ -62,4 +71,25 @@ class Filters:
             mine = {(r.category or "").lower(), attrs.get("category", ""), attrs.get("type", "")}
             if not cats & mine:
                 return False
-        return all(attrs.get(k) in vs for k, vs in wanted.items())
+        if not all(attrs.get(k) in vs for k, vs in wanted.items()):
+            return False
+        return self._price_ok(attrs.get("price"))
+
+    def _price_ok(self, raw: str | None) -> bool:
+        if self.price_min is None and self.price_max is None:
+            return True
+        price = _number(raw)
+        if price is None:
+            return False
+        return (self.price_min is None or price >= self.price_min) and (self.price_max is None or price <= self.price_max)
+
+
+def _number(raw: str | None) -> float | None:
+    """A price cell as a number: "12.50", "$12.50", "1,299" ; None when it is not one."""
+    if not raw:
+        return None
+    text = raw.replace(",", "").strip().lstrip("$€£¥ ").strip()
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -77,13 +79,15 @@ class Ranker:
         *,
         style_of: Callable[[np.ndarray, Sequence[str]], np.ndarray],
         filters: Filters | None = None,
+        timings: dict[str, float] | None = None,
     ) -> list[Recommendation]:
         """Top-``k`` picks for the scene.
 
         ``style_of(vectors, names)`` gives style probabilities of product vectors, one column
         per style in ``names`` order (the scene analyser's ``style_distribution``).
+        ``timings`` receives the seconds spent in filtering and in the index searches.
         """
-        pool = self.pool(scene, index, k, style_of=style_of, filters=filters)
+        pool = self.pool(scene, index, k, style_of=style_of, filters=filters, timings=timings)
         if pool is None:
             return []
         scores = self.scores(pool.factors)
@@ -96,16 +100,20 @@ class Ranker:
                                       explain(pool.records[i], f, scene)))
         return out
 
-    def pool(self, scene, index, k, *, style_of, filters=None) -> "Pool | None":
+    def pool(self, scene, index, k, *, style_of, filters=None, timings=None) -> "Pool | None":
         """Retrieve candidates (by the scene vector, and by regions when there is an
         appearance space) and compute every factor for them."""
+        t0 = time.perf_counter()
         allowed = filters.allowed_keys(index) if filters else None
+        t1 = time.perf_counter()
         n_cand = max(self.config.candidates, 5 * k)
         keys, _ = index.search(scene.vector, n_cand, allowed)
         use_appearance = scene.regions is not None and index.appearance is not None and len(index.appearance) > 0
         if use_appearance:
             # A product can look right without its text matching: retrieve by regions too.
             keys = np.union1d(keys, index.appearance.search(scene.regions, n_cand, allowed)).astype(np.int64)
+        if timings is not None:
+            timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
         if len(keys) == 0:
             return None
         records = [index.record(int(key)) for key in keys]

@@ -1,0 +1,60 @@
+"""``create_app``: the one place the FastAPI app is assembled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+
+from .. import __version__
+from .._settings import Settings
+from . import _errors, _health, _match, _page, _products
+from ._limits import BodyLimitMiddleware
+from ._service import Service
+
+
+def create_app(index_dir: str | Path | None = None, settings: Settings | None = None, *,
+               service: Service | None = None, warm_up: bool = True) -> FastAPI:
+    """The service for one index folder. ``warm_up``: load the index and model in the
+    background at start-up (/readyz says when done) instead of on the first request."""
+    if service is None:
+        if index_dir is None:
+            raise ValueError("create_app needs index_dir or service")
+        service = Service(index_dir, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm_up:
+            # A thread, not the event loop: /healthz answers while the model loads.
+            threading.Thread(target=service.warm_up, name="scenefit-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="scenefit", version=__version__, lifespan=lifespan,
+        description="Recommend catalog products that fit a photographed scene. "
+                    "Errors are JSON: `{\"error\": {\"code\", \"message\"}}`.",
+    )
+    app.state.service = service
+    _errors.install(app)
+    for module in (_match, _products, _health, _page):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_upload_bytes)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")  # the template, not the id: bounded labels
+            service.metrics.requests.labels(request.method, path, str(status)).inc()
+            service.metrics.latency.labels(request.method, path).observe(time.perf_counter() - start)
+
+    return app

@@ -1,0 +1,143 @@
+"""POST /v1/match: a scene photo (upload or URL) → the match JSON contract."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Union
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from .._schema import MatchResult
+from ..images import AddressPolicy, fetch_url_bytes
+from ..rank import Filters
+from ._auth import require_read
+from ._errors import ApiError
+
+router = APIRouter(tags=["match"])
+
+
+class FiltersIn(BaseModel):
+    """Filters on the catalog. Unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Union[str, list[str], None] = Field(None, description="Only these categories.")
+    attributes: dict[str, Union[str, list[str]]] = Field(
+        default_factory=dict, description="Catalog column → value (or values), case-insensitive.")
+    price_min: float | None = Field(None, ge=0, description="Lowest price (the catalog's price column).")
+    price_max: float | None = Field(None, ge=0, description="Highest price.")
+
+    def to_filters(self) -> Filters:
+        cats = [self.category] if isinstance(self.category, str) else list(self.category or [])
+        where = [f"{k}={v}" for k, vs in self.attributes.items() for v in ([vs] if isinstance(vs, str) else vs)]
+        return Filters.parse(cats, where, price_min=self.price_min, price_max=self.price_max)
+
+
+class MatchOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(10, ge=1, le=100, description="Number of recommendations.")
+    context: str | None = Field(None, max_length=500, description='Text that shifts the query, e.g. "gaming setup".')
+    filters: FiltersIn | None = None
+
+
+class MatchByURL(MatchOptions):
+    image_url: str = Field(..., max_length=2048, description="http(s) URL of the scene photo (public hosts only).")
+
+    @field_validator("image_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
+_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["image"],
+                "properties": {
+                    "image": {"type": "string", "format": "binary", "description": "The scene photo."},
+                    "k": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    "context": {"type": "string", "maxLength": 500},
+                    "filters": {"type": "string", "description": "FiltersIn as a JSON string."},
+                },
+            }},
+            "application/json": {"schema": MatchByURL.model_json_schema(ref_template="#/components/schemas/{model}")},
+        },
+    },
+}
+
+
+def _invalid(exc: ValidationError, prefix: tuple = ()) -> RequestValidationError:
+    return RequestValidationError([{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()])
+
+
+async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile):
+        raise RequestValidationError([{"loc": ("image",), "msg": "a file field named 'image' is required",
+                                       "type": "missing"}])
+    data = await upload.read()
+    raw: dict[str, Any] = {k: v for k, v in form.items() if k != "image" and isinstance(v, str) and v != ""}
+    if "filters" in raw:
+        try:
+            raw["filters"] = json.loads(raw["filters"])
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError([{"loc": ("filters",), "msg": f"not valid JSON ({exc.msg})",
+                                           "type": "json_invalid"}]) from None
+    try:
+        return data, MatchOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
+    body = await request.body()
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestValidationError([{"loc": ("body",), "msg": f"malformed JSON ({getattr(exc, 'msg', exc)})",
+                                       "type": "json_invalid"}]) from None
+    try:
+        options = MatchByURL.model_validate(payload)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    settings = request.app.state.service.settings
+    data = await fetch_url_bytes(options.image_url, max_bytes=settings.max_upload_bytes,
+                                 timeout_s=settings.url_timeout_s,
+                                 policy=AddressPolicy(settings.url_allow_networks))
+    return data, options
+
+
+@router.post("/v1/match", response_model=MatchResult, openapi_extra=_OPENAPI,
+             summary="Recommend products that fit a scene photo",
+             description="Multipart upload (field `image`, optional `k`, `context`, `filters` as JSON) "
+                         "or JSON `{\"image_url\": …, \"k\", \"context\", \"filters\"}`. "
+                         "Returns the same JSON as `scenefit match --json`.")
+async def match(request: Request, _: None = Depends(require_read)) -> MatchResult:
+    service = request.app.state.service
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    start = time.perf_counter()
+    if ctype == "multipart/form-data":
+        data, options = await _from_form(request)
+    elif ctype == "application/json":
+        data, options = await _from_json(request)
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send multipart/form-data with an 'image' file, or application/json with 'image_url'")
+    filters = options.filters.to_filters() if options.filters else None
+    # Decoding and inference are CPU work: off the event loop, so /healthz and other
+    # requests are served meanwhile.
+    result = await run_in_threadpool(service.engine.match, data, k=options.k, context=options.context,
+                                     filters=filters)
+    service.metrics.observe_match(time.perf_counter() - start, result.timings_ms)
+    return result

@@ -1,0 +1,110 @@
+"""Product reads and writes. Writes embed what changed and switch the index atomically;
+every serving process (and machine, with PostgreSQL) sees them on its next request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from .._errors import ConfigError, NotFoundError
+from .._ingest import IngestReport
+from ..index import ProductRecord
+from ._auth import require_read, require_write
+
+router = APIRouter(tags=["products"])
+
+
+class ProductIn(BaseModel):
+    """A catalog row: ``description`` is required; any other field is kept as an attribute
+    (price, category, tags, …)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "example": {"sku_id": "ELE-8X7", "description": "8X7X3 RSN TRI GEO ELEPHANT 2/A BLK/WHT",
+                    "primary_image": "https://images.example.com/ele-8x7.jpg", "price": 12.5}})
+
+    sku_id: str = ""
+    description: str = Field(..., min_length=1, max_length=10_000)
+    primary_image: str | None = Field(None, description="http(s) URL of the product photo.")
+
+
+class ProductWithId(ProductIn):
+    id: str = Field(..., min_length=1, max_length=512)
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    products: list[ProductWithId] = Field(..., min_length=1, max_length=1000)
+
+
+class ProductOut(BaseModel):
+    id: str
+    sku_id: str
+    description: str
+    image: str | None
+    category: str | None
+    colours: list[str]
+    materials: list[str]
+    image_status: str = Field(description='"ok", "none", or "failed: <reason>"')
+    attributes: dict[str, Any]
+
+    @classmethod
+    def of(cls, r: ProductRecord) -> "ProductOut":
+        return cls(id=r.id, sku_id=r.sku_id, description=r.description, image=r.image, category=r.category,
+                   colours=r.colours, materials=r.materials, image_status=r.image_status, attributes=r.attributes)
+
+
+class WriteResult(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int = 0
+    embedded: int = Field(0, description="Vectors computed (the rest came from the embedding cache)")
+    image_failures: list[dict[str, Any]] = Field(default_factory=list)
+    generation: int
+
+    @classmethod
+    def of(cls, report: IngestReport, generation: int) -> "WriteResult":
+        return cls(added=report.added, updated=report.updated, unchanged=report.unchanged,
+                   embedded=report.embedded, generation=generation,
+                   image_failures=[{"id": f.id, "image": f.image, "error": f.error} for f in report.image_failures])
+
+
+def _row(product: ProductIn, product_id: str) -> dict[str, Any]:
+    return {**product.model_dump(exclude={"id"}), "id": product_id}
+
+
+@router.get("/v1/products/{product_id}", response_model=ProductOut, summary="One product")
+async def get_product(product_id: str, request: Request, _: None = Depends(require_read)) -> ProductOut:
+    engine = request.app.state.service.engine
+    return ProductOut.of(await run_in_threadpool(engine.get_product, product_id))
+
+
+@router.post("/v1/products:batch", response_model=WriteResult, summary="Add or replace several products",
+             description="All or nothing: one invalid product and nothing is written.")
+async def upsert_batch(batch: Batch, request: Request, _: None = Depends(require_write)) -> WriteResult:
+    engine = request.app.state.service.engine
+    report = await run_in_threadpool(engine.upsert_products, [_row(p, p.id) for p in batch.products])
+    return WriteResult.of(report, engine.index.manifest.generation)
+
+
+@router.put("/v1/products/{product_id}", response_model=WriteResult, summary="Add or replace one product")
+async def put_product(product_id: str, product: ProductIn, request: Request,
+                      _: None = Depends(require_write)) -> WriteResult:
+    engine = request.app.state.service.engine
+    if "id" in (product.model_extra or {}) and str(product.model_extra["id"]) != product_id:
+        raise ConfigError(f"body id {product.model_extra['id']!r} differs from the URL's {product_id!r}")
+    report = await run_in_threadpool(engine.upsert_products, [_row(product, product_id)])
+    return WriteResult.of(report, engine.index.manifest.generation)
+
+
+@router.delete("/v1/products/{product_id}", summary="Remove a product")
+async def delete_product(product_id: str, request: Request, _: None = Depends(require_write)) -> dict:
+    engine = request.app.state.service.engine
+    removed = await run_in_threadpool(engine.delete_products, [product_id])
+    if not removed:
+        raise NotFoundError(f"no product with id {product_id!r}")
+    return {"deleted": product_id, "generation": engine.index.manifest.generation}

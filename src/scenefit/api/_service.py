@@ -1,0 +1,64 @@
+"""What the views share: the engine, the settings and the metrics of one serving process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .._settings import Settings
+from ..engine import Engine
+from ..images import FetchConfig
+from .._types import SceneEmbedding
+from ..scene import SceneCache, build_scene_cache
+from ._metrics import Metrics
+
+
+class Service:
+    def __init__(self, index_dir: str | Path, settings: Settings | None = None, *,
+                 engine: Engine | None = None, metrics: Metrics | None = None):
+        self.settings = settings or Settings.from_env()
+        self.metrics = metrics or Metrics()
+        cache = build_scene_cache(self.settings.redis_url, self.settings.scene_cache_size)
+        self.engine = engine or Engine(
+            index_dir,
+            database_url=self.settings.database_url,
+            scene_cache=_CountedCache(cache, self.metrics),
+            fetch=FetchConfig(public_only=True, allow_networks=self.settings.url_allow_networks),
+            log=lambda message: None,
+        )
+        self._ready = threading.Event()
+        self.load_error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def warm_up(self) -> None:
+        """Load the index and the model (and embed the prompts) before the first request,
+        so that it is not the one paying for it; /readyz turns ready when this is done."""
+        try:
+            self.engine.index  # noqa: B018 - loads it
+            analyzer = self.engine.analyzer  # loads the encoder, embeds the prompts
+            # One pass on a blank photo: the first forward pass of a model is much slower.
+            from PIL import Image
+
+            analyzer.embed(Image.new("RGB", (256, 256), (128, 128, 128)))
+            self.load_error = None
+            self._ready.set()
+        except Exception as exc:  # reported by /readyz; requests raise it again themselves
+            self.load_error = f"{type(exc).__name__}: {exc}"
+
+
+class _CountedCache:
+    """The scene cache, counting hits and misses for /metrics."""
+
+    def __init__(self, inner: SceneCache, metrics: Metrics):
+        self.inner, self.metrics = inner, metrics
+
+    def get(self, key: str) -> SceneEmbedding | None:
+        value = self.inner.get(key)
+        self.metrics.cache.labels("hit" if value is not None else "miss").inc()
+        return value
+
+    def put(self, key: str, value: SceneEmbedding) -> None:
+        self.inner.put(key, value)
