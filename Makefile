@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,8 +24,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scenefit demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
+# The web page's browser test drives Debian's Chromium through playwright-core (no browser
+# download). Without node, npm or chromium the test skips with the reason (outside CI).
+browser:
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser test will skip"; fi
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .scenefit
+	rm -rf $(VENV) build .pytest_cache .scenefit tests/browser/node_modules

@@ -123,3 +123,43 @@ def redis_url() -> str:
     except Exception as exc:
         pytest.skip(f"Redis not reachable at {REDIS_URL}: {str(exc).strip()[:120]}")
     return REDIS_URL
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 in a thread. ``server.route(path, fn)`` where
+    ``fn(handler)`` writes the response; ``server.url(path)`` gives its URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    routes: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            fn = routes.get(self.path.split("?")[0])
+            if fn is None:
+                self.send_error(404)
+                return
+            try:
+                fn(self)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client cut us off: what some tests want
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.route = lambda path, fn: routes.__setitem__(path, fn)
+    server.url = lambda path: f"http://127.0.0.1:{server.server_address[1]}{path}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def living_room() -> Path:
+    """The seed's living-room photo."""
+    return EXAMPLES / "living-room.webp"

@@ -227,3 +227,32 @@ def test_fit_without_any_findable_product_is_a_clear_error(capsys, colour_benchm
     code, _, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "nolabels.jsonl",
                        "--index", tmp_path / "ix")
     assert_one_line_error(code, err, "nothing to fit on")
+
+
+def test_match_price_range_needs_a_price_column(seed_index, capsys, request):
+    photo = request.config.rootpath / "examples" / "living-room.webp"
+    code, _, err = run(capsys, "match", photo, "--index", seed_index, "--price-max", "10")
+    assert_one_line_error(code, err, "unknown filter field(s) price")
+
+
+def test_serve_refuses_a_missing_index_and_bad_settings(capsys, tmp_path, seed_index, monkeypatch):
+    code, _, err = run(capsys, "serve", "--index", tmp_path / "nothing")
+    assert_one_line_error(code, err, "not a scenefit index")
+    monkeypatch.setenv("SCENEFIT_MAX_UPLOAD_MB", "huge")
+    code, _, err = run(capsys, "serve", "--index", seed_index)
+    assert_one_line_error(code, err, "SCENEFIT_MAX_UPLOAD_MB")
+
+
+def test_serve_starts_uvicorn_with_the_index(capsys, seed_index, monkeypatch):
+    calls = {}
+    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: calls.update(args=a, **kw))
+    monkeypatch.delenv("SCENEFIT_API_KEY", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    code, _, err = run(capsys, "serve", "--index", seed_index, "--port", "8123", "--workers", "2")
+    assert code == 0 and "write endpoints are disabled" in err
+    assert calls["port"] == 8123 and calls["workers"] == 2 and calls["factory"] is True
+    import os
+
+    assert os.environ["SCENEFIT_SERVE_INDEX"] == str(seed_index.resolve())
+    assert os.path.isdir(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"))  # workers share metrics
+    os.environ.pop("SCENEFIT_SERVE_INDEX")

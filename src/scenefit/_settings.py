@@ -32,6 +32,9 @@ class Settings(BaseModel):
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
+    match_concurrency: int = Field(
+        2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "
+        "The model already uses every core for one image: more in parallel only adds memory.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

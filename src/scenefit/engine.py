@@ -18,10 +18,10 @@ from ._hashing import file_sha256
 from ._ingest import IngestConfig, IngestReport, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
-from .catalog import Catalog
+from .catalog import Catalog, is_url
 from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_encoder
 from .evaluate import EvalReport
-from .images import FetchConfig, open_image
+from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
 from .rank import FittedRanking, Filters, RankConfig, Ranker
 from .scene import RoomModel, SceneAnalyzer, SceneCache, SceneConfig
@@ -300,6 +300,21 @@ class Engine:
         if record is None:
             raise NotFoundError(f"no product with id {product_id!r}")
         return record
+
+    def product_image(self, product_id: str) -> Path:
+        """The local file of a product's photo: its catalog path, or the downloaded copy of
+        its URL in the index's image cache. Only photos indexed as readable are served."""
+        record = self.get_product(product_id)
+        if not record.image or record.image_status != "ok":
+            raise NotFoundError(f"product {product_id!r} has no photo ({record.image_status})")
+        if is_url(record.image):
+            cache_dir = self.fetch_config.cache_dir or self.index_dir / "cache" / "images"
+            path = ImageFetcher(self.fetch_config.model_copy(update={"cache_dir": cache_dir})).cache_path(record.image)
+        else:
+            path = Path(record.image)
+        if not path.is_file():
+            raise NotFoundError(f"product {product_id!r}: its photo is no longer at {path}")
+        return path
 
     def upsert_products(self, rows: list[dict]) -> IngestReport:
         """Add or replace products given as dicts (catalog columns), embedding only what

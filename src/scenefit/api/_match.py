@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any, Union
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from .._errors import ImageError
 from .._schema import MatchResult
 from ..images import AddressPolicy, fetch_url_bytes
 from ..rank import Filters
@@ -87,6 +89,8 @@ async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
         raise RequestValidationError([{"loc": ("image",), "msg": "a file field named 'image' is required",
                                        "type": "missing"}])
     data = await upload.read()
+    if not data:
+        raise ImageError("the uploaded 'image' file is empty")
     raw: dict[str, Any] = {k: v for k, v in form.items() if k != "image" and isinstance(v, str) and v != ""}
     if "filters" in raw:
         try:
@@ -137,7 +141,8 @@ async def match(request: Request, _: None = Depends(require_read)) -> MatchResul
     filters = options.filters.to_filters() if options.filters else None
     # Decoding and inference are CPU work: off the event loop, so /healthz and other
     # requests are served meanwhile.
-    result = await run_in_threadpool(service.engine.match, data, k=options.k, context=options.context,
-                                     filters=filters)
+    result = await anyio.to_thread.run_sync(
+        partial(service.engine.match, data, k=options.k, context=options.context, filters=filters),
+        limiter=service.inference)
     service.metrics.observe_match(time.perf_counter() - start, result.timings_ms)
     return result

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+
+import anyio
 from pathlib import Path
 
 from .._settings import Settings
@@ -26,6 +28,8 @@ class Service:
             fetch=FetchConfig(public_only=True, allow_networks=self.settings.url_allow_networks),
             log=lambda message: None,
         )
+        # Bounds inference per process (anyio's limiter: waiting requests hold no thread).
+        self.inference = anyio.CapacityLimiter(self.settings.match_concurrency)
         self._ready = threading.Event()
         self.load_error: str | None = None
 

@@ -61,8 +61,7 @@ class Filters:
         keys = [r.key for r in index.records() if self._passes(r, cats, wanted)]
         return np.asarray(keys, dtype=np.int64)
 
-    @staticmethod
-    def _passes(r: ProductRecord, cats: set[str], wanted: dict[str, set[str]]) -> bool:
+    def _passes(self, r: ProductRecord, cats: set[str], wanted: dict[str, set[str]]) -> bool:
         # Catalog cells are kept as read, so " Acme" must still match acme; a null is empty.
         attrs = {k.lower(): "" if v is None else str(v).strip().lower() for k, v in r.attributes.items()}
         attrs["sku_id"], attrs["id"] = r.sku_id.strip().lower(), r.id.strip().lower()

@@ -30,7 +30,7 @@ function status(text, isError = false) {
 }
 
 const pct = (p) => `${Math.round(p * 100)}%`;
-const top = (dist, n = 2) => Object.entries(dist).slice(0, n).map(([name, p]) => `${name} (${pct(p)})`).join(", ");
+const best = (dist, n = 2) => Object.entries(dist).slice(0, n).map(([name, p]) => `${name} (${pct(p)})`).join(", ");
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -40,9 +40,9 @@ function el(tag, cls, text) {
 }
 
 function renderScene(scene) {
-  $("room").textContent = top(scene.room_type);
-  $("style").textContent = top(scene.style);
-  $("palette").textContent = top(scene.palette);
+  $("room").textContent = best(scene.room_type);
+  $("style").textContent = best(scene.style);
+  $("palette").textContent = best(scene.palette);
   const swatches = $("swatches");
   swatches.replaceChildren(...scene.colours.map((c) => {
     const s = el("div", "swatch");
@@ -58,13 +58,13 @@ function renderScene(scene) {
 function thumb(rec) {
   const box = el("div", "thumb");
   const placeholder = () => box.replaceChildren(el("span", "placeholder", "▢"));
-  if (rec.image && /^https?:\/\//i.test(rec.image)) {
+  if (rec.image) {
+    // Served by scenefit from the copy it ingested: works offline and for local catalogs.
     const img = el("img");
     img.alt = rec.description;
     img.loading = "lazy";
-    img.referrerPolicy = "no-referrer";
-    img.onerror = placeholder;  // unreachable image host: show the placeholder
-    img.src = rec.image;
+    img.onerror = placeholder;  // no readable photo (its download failed at ingest)
+    img.src = `/v1/products/${encodeURIComponent(rec.id)}/image`;
     box.append(img);
   } else {
     placeholder();

@@ -1,0 +1,161 @@
+"""POST /v1/match: the contract, uploads and URLs, context, filters, the cache, the event loop."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from scenefit import SCHEMA_VERSION, MatchResult
+
+from .conftest import make_client, png_bytes, wait_ready
+
+RED = (200, 30, 30)
+
+
+def _upload(client, data=None, colour=RED, **form):
+    files = {"image": ("scene.png", png_bytes(colour) if data is None else data, "image/png")}
+    return client.post("/v1/match", files=files, data={k: str(v) for k, v in form.items()})
+
+
+def test_upload_returns_the_match_contract(client):
+    resp = _upload(client, k=5)
+    assert resp.status_code == 200, resp.text
+    result = MatchResult.model_validate(resp.json())  # the same schema as `scenefit match --json`
+    assert result.schema_version == SCHEMA_VERSION
+    assert [r.rank for r in result.recommendations] == [1, 2, 3, 4, 5]
+    assert abs(sum(result.scene.room_type.values()) - 1) < 1e-6
+    assert result.index.count == 16 and result.model.backend == "offline"
+    # The fake encoder's image space is colour: a red scene brings red products first.
+    assert "RED" in result.recommendations[0].description
+
+
+def test_same_picks_as_the_library(client):
+    data = png_bytes((30, 40, 200))
+    api = _upload(client, data=data, k=6).json()
+    lib = client.app.state.service.engine.match(data, k=6)
+    assert [r["id"] for r in api["recommendations"]] == [r.id for r in lib.recommendations]
+
+
+def test_context_is_applied(client):
+    plain = _upload(client, k=16).json()
+    shifted = _upload(client, k=16, context="lamp lamp lamp").json()
+    assert shifted["scene"]["context"] == "lamp lamp lamp" and plain["scene"]["context"] is None
+    cos = lambda res: {r["id"]: r["factors"]["cosine"] for r in res["recommendations"]}
+    lamps = [r["id"] for r in plain["recommendations"] if "LAMP" in r["description"]]
+    # The query moved towards "lamp": every lamp's cosine to it went up.
+    assert lamps and all(cos(shifted)[i] > cos(plain)[i] for i in lamps)
+
+
+@pytest.mark.parametrize("filters, check", [
+    ({"category": "vase"}, lambda r: "VASE" in r["description"]),
+    ({"attributes": {"brand": "acme"}}, lambda r: r["attributes"]["brand"] == "acme"),
+    ({"attributes": {"Brand": ["ACME", "zen"]}}, lambda r: r["attributes"]["brand"] in ("acme", "zen")),
+    ({"price_min": 20, "price_max": 40}, lambda r: 20 <= float(r["attributes"]["price"]) <= 40),
+])
+def test_filters_hold_for_every_pick(client, filters, check):
+    resp = _upload(client, k=10, filters=json.dumps(filters))
+    assert resp.status_code == 200, resp.text
+    recs = resp.json()["recommendations"]
+    assert recs and all(check(r) for r in recs)
+
+
+def test_json_image_url(index_dir, http_server):
+    body = png_bytes()
+
+    def image(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "image/png")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    http_server.route("/room.png", image)
+    with make_client(index_dir, url_allow_networks=("127.0.0.1/32",)) as client:
+        resp = client.post("/v1/match", json={"image_url": http_server.url("/room.png"), "k": 3,
+                                              "filters": {"category": "rug"}})
+    assert resp.status_code == 200, resp.text
+    recs = resp.json()["recommendations"]
+    assert len(recs) == 3 and all("RUG" in r["description"] for r in recs)
+
+
+def test_same_photo_twice_is_embedded_once(client):
+    encoder = client.app.state.service.engine.analyzer.encoder
+    _upload(client, colour=(1, 2, 3))
+    before = encoder.appearance_calls
+    _upload(client, colour=(1, 2, 3), context="something else")
+    assert encoder.appearance_calls == before  # served from the scene cache
+    metrics = client.get("/metrics").text
+    assert 'scenefit_scene_cache_total{result="hit"} 1.0' in metrics
+
+
+def test_redis_scene_cache_is_shared_by_two_services(index_dir, redis_url):
+    data = png_bytes((9, 99, 199))
+    with make_client(index_dir, redis_url=redis_url) as one, make_client(index_dir, redis_url=redis_url) as two:
+        wait_ready(one), wait_ready(two)
+        assert _upload(one, data=data).status_code == 200
+        encoder = two.app.state.service.engine.analyzer.encoder
+        before = encoder.appearance_calls
+        assert _upload(two, data=data).status_code == 200
+        assert encoder.appearance_calls == before  # the other process's embedding, from Redis
+
+
+def test_metrics_count_requests_and_time_stages(client):
+    _upload(client)
+    client.get("/v1/products/nope")
+    text = client.get("/metrics").text
+    assert 'scenefit_http_requests_total{method="POST",route="/v1/match",status="200"} 1.0' in text
+    assert 'route="/v1/products/{product_id}",status="404"' in text  # the template, not the id
+    for stage in ("match", "encode", "search"):
+        assert f'scenefit_match_stage_seconds_count{{stage="{stage}"}} 1.0' in text
+    assert "scenefit_index_products 16.0" in text
+
+
+def test_healthz_answers_while_a_match_runs(index_dir):
+    """Inference runs off the event loop: a real server keeps answering /healthz."""
+    import socket
+
+    import uvicorn
+
+    from scenefit._settings import Settings
+    from scenefit.api import Service, create_app
+
+    service = Service(index_dir, Settings())
+    release, started = threading.Event(), threading.Event()
+    real_match = service.engine.match
+
+    def slow_match(*a, **kw):
+        started.set()
+        release.wait(30)
+        return real_match(*a, **kw)
+
+    service.engine.match = slow_match
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        result = {}
+        matcher = threading.Thread(target=lambda: result.update(r=httpx.post(
+            f"{base}/v1/match", files={"image": ("s.png", png_bytes(), "image/png")}, timeout=60)))
+        matcher.start()
+        assert started.wait(30)
+        health = httpx.get(f"{base}/healthz", timeout=5)  # while the match is still blocked
+        assert health.status_code == 200 and matcher.is_alive()
+        release.set()
+        matcher.join(60)
+        assert result["r"].status_code == 200
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(10)

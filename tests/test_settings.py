@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from scenefit import ConfigError
+from scenefit._settings import Settings
+
+
+def test_defaults_without_environment():
+    s = Settings.from_env({})
+    assert s.database_url is None and s.redis_url is None and s.api_key is None
+    assert s.max_upload_mb == 15 and s.max_upload_bytes == 15 * 1024 * 1024
+
+
+def test_values_from_environment():
+    s = Settings.from_env({"SCENEFIT_API_KEY": "secret", "SCENEFIT_MAX_UPLOAD_MB": "2.5",
+                           "SCENEFIT_URL_ALLOW_NETWORKS": "10.0.0.0/8, 192.168.1.5/32",
+                           "SCENEFIT_DATABASE_URL": "postgresql://x@h/db", "SCENEFIT_REDIS_URL": " "})
+    assert s.api_key.get_secret_value() == "secret" and "secret" not in repr(s)
+    assert s.max_upload_bytes == int(2.5 * 1024 * 1024)
+    assert s.url_allow_networks == ("10.0.0.0/8", "192.168.1.5/32")
+    assert s.database_url == "postgresql://x@h/db" and s.redis_url is None  # blank means unset
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"SCENEFIT_MAX_UPLOAD_MB": "lots"}, "SCENEFIT_MAX_UPLOAD_MB"),
+    ({"SCENEFIT_MAX_UPLOAD_MB": "-1"}, "greater than 0"),
+    ({"SCENEFIT_URL_TIMEOUT_S": "0"}, "SCENEFIT_URL_TIMEOUT_S"),
+])
+def test_bad_values_name_the_variable(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        Settings.from_env(env)
