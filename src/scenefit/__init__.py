@@ -19,6 +19,7 @@ from ._errors import (
     IndexError_,
     ModelError,
     ModelMismatchError,
+    NotFoundError,
     ScenefitError,
 )
 from ._ingest import IngestConfig, IngestReport
@@ -39,5 +40,5 @@ __all__ = [
     "RankWeights", "RowError", "SCHEMA_VERSION", "SceneAnalysis", "SceneAnalyzer", "SceneConfig",
     "VectorIndex", "build_encoder", "normalize_description",
     "ScenefitError", "ConfigError", "CatalogError", "ImageError", "ModelError", "IndexError_",
-    "ModelMismatchError",
+    "ModelMismatchError", "NotFoundError",
 ]
