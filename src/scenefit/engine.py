@@ -120,20 +120,19 @@ class Engine:
             self._requested = config
         return self._encoder
 
-    def encoder_for_index(self) -> Encoder:
-        """The encoder to query the index with, checked against the model it was built with."""
+    def encoder_for_index(self, index: VectorIndex | None = None) -> Encoder:
+        """The encoder to query the index (default: the loaded one) with, checked against the
+        model it was built with."""
         with self._lock:
-            return self._encoder_for_index()
-
-    def _encoder_for_index(self) -> Encoder:
-        manifest = self.index.manifest
-        if self.encoder_config is None:
-            config = EncoderConfig.model_validate(manifest.encoder)
-            encoder = self._load_encoder(config, f"{config.backend}, as recorded in the index")
-        else:
-            encoder = self._load_encoder(self.encoder_config)
-        self.index.check_model(encoder.model_id, encoder.dim)
-        return encoder
+            index = index if index is not None else self.index
+            manifest = index.manifest
+            if self.encoder_config is None:
+                config = EncoderConfig.model_validate(manifest.encoder)
+                encoder = self._load_encoder(config, f"{config.backend}, as recorded in the index")
+            else:
+                encoder = self._load_encoder(self.encoder_config)
+            index.check_model(encoder.model_id, encoder.dim)
+            return encoder
 
     @property
     def analyzer(self) -> SceneAnalyzer:
@@ -193,9 +192,8 @@ class Engine:
         # searching the loaded one (FAISS must not change under a search) and switch to the
         # new generation on their next refresh().
         if VectorIndex.exists(self.index_dir) and not rebuild:
-            self.refresh()
-            encoder = self.encoder_for_index()
             index = VectorIndex.open(self.index_dir, database_url=self.database_url)
+            encoder = self.encoder_for_index(index)
             if index.appearance is None and appearance_of(encoder) is not None:
                 self.log(f"{self.index_dir} predates the image-to-image appearance space; "
                          "`scenefit ingest … --rebuild` adds it (vectors come from the cache)")
