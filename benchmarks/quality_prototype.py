@@ -18,7 +18,6 @@ Needs scikit-learn (`pip install scikit-learn`), which the package itself does n
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from pathlib import Path

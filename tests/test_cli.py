@@ -256,3 +256,15 @@ def test_serve_starts_uvicorn_with_the_index(capsys, seed_index, monkeypatch):
     assert os.environ["SCENEFIT_SERVE_INDEX"] == str(seed_index.resolve())
     assert os.path.isdir(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"))  # workers share metrics
     os.environ.pop("SCENEFIT_SERVE_INDEX")
+
+
+def test_ingest_index_type_is_recorded(capsys, tmp_path, write_image):
+    rows = "\n".join(f"p{i},s{i},RED CERAMIC VASE {i},"for i in range(120))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n" + rows + "\n")
+    code, out, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--encoder", "offline",
+                         "--index-type", "ivf", "--nprobe", "2", "--json")
+    assert code == 0, err
+    manifest = VectorIndex.open(tmp_path / "ix").manifest
+    assert manifest.ann.kind == "ivf" and manifest.ann.nprobe == 2 and manifest.ann_config.kind == "ivf"
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--index-type", "hnsw")
+    assert_one_line_error(code, err, "kind")

@@ -22,7 +22,7 @@ from ._types import Product, RowError
 from .catalog import Catalog, is_url, normalize_description
 from .embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
 from .images import FetchConfig, ImageFetcher, open_image
-from .index import ProductRecord, VectorIndex
+from .index import AnnConfig, ProductRecord, VectorIndex
 
 
 class IngestConfig(BaseModel):
@@ -33,6 +33,8 @@ class IngestConfig(BaseModel):
     )
     batch_size: int = Field(64, ge=1, description="Products embedded per encoder call.")
     sync: bool = Field(True, description="Remove index products that are no longer in the catalog.")
+    ann: AnnConfig | None = Field(None, description="How the vector index is chosen (exact or IVF); "
+                                  "None: as recorded in the index (auto for a new one).")
     write_report: bool = Field(True, description="Write reports/ingest-*.json (off for API writes, "
                                "which answer with the report instead).")
 
@@ -170,7 +172,7 @@ def run_ingest(
     # A catalog file's hash is recorded; products written over the API (no file) keep it.
     new_file = bool(catalog.sha256) and index.manifest.catalog_hash != catalog.sha256
     if changed or report.removed or new_file or index.manifest.generation == 0:
-        index.save(catalog_hash=catalog.sha256 or None)
+        index.save(catalog_hash=catalog.sha256 or None, ann=config.ann)
     report.indexed = len(keep)
     report.timings_s["index"] = time.perf_counter() - t0
     if config.write_report:

@@ -16,6 +16,7 @@ from rich.text import Text
 from ._errors import ScenefitError
 from .embed import EncoderConfig
 from .images import FetchConfig
+from .index import AnnConfig
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -76,14 +77,21 @@ def ingest(
     keep_missing: bool = typer.Option(False, "--keep-missing", help="Keep index products absent from this catalog."),
     concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
     timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
+    index_type: Optional[str] = typer.Option(
+        None, "--index-type", help="auto | flat | ivf. auto: exact up to 50,000 products, IVF above. "
+        "Default: as recorded in the index (auto for a new one)."),
+    nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
     from ._ingest import IngestConfig
     from ._render import render_ingest
 
+    ann = None
+    if index_type is not None or nprobe is not None:
+        ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
     engine = _engine(
-        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing),
+        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing, ann=ann),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
     report = engine.ingest(catalog, rebuild=rebuild)

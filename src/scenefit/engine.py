@@ -203,7 +203,7 @@ class Engine:
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
                 appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
-                database_url=self.database_url,
+                database_url=self.database_url, ann=config.ann,
             )
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
             report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch, progress=self.progress)

@@ -10,28 +10,34 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _ann
+from ._ann import AnnConfig, IndexSpec
+
 FILE = "appearance.faiss"
 
 
 class AppearanceStore:
-    def __init__(self, faiss_index):
-        import faiss
-
+    def __init__(self, faiss_index, spec: IndexSpec | None = None):
         self._faiss = faiss_index
-        self._keys = set(faiss.vector_to_array(faiss_index.id_map).tolist()) if faiss_index.ntotal else set()
+        self.spec = spec or IndexSpec()
+        _ann.apply_search_params(faiss_index, self.spec)
+        self._keys = set(_ann.keys_of(faiss_index).tolist()) if faiss_index.ntotal else set()
         self._reference: np.ndarray | None = None
 
     @classmethod
     def create(cls, dim: int) -> "AppearanceStore":
-        import faiss
-
-        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+        return cls(_ann.empty_flat(dim))
 
     @classmethod
-    def read(cls, folder: Path) -> "AppearanceStore":
+    def read(cls, folder: Path, spec: IndexSpec | None = None) -> "AppearanceStore":
         import faiss
 
-        return cls(faiss.read_index(str(folder / FILE)))
+        return cls(faiss.read_index(str(folder / FILE)), spec)
+
+    def fit_index(self, config: AnnConfig) -> IndexSpec:
+        """Rebuild as another index kind if the size calls for it (see ``_ann``)."""
+        self._faiss, self.spec = _ann.rebuilt(self._faiss, self.spec, np.fromiter(self._keys, np.int64), config)
+        return self.spec
 
     def write(self, folder: Path) -> None:
         import faiss
@@ -58,11 +64,10 @@ class AppearanceStore:
             self._reference = None
 
     def remove(self, keys: list[int]) -> None:
-        import faiss
 
         present = [k for k in keys if k in self._keys]
         if present:
-            self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(present, dtype=np.int64)))
+            _ann.remove(self._faiss, present)
             self._keys.difference_update(present)
             self._reference = None
 
@@ -71,17 +76,13 @@ class AppearanceStore:
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """Keys of the ``k`` nearest products to each query, merged (unordered, unique)."""
-        import faiss
-
         if not self._keys:
             return np.zeros(0, np.int64)
-        params = None
         if allowed is not None:
             allowed = np.asarray([a for a in allowed if int(a) in self._keys], dtype=np.int64)
             if len(allowed) == 0:
                 return np.zeros(0, np.int64)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        _, keys = self._faiss.search(np.ascontiguousarray(queries, np.float32), min(k, len(self._keys)), params=params)
+        _, keys = _ann.search(self._faiss, self.spec, queries, min(k, len(self._keys)), allowed)
         return np.unique(keys[keys >= 0])
 
     def reference(self, n: int = 2048) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .._errors import IndexError_
+from ._ann import AnnConfig, IndexSpec
 
 # 2: product metadata moved from products.parquet to a versioned database (see _records).
 FORMAT_VERSION = 2
@@ -30,7 +31,9 @@ class Manifest(BaseModel):
     catalog_hash: str | None = Field(None, description="sha256 of the catalog file last ingested")
     generation: int = 0
     next_key: int = 0
-    index_type: str = "flat-ip"
+    ann: IndexSpec = Field(default_factory=IndexSpec, description="The product vectors' FAISS index")
+    appearance_ann: IndexSpec = Field(default_factory=IndexSpec, description="The appearance vectors' index")
+    ann_config: AnnConfig = Field(default_factory=AnnConfig, description="How both were chosen (kept for later saves)")
     uid: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Names this index's rows in a shared database")
     store: str = Field("sqlite", description="Where product metadata lives: sqlite (in the folder) or postgres")
     appearance_dim: int = Field(0, description="Size of the image-to-image vectors; 0: none kept")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from .._errors import IndexError_, ModelMismatchError
+from . import _ann
+from ._ann import AnnConfig
 from ._appearance import AppearanceStore
 from ._manifest import Manifest, now_iso
 from ._records import FIELDS, RecordStore, open_store
@@ -97,16 +99,17 @@ class VectorIndex:
 
     @classmethod
     def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any],
-               appearance_dim: int = 0, database_url: str | None = None) -> "VectorIndex":
+               appearance_dim: int = 0, database_url: str | None = None,
+               ann: AnnConfig | None = None) -> "VectorIndex":
         """A new, empty index (saved on the first ``save``). Product metadata goes to
         PostgreSQL when ``database_url`` is given, else to SQLite in the folder."""
-        import faiss
 
         from .. import __version__
 
         path = Path(path)
         manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__,
-                            appearance_dim=appearance_dim, store="postgres" if database_url else "sqlite")
+                            appearance_dim=appearance_dim, store="postgres" if database_url else "sqlite",
+                            ann_config=ann or AnnConfig())
         # A new index in an old folder (a rebuild, perhaps of a corrupt index) continues the
         # generation count, so its first save never collides with a folder already there, and
         # keeps the old index's name and keys, so its first save retires the old rows.
@@ -124,8 +127,7 @@ class VectorIndex:
                 pass
         store = open_store(manifest.store, path, manifest.uid, database_url)
         appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
-        return cls(path, manifest, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), {}, appearance,
-                   store=store, retired=set(retired))
+        return cls(path, manifest, _ann.empty_flat(dim), {}, appearance, store=store, retired=set(retired))
 
     @classmethod
     def open(cls, path: str | Path, *, database_url: str | None = None) -> "VectorIndex":
@@ -142,7 +144,8 @@ class VectorIndex:
         rows = store.load(manifest.generation)
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
-            appearance = AppearanceStore.read(gen) if manifest.appearance_dim else None
+            _ann.apply_search_params(index, manifest.ann)
+            appearance = AppearanceStore.read(gen, manifest.appearance_ann) if manifest.appearance_dim else None
         except Exception as exc:  # faiss raises RuntimeError
             # faiss puts its C++ call site in the message: keep the first clause only.
             detail = str(exc).splitlines()[0].split(" at /")[0][:200]
@@ -213,18 +216,12 @@ class VectorIndex:
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys."""
-        import faiss
-
         if len(self._records) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        params = None
-        if allowed is not None:
-            if len(allowed) == 0:
-                return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        if allowed is not None and len(allowed) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         k = min(k, len(self._records))
-        scores, keys = self._faiss.search(q, k, params=params)
+        scores, keys = _ann.search(self._faiss, self.manifest.ann, query.reshape(1, -1), k, allowed)
         mask = keys[0] >= 0
         return keys[0][mask], scores[0][mask]
 
@@ -267,13 +264,12 @@ class VectorIndex:
         return len(keys)
 
     def _remove_keys(self, keys: list[int]) -> None:
-        import faiss
 
         self._reference = None
 
         if not keys:
             return
-        self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(keys, dtype=np.int64)))
+        _ann.remove(self._faiss, keys)
         if self.appearance is not None:
             self.appearance.remove(keys)
         for key in keys:
@@ -282,9 +278,15 @@ class VectorIndex:
             if self._added.pop(key, None) is None:
                 self._retired.add(key)  # was saved: the store retires it
 
-    def save(self, *, catalog_hash: str | None = None) -> None:
+    def save(self, *, catalog_hash: str | None = None, ann: AnnConfig | None = None) -> None:
+        """Write a new generation. The vector indexes are rebuilt first when their size calls
+        for another kind (``ann``, default: the config recorded in the manifest)."""
         import faiss
 
+        config = ann or self.manifest.ann_config
+        keys = np.fromiter(self._records.keys(), np.int64, count=len(self._records))
+        self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config)
+        appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
         self.path.mkdir(parents=True, exist_ok=True)
         generation = self.manifest.generation + 1
         # Rows first (invisible until the manifest names their generation); a writer that
@@ -309,7 +311,8 @@ class VectorIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         manifest = self.manifest.model_copy(
-            update={"generation": generation, "count": len(self._records), "updated_at": now_iso()}
+            update={"generation": generation, "count": len(self._records), "updated_at": now_iso(),
+                    "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}
         )
         if catalog_hash is not None:
             manifest.catalog_hash = catalog_hash
