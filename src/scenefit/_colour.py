@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Names a décor buyer would use for what a room photo shows. Neutral names are deliberately
@@ -64,6 +66,7 @@ def colour_distance(a_hex: str, b_hex: str) -> float:
     return float(np.linalg.norm(a - b))
 
 
+@functools.lru_cache(maxsize=8192)  # a few hundred named and measured colours: convert each once
 def _hue_chroma(hex_value: str) -> tuple[float, float, float]:
     L, a, b = rgb_to_lab(np.array(hex_to_rgb(hex_value)))
     return float(L), float(np.hypot(a, b)), float(np.degrees(np.arctan2(b, a)) % 360)
@@ -78,6 +81,7 @@ def _is_named_neutral(hex_value: str) -> bool:
     return hex_value.lower() in _NEUTRAL_HEX
 
 
+@functools.lru_cache(maxsize=65536)
 def harmony(a_hex: str, b_hex: str) -> float:
     """How well two colours sit together, 0..1, from classic hue relations in CIELAB.
 

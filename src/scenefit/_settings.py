@@ -6,7 +6,7 @@ The CLI and the HTTP service both read them here; everything else receives typed
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Literal, Mapping
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -31,6 +31,8 @@ class Settings(BaseModel):
     url_allow_networks: tuple[str, ...] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
+    runtime: Literal["torch", "onnx"] | None = Field(
+        None, description="Run the offline encoder with torch or onnx (ONNX Runtime); unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "

@@ -50,6 +50,19 @@ EncoderOpt = typer.Option(
 ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(EncoderConfig, "clip_model"))
 
 
+RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime") + " Default: $SCENEFIT_RUNTIME, else as the index records.")
+
+
+def _runtime(runtime: Optional[str]) -> dict:
+    if runtime is None:
+        return {}
+    if runtime not in ("torch", "onnx"):
+        from ._errors import ConfigError
+
+        raise ConfigError(f"--runtime must be torch or onnx, not {runtime!r}")
+    return {"runtime": runtime}
+
+
 def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
     from .engine import Engine
     from ._render import RichProgress
@@ -59,8 +72,10 @@ def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
     config = None
     if encoder is not None or clip_model != _DEFAULT.clip_model:
         config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
+    settings = Settings.from_env()
+    kw.setdefault("runtime", settings.runtime)
     return Engine(index, encoder=config, progress=RichProgress(err), log=_log,
-                  database_url=Settings.from_env().database_url, **kw)
+                  database_url=settings.database_url, **kw)
 
 
 def _log(message: str) -> None:
@@ -78,9 +93,10 @@ def ingest(
     concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
     timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
     index_type: Optional[str] = typer.Option(
-        None, "--index-type", help="auto | flat | ivf. auto: exact up to 50,000 products, IVF above. "
+        None, "--index-type", help="auto | flat | ivf. auto: exact up to 20,000 products, IVF above. "
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
+    runtime: Optional[str] = RuntimeOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
@@ -91,7 +107,7 @@ def ingest(
     if index_type is not None or nprobe is not None:
         ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
     engine = _engine(
-        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing, ann=ann),
+        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing, ann=ann), **_runtime(runtime),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
     report = engine.ingest(catalog, rebuild=rebuild)
@@ -111,6 +127,7 @@ def match(
     where: List[str] = typer.Option([], "--where", help="COLUMN=VALUE on any catalog column (repeatable)."),
     price_min: Optional[float] = typer.Option(None, "--price-min", help="Lowest price (the catalog's price column)."),
     price_max: Optional[float] = typer.Option(None, "--price-max", help="Highest price (the catalog's price column)."),
+    runtime: Optional[str] = RuntimeOpt,
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
@@ -118,7 +135,7 @@ def match(
     """Recommend the products that fit a scene photo."""
     from .rank import Filters
 
-    engine = _engine(index, encoder, clip_model)
+    engine = _engine(index, encoder, clip_model, **_runtime(runtime))
     filters = Filters.parse(category, where, price_min=price_min, price_max=price_max)
     result = engine.match(scene, k=k, context=context, filters=filters)
     _print_match(result, as_json)
@@ -213,11 +230,39 @@ def _print_match(result, as_json: bool) -> None:
 
 
 @app.command()
+def bench(
+    smoke: bool = typer.Option(False, "--smoke", help="A quick, small run (what CI runs): checks the suite, not the figures."),
+    out: Path = typer.Option(Path("build/bench"), "--out", help="Folder for bench.json and bench.md."),
+    work: Path = typer.Option(Path(".scenefit/bench"), "--work", help="Where synthetic indexes are built (kept between runs)."),
+    real_index: Optional[Path] = typer.Option(
+        None, "--real-index", help="Index whose product vectors the synthetic catalogs are sampled around "
+        "(default: the seed catalog, embedded on first use)."),
+    scales: Optional[str] = typer.Option(None, "--scales", help="Catalog sizes for search, e.g. 10000,100000,1000000."),
+):
+    """Benchmark search, match, memory, cold start and ingestion; write JSON and a table."""
+    from .bench import BenchConfig, run_suite
+
+    kw = {"out": out, "work": work, "real_index": real_index}
+    cfg = BenchConfig.smoke_config(**kw) if smoke else BenchConfig(**kw)
+    if scales:
+        try:
+            cfg.scales = [int(s.replace("_", "")) for s in scales.split(",") if s.strip()]
+        except ValueError:
+            from ._errors import ConfigError
+
+            raise ConfigError(f"--scales: {scales!r} is not a comma-separated list of sizes") from None
+    run_suite(cfg, log=_log)
+    out_md = out / ("bench-smoke.md" if smoke else "bench.md")
+    print(out_md.read_text())
+
+
+@app.command()
 def serve(
     index: Path = typer.Option(..., "--index", "-i", help="Index folder built by `scenefit ingest`."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Server processes; each loads the model and the index."),
+    runtime: Optional[str] = RuntimeOpt,
 ):
     """Serve the HTTP API and the web page (OpenAPI docs at /docs).
 
@@ -228,6 +273,9 @@ def serve(
     from .index import VectorIndex
     from ._settings import Settings
 
+    if runtime is not None:
+        _runtime(runtime)
+        os.environ["SCENEFIT_RUNTIME"] = runtime  # the workers read their settings from the environment
     settings = Settings.from_env()  # bad values fail here, before any process starts
     if not VectorIndex.exists(index):
         from ._errors import IndexError_

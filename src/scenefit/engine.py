@@ -60,12 +60,15 @@ class Engine:
         log: Callable[[str], None] = _stderr,
         database_url: str | None = None,
         scene_cache: SceneCache | None = None,
+        runtime: str | None = None,
     ):
         self.index_dir = Path(index_dir)
         #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
         self.scene_cache = scene_cache
+        #: torch or onnx for the offline encoder (None: as configured or recorded)
+        self.runtime = runtime
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
@@ -127,12 +130,15 @@ class Engine:
             index = index if index is not None else self.index
             manifest = index.manifest
             if self.encoder_config is None:
-                config = EncoderConfig.model_validate(manifest.encoder)
+                config = self._with_runtime(EncoderConfig.model_validate(manifest.encoder))
                 encoder = self._load_encoder(config, f"{config.backend}, as recorded in the index")
             else:
-                encoder = self._load_encoder(self.encoder_config)
+                encoder = self._load_encoder(self._with_runtime(self.encoder_config))
             index.check_model(encoder.model_id, encoder.dim)
             return encoder
+
+    def _with_runtime(self, config: EncoderConfig) -> EncoderConfig:
+        return config if self.runtime is None else config.model_copy(update={"runtime": self.runtime})
 
     @property
     def analyzer(self) -> SceneAnalyzer:
@@ -198,7 +204,7 @@ class Engine:
                 self.log(f"{self.index_dir} predates the image-to-image appearance space; "
                          "`scenefit ingest … --rebuild` adds it (vectors come from the cache)")
         else:
-            encoder = self._load_encoder(self.encoder_config or EncoderConfig())
+            encoder = self._load_encoder(self._with_runtime(self.encoder_config or EncoderConfig()))
             index = VectorIndex.create(
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),

@@ -24,6 +24,7 @@ class Service:
         self.engine = engine or Engine(
             index_dir,
             database_url=self.settings.database_url,
+            runtime=self.settings.runtime,
             scene_cache=_CountedCache(cache, self.metrics),
             fetch=FetchConfig(public_only=True, allow_networks=self.settings.url_allow_networks),
             log=lambda message: None,

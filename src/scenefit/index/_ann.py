@@ -27,7 +27,7 @@ class AnnConfig(BaseModel):
 
     kind: Literal["auto", "flat", "ivf"] = Field(
         "auto", description="auto: exact (flat) up to flat_max products, IVF above; or force one.")
-    flat_max: int = Field(50_000, ge=0, description="auto: largest catalog kept in an exact index.")
+    flat_max: int = Field(20_000, ge=0, description="auto: largest catalog kept in an exact index.")
     target_recall: float = Field(0.97, gt=0, le=1, description="IVF: recall@10 against exact search "
                                  "that the tuned nprobe must reach on the index's own vectors.")
     nprobe: int | None = Field(None, ge=1, description="IVF: cells searched per query (default: tuned).")

@@ -151,7 +151,9 @@ class Ranker:
         room = np.array([_room_fit(r.category, rooms) for r in records])
 
         scene_cols = [(c.hex, c.share) for c in scene.colours]
-        colour = np.array([_colour_fit(r.colours, scene_cols) for r in records])
+        memo: dict[tuple[str, ...], float] = {}  # catalogs repeat colour sets: score each once
+        colour = np.array([memo[key] if (key := tuple(r.colours)) in memo
+                           else memo.setdefault(key, _colour_fit(r.colours, scene_cols)) for r in records])
 
         names = list(scene.style)
         scene_style = np.array([scene.style[n] for n in names])

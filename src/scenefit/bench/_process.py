@@ -1,0 +1,58 @@
+"""Measurements that need a fresh process: cold start of an index and a serving process's
+peak memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+_COLD = """
+import json, sys, time
+t0 = time.perf_counter()
+from scenefit.index import VectorIndex
+t1 = time.perf_counter()
+index = VectorIndex.open(sys.argv[1])
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "products": len(index)}))
+"""
+
+_SERVE = """
+import json, resource, sys
+from scenefit.engine import Engine
+engine = Engine(sys.argv[1], log=lambda m: None, runtime=sys.argv[2])
+photos = [open(p, "rb").read() for p in sys.argv[3:]]
+for data in photos * 2:
+    engine.match(data)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"peak_rss_mb": peak, "products": len(engine.index)}))
+"""
+
+
+def _run(script: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start(index_dir: Path, runs: int) -> dict:
+    """Loading the index in a new process (after the first run, as on a server restart: the
+    files are in the page cache). Excludes the model, which loads separately."""
+    times = [_run(_COLD, str(index_dir)) for _ in range(runs + 1)][1:]
+    opens = [t["open_s"] * 1000 for t in times]
+    return {"products": times[0]["products"], "runs": runs, "median_ms": round(float(np.median(opens)), 1),
+            "p95_ms": round(float(np.percentile(opens, 95)), 1)}
+
+
+def serving_memory(index_dir: Path, photos: list[Path], runtime: str = "onnx") -> dict:
+    """Peak RSS of a process that loads the index and the model and runs matches."""
+    result = _run(_SERVE, str(index_dir), runtime, *map(str, photos[:3]))
+    result["runtime"] = runtime
+    files = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file() and "cache" not in f.parts)
+    result["index_bytes_on_disk"] = files
+    result["bytes_per_product_on_disk"] = round(files / max(result["products"], 1), 1)
+    return result

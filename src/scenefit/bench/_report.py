@@ -1,0 +1,48 @@
+"""The readable table of a bench run (Markdown, also printed)."""
+
+from __future__ import annotations
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    lines = [f"# scenefit bench{' (smoke)' if r['smoke'] else ''}", "",
+             f"{m['date']} · {m['cpu']} · {m['cpus']} CPUs · {m['memory_gb']} GB · Python {m['python']} · "
+             f"torch {m['torch']} ({m['torch_threads']} threads) · faiss {m['faiss']} · scenefit {m['scenefit']}", "",
+             f"Vectors sampled around: {r['data']['real']}", "",
+             "## Search alone (single query, k=10)", "",
+             "| products | index | setting | median ms | p95 ms | recall@10 | build s | bytes/vector |",
+             "|---:|---|---|---:|---:|---:|---:|---:|"]
+    for row in r["search"]:
+        if "skipped" in row:
+            lines.append(f"| {row['n']:,} | {row['index']} | skipped: {row['skipped']} | | | | | |")
+            continue
+        lat = row["latency"]
+        lines.append(f"| {row['n']:,} | {row['index']} | {row['setting']} | {lat['median_ms']:.3f} | {lat['p95_ms']:.3f} "
+                     f"| {row['recall_at_10']:.3f} | {row['build_s']} | {row['bytes_per_vector']:.0f} |")
+    mt = r["match"]
+    lines += ["", f"## match end to end ({mt['products']:,} products, {mt['index']['kind']} index, "
+              f"{mt['photos']} scene photos, offline encoder, warm)", "",
+              "| | median ms | p95 ms |", "|---|---:|---:|",
+              f"| **scenefit match, `--runtime onnx`** | **{mt['total']['median_ms']:.1f}** | {mt['total']['p95_ms']:.1f} |"]
+    for stage, s in mt["stages"].items():
+        lines.append(f"| · {stage} | {s['median_ms']:.1f} | {s['p95_ms']:.1f} |")
+    lines.append(f"| scenefit match, `--runtime torch` | {mt['torch_total']['median_ms']:.1f} | {mt['torch_total']['p95_ms']:.1f} |")
+    lines.append(f"| · encode (torch) | {mt['torch_stages']['encode']['median_ms']:.1f} | {mt['torch_stages']['encode']['p95_ms']:.1f} |")
+    lines += [f"| seed A: whole-photo vector, exact flat search | {mt['seed_a_flat']['median_ms']:.1f} | {mt['seed_a_flat']['p95_ms']:.1f} |",
+              f"| seed B: per-product Python scoring loop | {mt['seed_b_loop']['median_ms']:.1f} | {mt['seed_b_loop']['p95_ms']:.1f} |",
+              f"| scenefit vs seed B | {mt['speedup_vs_seed_b']}× faster | |"]
+    cs = r["cold_start"]
+    lines += ["", "## Cold start, memory, ingestion", "",
+              f"- Cold start (open a {cs['products']:,}-product index in a new process, model excluded): "
+              f"median {cs['median_ms']} ms, p95 {cs['p95_ms']} ms over {cs['runs']} runs."]
+    for mem in r["memory"]:
+        lines.append(f"- Serving process at {mem['products']:,} products, `--runtime {mem['runtime']}` (model loaded, matches run"
+                     f"{'' if mem['appearance_space'] else ', text-only catalog'}): peak RSS {mem['peak_rss_mb']:.0f} MB; "
+                     f"{mem['bytes_per_product_on_disk']:.0f} bytes/product on disk.")
+    ing = r["ingest"]
+    for label in ("text_only", "with_local_images"):
+        x = ing[label]
+        lines.append(f"- Ingestion, {label.replace('_', ' ')}: {x['products_per_s_median']} products/s "
+                     f"(median of {x['repeats']} runs of {x['products']}; index build {x['index_build']['median_ms']:.0f} ms).")
+    lines.append(f"- Product photos for ingestion: {ing['photos']}.")
+    return "\n".join(lines) + "\n"

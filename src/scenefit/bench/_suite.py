@@ -1,0 +1,105 @@
+"""`scenefit bench`: every benchmark in one run, written as JSON and a readable table."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..index import VectorIndex
+from . import _process
+from ._data import SyntheticCatalog
+from ._ingest import bench_ingest
+from ._match import bench_match
+from ._report import render
+from ._search import bench_search
+from ._timing import machine
+from ._workload import real_vectors, scene_photos, synthetic_index
+
+
+@dataclass
+class BenchConfig:
+    smoke: bool = False
+    out: Path = Path("build/bench")
+    work: Path = Path(".scenefit/bench")
+    real_index: Path | None = None
+    scales: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
+    match_products: int = 100_000
+    memory_products: list[int] = field(default_factory=lambda: [100_000, 1_000_000])
+    search_queries: int = 200
+    match_runs: int = 40
+    cold_runs: int = 5
+    ingest_text: int = 1000
+    ingest_images: int = 200
+    ingest_repeats: int = 3
+
+    @classmethod
+    def smoke_config(cls, **kw) -> "BenchConfig":
+        return cls(smoke=True, scales=[3000], match_products=3000, memory_products=[3000], search_queries=30,
+                   match_runs=4, cold_runs=2, ingest_text=40, ingest_images=10, ingest_repeats=1, **kw)
+
+
+def run_suite(cfg: BenchConfig, log=print) -> dict:
+    cfg.work.mkdir(parents=True, exist_ok=True)
+    report: dict = {"machine": machine(), "smoke": cfg.smoke, "config": {
+        k: str(v) if isinstance(v, Path) else v for k, v in cfg.__dict__.items()}}
+    real = real_vectors(cfg.work, cfg.real_index, log)
+    synth = SyntheticCatalog(real)
+    report["data"] = {"real": real.source, "noise_scale": real.tau, "real_median_nn_cosine": real.nn_cosine}
+    log(f"real vectors: {real.source}")
+
+    log("search (text space):")
+    report["search"] = []
+    queries = synth.vectors("text", cfg.search_queries, stream=1)
+    for n in cfg.scales:
+        report["search"] += bench_search(synth.vectors("text", n, stream=2), queries, log=log)
+
+    real_manifest = _real_manifest(cfg, real)
+    photos = scene_photos()
+    log(f"match end to end ({len(photos)} scene photos):")
+    match_index = cfg.work / f"synthetic-{cfg.match_products}"
+    synthetic_index(match_index, synth, cfg.match_products, real_manifest)
+    report["match"] = bench_match(match_index, photos, cfg.match_runs, log=log)
+
+    log("cold start and serving memory:")
+    report["cold_start"] = _process.cold_start(match_index, cfg.cold_runs)
+    log(f"  cold start @ {report['cold_start']['products']:,}: {report['cold_start']['median_ms']} ms")
+    report["memory"] = []
+    for n in cfg.memory_products:
+        folder = cfg.work / f"synthetic-{n}"
+        # The appearance space of a million photos does not fit this machine's memory while
+        # it is built from synthetic fp32 vectors: the largest catalog is text-only.
+        text_only = n >= 1_000_000
+        synthetic_index(folder, _text_only(synth) if text_only else synth, n, real_manifest)
+        for runtime in ("onnx", "torch"):
+            mem = _process.serving_memory(folder, photos, runtime)
+            mem["appearance_space"] = not text_only
+            report["memory"].append(mem)
+            log(f"  serving @ {n:,} ({runtime}): peak RSS {mem['peak_rss_mb']:.0f} MB, "
+                f"{mem['bytes_per_product_on_disk']:.0f} B/product on disk")
+
+    log("ingestion:")
+    report["ingest"] = bench_ingest(cfg.work, cfg.ingest_text, cfg.ingest_images, cfg.ingest_repeats, log=log)
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    stem = "bench-smoke" if cfg.smoke else "bench"
+    (cfg.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    (cfg.out / f"{stem}.md").write_text(render(report))
+    if cfg.smoke:
+        shutil.rmtree(cfg.work, ignore_errors=True)
+    return report
+
+
+def _real_manifest(cfg: BenchConfig, real):
+    folder = cfg.real_index or cfg.work / "seed-index"
+    return VectorIndex.open(folder).manifest
+
+
+def _text_only(synth: SyntheticCatalog) -> SyntheticCatalog:
+    clone = object.__new__(SyntheticCatalog)
+    clone.__dict__.update(synth.__dict__)
+    from dataclasses import replace
+
+    clone.real = replace(synth.real, appearance=None)
+    return clone
