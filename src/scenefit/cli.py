@@ -238,6 +238,8 @@ def bench(
         None, "--real-index", help="Index whose product vectors the synthetic catalogs are sampled around "
         "(default: the seed catalog, embedded on first use)."),
     scales: Optional[str] = typer.Option(None, "--scales", help="Catalog sizes for search, e.g. 10000,100000,1000000."),
+    only: Optional[str] = typer.Option(None, "--only", help="Run only these of search,match,memory,ingest; "
+                                       "the rest is kept from the previous report."),
 ):
     """Benchmark search, match, memory, cold start and ingestion; write JSON and a table."""
     from .bench import BenchConfig, run_suite
@@ -251,6 +253,15 @@ def bench(
             from ._errors import ConfigError
 
             raise ConfigError(f"--scales: {scales!r} is not a comma-separated list of sizes") from None
+    if only:
+        from .bench._suite import SECTIONS
+
+        chosen = tuple(x.strip() for x in only.split(",") if x.strip())
+        if not chosen or set(chosen) - set(SECTIONS):
+            from ._errors import ConfigError
+
+            raise ConfigError(f"--only: choose from {','.join(SECTIONS)}")
+        cfg.sections = chosen
     run_suite(cfg, log=_log)
     out_md = out / ("bench-smoke.md" if smoke else "bench.md")
     print(out_md.read_text())

@@ -102,6 +102,10 @@ def test_appearance_space_follows_the_same_choice(tmp_path):
     index.upsert(recs, x, {r.id: looks[i] for i, r in enumerate(recs)})
     index.save()
     again = VectorIndex.open(index.path)
-    assert again.manifest.appearance_ann.kind == "ivf" and len(again.appearance) == 1500
+    spec = again.manifest.appearance_ann
+    assert spec.kind == "ivf" and spec.storage == "sq8" and len(again.appearance) == 1500
+    assert again.manifest.ann.storage == "fp32"  # product vectors stay exact in their lists
+    stored = again.appearance.vectors([again.get("p7").key])[0]
+    assert float(stored @ looks[7]) > 0.99  # 8-bit storage: close, not equal
     found = again.appearance.search(looks[:1], 5)
     assert again.get("p0").key in set(found.tolist())

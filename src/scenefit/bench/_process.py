@@ -21,13 +21,15 @@ print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "products": len(index)
 """
 
 _SERVE = """
-import json, resource, sys
+import json, sys
 from scenefit.engine import Engine
 engine = Engine(sys.argv[1], log=lambda m: None, runtime=sys.argv[2])
 photos = [open(p, "rb").read() for p in sys.argv[3:]]
 for data in photos * 2:
     engine.match(data)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by a big
+# parent would report the parent's peak.
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"peak_rss_mb": peak, "products": len(engine.index)}))
 """
 

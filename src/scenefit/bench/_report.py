@@ -12,14 +12,16 @@ def render(r: dict) -> str:
              "## Search alone (single query, k=10)", "",
              "| products | index | setting | median ms | p95 ms | recall@10 | build s | bytes/vector |",
              "|---:|---|---|---:|---:|---:|---:|---:|"]
-    for row in r["search"]:
+    for row in r.get("search", []):
         if "skipped" in row:
             lines.append(f"| {row['n']:,} | {row['index']} | skipped: {row['skipped']} | | | | | |")
             continue
         lat = row["latency"]
         lines.append(f"| {row['n']:,} | {row['index']} | {row['setting']} | {lat['median_ms']:.3f} | {lat['p95_ms']:.3f} "
                      f"| {row['recall_at_10']:.3f} | {row['build_s']} | {row['bytes_per_vector']:.0f} |")
-    mt = r["match"]
+    mt = r.get("match")
+    if mt is None:
+        return "\n".join(lines) + "\n"
     lines += ["", f"## match end to end ({mt['products']:,} products, {mt['index']['kind']} index, "
               f"{mt['photos']} scene photos, offline encoder, warm)", "",
               "| | median ms | p95 ms |", "|---|---:|---:|",
@@ -31,15 +33,17 @@ def render(r: dict) -> str:
     lines += [f"| seed A: whole-photo vector, exact flat search | {mt['seed_a_flat']['median_ms']:.1f} | {mt['seed_a_flat']['p95_ms']:.1f} |",
               f"| seed B: per-product Python scoring loop | {mt['seed_b_loop']['median_ms']:.1f} | {mt['seed_b_loop']['p95_ms']:.1f} |",
               f"| scenefit vs seed B | {mt['speedup_vs_seed_b']}× faster | |"]
-    cs = r["cold_start"]
-    lines += ["", "## Cold start, memory, ingestion", "",
-              f"- Cold start (open a {cs['products']:,}-product index in a new process, model excluded): "
-              f"median {cs['median_ms']} ms, p95 {cs['p95_ms']} ms over {cs['runs']} runs."]
-    for mem in r["memory"]:
+    lines += ["", "## Cold start, memory, ingestion", ""]
+    if (cs := r.get("cold_start")) is not None:
+        lines.append(f"- Cold start (open a {cs['products']:,}-product index in a new process, model excluded): "
+                     f"median {cs['median_ms']} ms, p95 {cs['p95_ms']} ms over {cs['runs']} runs.")
+    for mem in r.get("memory", []):
         lines.append(f"- Serving process at {mem['products']:,} products, `--runtime {mem['runtime']}` (model loaded, matches run"
                      f"{'' if mem['appearance_space'] else ', text-only catalog'}): peak RSS {mem['peak_rss_mb']:.0f} MB; "
                      f"{mem['bytes_per_product_on_disk']:.0f} bytes/product on disk.")
-    ing = r["ingest"]
+    ing = r.get("ingest")
+    if ing is None:
+        return "\n".join(lines) + "\n"
     for label in ("text_only", "with_local_images"):
         x = ing[label]
         lines.append(f"- Ingestion, {label.replace('_', ' ')}: {x['products_per_s_median']} products/s "

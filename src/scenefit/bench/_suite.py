@@ -18,6 +18,9 @@ from ._timing import machine
 from ._workload import real_vectors, scene_photos, synthetic_index
 
 
+SECTIONS = ("search", "match", "memory", "ingest")
+
+
 @dataclass
 class BenchConfig:
     smoke: bool = False
@@ -33,6 +36,8 @@ class BenchConfig:
     ingest_text: int = 1000
     ingest_images: int = 200
     ingest_repeats: int = 3
+    #: which parts to run; the others are kept from the previous report in ``out`` (if any)
+    sections: tuple[str, ...] = SECTIONS
 
     @classmethod
     def smoke_config(cls, **kw) -> "BenchConfig":
@@ -40,33 +45,48 @@ class BenchConfig:
                    match_runs=4, cold_runs=2, ingest_text=40, ingest_images=10, ingest_repeats=1, **kw)
 
 
+def _write(cfg: BenchConfig, report: dict, stem: str) -> None:
+    """After every section, so a long run interrupted later keeps what it measured."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    (cfg.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+
+
 def run_suite(cfg: BenchConfig, log=print) -> dict:
     cfg.work.mkdir(parents=True, exist_ok=True)
-    report: dict = {"machine": machine(), "smoke": cfg.smoke, "config": {
-        k: str(v) if isinstance(v, Path) else v for k, v in cfg.__dict__.items()}}
+    stem = "bench-smoke" if cfg.smoke else "bench"
+    previous = cfg.out / f"{stem}.json"
+    report: dict = json.loads(previous.read_text()) if set(cfg.sections) != set(SECTIONS) and previous.is_file() else {}
+    report.update({"machine": machine(), "smoke": cfg.smoke, "config": {
+        k: str(v) if isinstance(v, Path) else v for k, v in cfg.__dict__.items()}})
     real = real_vectors(cfg.work, cfg.real_index, log)
     synth = SyntheticCatalog(real)
     report["data"] = {"real": real.source, "noise_scale": real.tau, "real_median_nn_cosine": real.nn_cosine}
     log(f"real vectors: {real.source}")
 
-    log("search (text space):")
-    report["search"] = []
-    queries = synth.vectors("text", cfg.search_queries, stream=1)
-    for n in cfg.scales:
-        report["search"] += bench_search(synth.vectors("text", n, stream=2), queries, log=log)
+    if "search" in cfg.sections:
+        log("search (text space):")
+        report["search"] = []
+        queries = synth.vectors("text", cfg.search_queries, stream=1)
+        for n in cfg.scales:
+            report["search"] += bench_search(synth.vectors("text", n, stream=2), queries, log=log)
+            _write(cfg, report, stem)
 
     real_manifest = _real_manifest(cfg, real)
     photos = scene_photos()
-    log(f"match end to end ({len(photos)} scene photos):")
     match_index = cfg.work / f"synthetic-{cfg.match_products}"
-    synthetic_index(match_index, synth, cfg.match_products, real_manifest)
-    report["match"] = bench_match(match_index, photos, cfg.match_runs, log=log)
+    if "match" in cfg.sections:
+        log(f"match end to end ({len(photos)} scene photos):")
+        synthetic_index(match_index, synth, cfg.match_products, real_manifest)
+        report["match"] = bench_match(match_index, photos, cfg.match_runs, log=log)
+        _write(cfg, report, stem)
 
-    log("cold start and serving memory:")
-    report["cold_start"] = _process.cold_start(match_index, cfg.cold_runs)
-    log(f"  cold start @ {report['cold_start']['products']:,}: {report['cold_start']['median_ms']} ms")
-    report["memory"] = []
-    for n in cfg.memory_products:
+    for n in cfg.memory_products if "memory" in cfg.sections else ():
+        if n == cfg.memory_products[0]:
+            log("cold start and serving memory:")
+            synthetic_index(match_index, synth, cfg.match_products, real_manifest)
+            report["cold_start"] = _process.cold_start(match_index, cfg.cold_runs)
+            log(f"  cold start @ {report['cold_start']['products']:,}: {report['cold_start']['median_ms']} ms")
+            report["memory"] = []
         folder = cfg.work / f"synthetic-{n}"
         # The appearance space of a million photos does not fit this machine's memory while
         # it is built from synthetic fp32 vectors: the largest catalog is text-only.
@@ -76,15 +96,15 @@ def run_suite(cfg: BenchConfig, log=print) -> dict:
             mem = _process.serving_memory(folder, photos, runtime)
             mem["appearance_space"] = not text_only
             report["memory"].append(mem)
+            _write(cfg, report, stem)
             log(f"  serving @ {n:,} ({runtime}): peak RSS {mem['peak_rss_mb']:.0f} MB, "
                 f"{mem['bytes_per_product_on_disk']:.0f} B/product on disk")
 
-    log("ingestion:")
-    report["ingest"] = bench_ingest(cfg.work, cfg.ingest_text, cfg.ingest_images, cfg.ingest_repeats, log=log)
+    if "ingest" in cfg.sections:
+        log("ingestion:")
+        report["ingest"] = bench_ingest(cfg.work, cfg.ingest_text, cfg.ingest_images, cfg.ingest_repeats, log=log)
 
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    stem = "bench-smoke" if cfg.smoke else "bench"
-    (cfg.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    _write(cfg, report, stem)
     (cfg.out / f"{stem}.md").write_text(render(report))
     if cfg.smoke:
         shutil.rmtree(cfg.work, ignore_errors=True)

@@ -105,11 +105,13 @@ class TextNet:
     def __init__(self, path: Path, model_dir: Path, st_model: Callable[[], object]):
         import json
 
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer  # the fast tokenizer alone: no transformers, no torch
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         config = model_dir / "sentence_bert_config.json"
         self.max_length = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
 
         def export(target: Path) -> None:
             import torch
@@ -133,10 +135,10 @@ class TextNet:
         self.session = load_or_export(path, export)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
-        mask = enc["attention_mask"].astype(np.int64)
-        feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": mask,
-                "token_type_ids": enc.get("token_type_ids", np.zeros_like(mask)).astype(np.int64)}
+        batch = self.tokenizer.encode_batch(texts)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        feed = {"input_ids": np.array([e.ids for e in batch], dtype=np.int64), "attention_mask": mask,
+                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64)}
         hidden = self.session.run(None, feed)[0]
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)

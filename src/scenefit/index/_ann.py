@@ -31,12 +31,16 @@ class AnnConfig(BaseModel):
     target_recall: float = Field(0.97, gt=0, le=1, description="IVF: recall@10 against exact search "
                                  "that the tuned nprobe must reach on the index's own vectors.")
     nprobe: int | None = Field(None, ge=1, description="IVF: cells searched per query (default: tuned).")
+    appearance_storage: Literal["fp32", "sq8"] = Field(
+        "sq8", description="IVF: how image-to-image vectors (1,280-d) are stored; sq8 (one byte "
+        "per dimension) takes a quarter of the memory, at a small cost in exactness.")
 
 
 class IndexSpec(BaseModel):
     """What the manifest records about a built vector index."""
 
     kind: Literal["flat", "ivf"] = "flat"
+    storage: Literal["fp32", "sq8"] = "fp32"
     nlist: int = 0
     nprobe: int = 0
     trained_on: int = 0
@@ -54,11 +58,12 @@ def wanted_kind(n: int, config: AnnConfig) -> str:
     return "flat" if n <= config.flat_max else "ivf"
 
 
-def needs_rebuild(spec: IndexSpec, n: int, config: AnnConfig) -> bool:
+def needs_rebuild(spec: IndexSpec, n: int, config: AnnConfig, storage: str = "fp32") -> bool:
     kind = wanted_kind(n, config)
     if kind != spec.kind:
         return True
-    return kind == "ivf" and (n > 4 * spec.trained_on or (config.nprobe and config.nprobe != spec.nprobe))
+    return kind == "ivf" and (n > 4 * spec.trained_on or spec.storage != storage
+                              or bool(config.nprobe and config.nprobe != spec.nprobe))
 
 
 def empty_flat(dim: int):
@@ -67,8 +72,10 @@ def empty_flat(dim: int):
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def build(kind: str, keys: np.ndarray, vectors: np.ndarray, config: AnnConfig, seed: int = 0):
-    """A new FAISS index of ``kind`` holding ``vectors`` under ``keys``; returns (index, spec)."""
+def build(kind: str, keys: np.ndarray, vectors: np.ndarray, config: AnnConfig, seed: int = 0,
+          storage: str = "fp32"):
+    """A new FAISS index of ``kind`` holding ``vectors`` under ``keys``; returns (index, spec).
+    ``storage`` sq8: IVF lists hold 8-bit scalar-quantised vectors."""
     import faiss
 
     dim = vectors.shape[1]
@@ -79,7 +86,12 @@ def build(kind: str, keys: np.ndarray, vectors: np.ndarray, config: AnnConfig, s
         return index, IndexSpec(kind="flat")
     n = len(keys)
     nlist = min(nlist_for(n), max(1, n // 39))  # k-means wants ≥ 39 points per cell
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    quantizer = faiss.IndexFlatIP(dim)
+    if storage == "sq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = seed
     rng = np.random.default_rng(seed)
     sample = vectors if n <= 256 * nlist else vectors[rng.choice(n, size=256 * nlist, replace=False)]
@@ -87,7 +99,7 @@ def build(kind: str, keys: np.ndarray, vectors: np.ndarray, config: AnnConfig, s
     # A hashtable from our (sparse) keys to list positions: reconstruct() and remove_ids().
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
     index.add_with_ids(vectors, keys)
-    spec = IndexSpec(kind="ivf", nlist=nlist, trained_on=n)
+    spec = IndexSpec(kind="ivf", storage=storage, nlist=nlist, trained_on=n)
     if config.nprobe:
         spec.nprobe = min(config.nprobe, nlist)
     else:
@@ -112,13 +124,18 @@ def tune_nprobe(index, keys: np.ndarray, vectors: np.ndarray, target: float, rng
     exact.add(vectors)
     _, rows_found = exact.search(queries, k)
     truth = keys[rows_found]  # exact search ran on positions: map them to keys
+    previous = -1.0
     for nprobe in (p for p in _PROBES if p <= index.nlist):
         index.nprobe = nprobe
         _, found = index.search(queries, k)
         recall = float(np.mean([len(set(f[f >= 0]) & set(t)) / k for f, t in zip(found, truth)]))
         if recall >= target:
             return nprobe, round(recall, 4)
-    return index.nlist, 1.0
+        if recall - previous < 0.002 and nprobe > 1:
+            # A plateau: quantised storage caps recall below the target; more cells only cost time.
+            return nprobe // 2, round(previous, 4)
+        previous = recall
+    return index.nlist, round(previous, 4)
 
 
 def keys_of(index) -> np.ndarray:
@@ -133,14 +150,14 @@ def keys_of(index) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
-def rebuilt(index, spec: IndexSpec, keys: np.ndarray, config: AnnConfig):
+def rebuilt(index, spec: IndexSpec, keys: np.ndarray, config: AnnConfig, storage: str = "fp32"):
     """``(index, spec)`` as they should be for ``len(keys)`` vectors: unchanged, or rebuilt
-    (another kind, or an IVF that has outgrown its training)."""
-    if not needs_rebuild(spec, len(keys), config):
+    (another kind or storage, or an IVF that has outgrown its training)."""
+    if not needs_rebuild(spec, len(keys), config, storage):
         return index, spec
     keys = np.sort(np.asarray(keys, np.int64))
     vectors = index.reconstruct_batch(keys).astype(np.float32) if len(keys) else np.zeros((0, index.d), np.float32)
-    return build(wanted_kind(len(keys), config), keys, vectors, config)
+    return build(wanted_kind(len(keys), config), keys, vectors, config, storage=storage)
 
 
 def remove(index, keys) -> None:

@@ -36,7 +36,8 @@ class AppearanceStore:
 
     def fit_index(self, config: AnnConfig) -> IndexSpec:
         """Rebuild as another index kind if the size calls for it (see ``_ann``)."""
-        self._faiss, self.spec = _ann.rebuilt(self._faiss, self.spec, np.fromiter(self._keys, np.int64), config)
+        self._faiss, self.spec = _ann.rebuilt(self._faiss, self.spec, np.fromiter(self._keys, np.int64), config,
+                                              storage=config.appearance_storage)
         return self.spec
 
     def write(self, folder: Path) -> None:

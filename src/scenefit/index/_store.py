@@ -29,6 +29,7 @@ from .._errors import IndexError_, ModelMismatchError
 from . import _ann
 from ._ann import AnnConfig
 from ._appearance import AppearanceStore
+from ._columns import Columns
 from ._manifest import Manifest, now_iso
 from ._records import FIELDS, RecordStore, open_store
 
@@ -78,6 +79,7 @@ class VectorIndex:
         self._records = records
         self._by_id = {r.id: r.key for r in records.values()}
         self._reference: np.ndarray | None = None
+        self._columns: Columns | None = None
 
     # -- opening -------------------------------------------------------------------------
     @staticmethod
@@ -196,6 +198,13 @@ class VectorIndex:
     def records(self) -> Iterable[ProductRecord]:
         return self._records.values()
 
+    @property
+    def columns(self) -> Columns:
+        """Product fields as columns for filters (built on first use, dropped on change)."""
+        if self._columns is None:
+            self._columns = Columns(self._records)
+        return self._columns
+
     def vectors(self, keys: Sequence[int]) -> np.ndarray:
         if len(keys) == 0:
             return np.zeros((0, self.manifest.dim), np.float32)
@@ -230,7 +239,7 @@ class VectorIndex:
                appearance: dict[str, np.ndarray] | None = None) -> None:
         """Add or replace products; ``appearance`` maps product id → appearance vector for the
         products that have one (ignored when the index keeps no appearance space)."""
-        self._reference = None
+        self._reference = self._columns = None
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(records), self.manifest.dim):
             raise ValueError(f"vectors shape {vectors.shape} != ({len(records)}, {self.manifest.dim})")
@@ -264,8 +273,7 @@ class VectorIndex:
         return len(keys)
 
     def _remove_keys(self, keys: list[int]) -> None:
-
-        self._reference = None
+        self._reference = self._columns = None
 
         if not keys:
             return

@@ -8,11 +8,9 @@ from typing import Iterable
 import numpy as np
 
 from .._errors import ConfigError
-from ..index import ProductRecord, VectorIndex
+from ..index import VectorIndex
 
 
-# Product fields every index has, filterable besides the catalog's own columns.
-_RECORD_FIELDS = frozenset({"id", "sku_id", "description", "category"})
 
 
 @dataclass
@@ -44,51 +42,36 @@ class Filters:
         return bool(self.category or self.attributes or self.price_min is not None or self.price_max is not None)
 
     def allowed_keys(self, index: VectorIndex) -> np.ndarray | None:
-        """Keys that pass, or None when there is no filter. Unknown columns are an error."""
+        """Keys that pass, or None when there is no filter. Unknown columns are an error.
+
+        Vectorised over the index's cached columns: no per-product Python per query."""
         if not self:
             return None
-        known = {k.lower() for r in index.records() for k in r.attributes} | _RECORD_FIELDS
-        unknown = [k for k in self.attributes if k.lower() not in known]
+        cols = index.columns
+        known = cols.known
+        unknown = [k for k in self.attributes if k.strip().lower() not in known]
         if (self.price_min is not None or self.price_max is not None) and "price" not in known:
             unknown.append("price (for the price range)")
         if unknown:
             raise ConfigError(
                 f"unknown filter field(s) {', '.join(unknown)}; columns: {', '.join(sorted(known))}"
             )
-        cats = {c.lower() for c in self.category}
-        wanted = {k.lower(): {v.lower() for v in vs} for k, vs in self.attributes.items()}
+        cats = {c.strip().lower() for c in self.category}
+        wanted: dict[str, set[str]] = {}
+        for k, vs in self.attributes.items():
+            wanted.setdefault(k.strip().lower(), set()).update(v.strip().lower() for v in vs)
         cats |= wanted.pop("category", set())  # category=VALUE means the same as --category
-        keys = [r.key for r in index.records() if self._passes(r, cats, wanted)]
-        return np.asarray(keys, dtype=np.int64)
-
-    def _passes(self, r: ProductRecord, cats: set[str], wanted: dict[str, set[str]]) -> bool:
-        # Catalog cells are kept as read, so " Acme" must still match acme; a null is empty.
-        attrs = {k.lower(): "" if v is None else str(v).strip().lower() for k, v in r.attributes.items()}
-        attrs["sku_id"], attrs["id"] = r.sku_id.strip().lower(), r.id.strip().lower()
-        attrs["description"] = r.description.strip().lower()
+        mask = np.ones(len(cols.keys), dtype=bool)
         if cats:
-            mine = {(r.category or "").lower(), attrs.get("category", ""), attrs.get("type", "")}
-            if not cats & mine:
-                return False
-        if not all(attrs.get(k) in vs for k, vs in wanted.items()):
-            return False
-        return self._price_ok(attrs.get("price"))
-
-    def _price_ok(self, raw: str | None) -> bool:
-        if self.price_min is None and self.price_max is None:
-            return True
-        price = _number(raw)
-        if price is None:
-            return False
-        return (self.price_min is None or price >= self.price_min) and (self.price_max is None or price <= self.price_max)
-
-
-def _number(raw: str | None) -> float | None:
-    """A price cell as a number: "12.50", "$12.50", "1,299" ; None when it is not one."""
-    if not raw:
-        return None
-    text = raw.replace(",", "").strip().lstrip("$€£¥ ").strip()
-    try:
-        return float(text)
-    except ValueError:
-        return None
+            mask &= np.isin(cols.categories(), list(cats)).any(axis=1)
+        for name, values in wanted.items():
+            mask &= np.isin(cols.column(name), list(values))
+        if self.price_min is not None or self.price_max is not None:
+            price = cols.numbers("price")
+            ok = ~np.isnan(price)
+            if self.price_min is not None:
+                ok &= price >= self.price_min
+            if self.price_max is not None:
+                ok &= price <= self.price_max
+            mask &= ok
+        return cols.keys[mask]
