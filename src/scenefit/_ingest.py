@@ -81,6 +81,7 @@ def run_ingest(
     fetch: FetchConfig,
     progress: Progress,
 ) -> IngestReport:
+    index.preload()  # every product is compared with its indexed record below
     report = IngestReport(str(catalog.path), str(index.path), encoder.model_id)
     report.read = catalog.rows_read
     report.rejected = list(catalog.rejected)

@@ -174,3 +174,24 @@ def test_unreachable_postgres_is_a_clear_error(tmp_path):
     with pytest.raises(IndexError_, match="PostgreSQL at SCENEFIT_DATABASE_URL unreachable"):
         VectorIndex.create(tmp_path / "ix", model_id="m", dim=8, encoder={},
                            database_url="postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_open_reads_ids_only_and_records_on_demand(index, monkeypatch):
+    import scenefit.index._store as store_mod
+
+    monkeypatch.setattr(store_mod, "RECORD_CACHE", 2)
+    again = VectorIndex.open(index.path)
+    assert len(again) == 5 and not again._cache  # nothing but ids and keys loaded
+    recs = again.records_for([index.get("1").key, index.get("3").key, 10**9])
+    assert [r.id if r else None for r in recs] == ["1", "3", None]
+    again.get("0")
+    assert len(again._cache) == 2  # bounded: the oldest lookup was dropped
+    assert sorted(r.id for r in again.records()) == ["0", "1", "2", "3", "4"]
+
+
+def test_a_reader_one_write_behind_still_reads_its_generation(index):
+    reader = VectorIndex.open(index.path)
+    index.upsert([_rec("2", description="changed")], np.eye(8, dtype=np.float32)[5:6])
+    index.save()
+    assert reader.get("2").description == "item 2"  # its own generation's row
+    assert VectorIndex.open(index.path).get("2").description == "changed"

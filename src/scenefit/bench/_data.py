@@ -32,13 +32,13 @@ class RealVectors:
 
 def from_index(path: str | Path) -> RealVectors:
     index = VectorIndex.open(path)
-    keys = np.asarray(sorted(r.key for r in index.records()), np.int64)
+    keys = np.sort(index.keys())
     text = index.vectors(keys)
     appearance = None
     if index.appearance is not None and len(index.appearance):
         look_keys = np.asarray(sorted(index.appearance.keys()), np.int64)
         appearance = index.appearance.vectors(look_keys)
-    records = [index.record(int(k)) for k in keys]
+    records = index.records_for(keys)
     return RealVectors(text, appearance, records, f"{path} ({len(keys)} products, model {index.manifest.model_id})")
 
 

@@ -46,7 +46,7 @@ def bench_match(index_dir: Path, photos: list[Path], runs: int, log=print) -> di
     import faiss
 
     index = engine.index
-    keys = np.fromiter((r.key for r in index.records()), np.int64)
+    keys = index.keys()
     flat = faiss.IndexFlatIP(index.manifest.dim)
     flat.add(index.vectors(keys))
     encoder = engine.encoder_for_index()
@@ -60,7 +60,7 @@ def bench_match(index_dir: Path, photos: list[Path], runs: int, log=print) -> di
 
     # Seed B: the same scene embedding, then a Python loop scoring every product.
     analyzer = engine.analyzer
-    records = list(index.records())
+    records = index.records_for(keys)
     vectors = index.vectors(keys)
     seed_b = []
     for i in range(max(3, runs // 4)):  # it is slow: fewer runs, still a median

@@ -7,7 +7,7 @@ over every product record on every request.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -21,63 +21,52 @@ def _norm(value) -> str:
 
 
 class Columns:
-    def __init__(self, records: "dict[int, ProductRecord]"):
-        self._records = records
-        self.keys = np.fromiter(records.keys(), np.int64, count=len(records))
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-        self._known: set[str] | None = None
+    """Built in one pass over the records; only normalised text columns are kept."""
 
-    @property
-    def known(self) -> set[str]:
-        """Filterable column names, lower-case: every catalog column plus the record fields."""
-        if self._known is None:
-            names = {"id", "sku_id", "description", "category"}
-            for r in self._records.values():
-                names.update(k.strip().lower() for k in r.attributes)
-            self._known = names
-        return self._known
+    def __init__(self, keys: np.ndarray, records: "Iterable[ProductRecord]"):
+        self.keys = keys
+        self._lock = threading.Lock()
+        self._cache: dict[str, np.ndarray] = {}
+        cols: dict[str, list[str]] = {}
+        parsed: list[str] = []
+        n = 0
+        for n, r in enumerate(records, start=1):
+            parsed.append(_norm(r.category))
+            values = {k.strip().lower(): _norm(v) for k, v in r.attributes.items()}
+            values["id"], values["sku_id"], values["description"] = _norm(r.id), _norm(r.sku_id), _norm(r.description)
+            for name, value in values.items():
+                col = cols.get(name)
+                if col is None:
+                    col = cols[name] = [""] * (n - 1)  # a column first seen now: empty before
+                col.append(value)
+            for name, col in cols.items():
+                if len(col) < n:
+                    col.append("")
+        #: filterable column names, lower-case: every catalog column plus the record fields
+        self.known = set(cols) | {"id", "sku_id", "description", "category"}
+        self._columns = {name: np.array(col, dtype=object) for name, col in cols.items()}
+        self._parsed = np.array(parsed, dtype=object)
+        if len(self._parsed) != len(keys):
+            raise RuntimeError("columns and keys disagree")  # records changed while building
 
     def column(self, name: str) -> np.ndarray:
-        """Normalised text of column ``name`` for every product, in ``keys`` order ("" where
-        absent). ``id``, ``sku_id`` and ``description`` are the record's own fields."""
-        name = name.strip().lower()
-        with self._lock:
-            if name not in self._cache:
-                self._cache[name] = np.array([_norm(self._value(r, name)) for r in self._records.values()],
-                                             dtype=object)
-            return self._cache[name]
+        """Normalised text of column ``name`` for every product, in ``keys`` order ("" where absent)."""
+        col = self._columns.get(name.strip().lower())
+        return col if col is not None else np.full(len(self.keys), "", dtype=object)
 
     def categories(self) -> np.ndarray:
         """(n, 3) the parsed category and any ``category``/``type`` column, for category filters."""
-        with self._lock:
-            cached = self._cache.get("\0categories")
-        if cached is None:
-            parsed = np.array([_norm(r.category) for r in self._records.values()], dtype=object)
-            cached = np.stack([parsed, self.column("category"), self.column("type")], axis=1)
-            with self._lock:
-                self._cache["\0categories"] = cached
-        return cached
+        return np.stack([self._parsed, self.column("category"), self.column("type")], axis=1)
 
     def numbers(self, name: str) -> np.ndarray:
         """Column ``name`` parsed as numbers ("$12.50", "1,299"); NaN where it is not one."""
-        key = "\0num:" + name
         with self._lock:
-            cached = self._cache.get(key)
+            cached = self._cache.get(name)
         if cached is None:
             cached = np.array([_number(v) for v in self.column(name)], dtype=np.float64)
             with self._lock:
-                self._cache[key] = cached
+                self._cache[name] = cached
         return cached
-
-    @staticmethod
-    def _value(r: "ProductRecord", name: str):
-        if name in ("id", "sku_id", "description"):
-            return getattr(r, name)
-        for k, v in r.attributes.items():
-            if k.strip().lower() == name:
-                return v
-        return None
 
 
 def _number(text: str) -> float:

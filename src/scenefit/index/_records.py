@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
@@ -35,6 +36,12 @@ class RecordStore(Protocol):
 
     def load(self, generation: int) -> list[dict[str, Any]]:
         """Every product row visible at ``generation``."""
+
+    def load_ids(self, generation: int) -> list[tuple[str, int]]:
+        """(id, key) of every product visible at ``generation``: all an index loads at open."""
+
+    def get_many(self, generation: int, keys: Sequence[int]) -> list[dict[str, Any]]:
+        """The rows of ``keys`` visible at ``generation`` (missing ones are left out)."""
 
     def commit(self, generation: int, rows: Sequence[dict[str, Any]], retired: Iterable[int]) -> None:
         """Make ``rows`` visible and ``retired`` keys invisible from ``generation`` on."""
@@ -61,6 +68,11 @@ def _decode(values: Sequence[Any]) -> dict[str, Any]:
     return row
 
 
+_VISIBLE = "gen_from <= {p} AND (gen_to IS NULL OR gen_to > {p})"
+#: keys per IN (…) query: under SQLite's smallest variable limit
+_CHUNK = 900
+
+
 class SqliteStore:
     """One SQLite file inside the index folder (the default: no server needed)."""
 
@@ -69,10 +81,37 @@ class SqliteStore:
     def __init__(self, folder: Path, uid: str):
         self.path = folder / SQLITE_FILE
         self.uid = uid
+        self._local = threading.local()  # one read connection per serving thread
+        self._created = False
+
+    def _read(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._connect()
+        return con
+
+    def load_ids(self, generation: int) -> list[tuple[str, int]]:
+        cur = self._read().execute(
+            f"SELECT id, key FROM products WHERE uid = ? AND {_VISIBLE.format(p='?')}",
+            (self.uid, generation, generation))
+        return cur.fetchall()
+
+    def get_many(self, generation: int, keys: Sequence[int]) -> list[dict[str, Any]]:
+        con, out = self._read(), []
+        keys = [int(k) for k in keys]
+        for i in range(0, len(keys), _CHUNK):
+            part = keys[i : i + _CHUNK]
+            cur = con.execute(
+                f"SELECT {', '.join(FIELDS)} FROM products WHERE uid = ? AND key IN ({', '.join('?' * len(part))}) "
+                f"AND {_VISIBLE.format(p='?')}", (self.uid, *part, generation, generation))
+            out += [_decode(r) for r in cur]
+        return out
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            con = sqlite3.connect(self.path, timeout=30)
+            con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            if self._created:
+                return con
             # WAL: serving processes keep reading while a writer commits.
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(
@@ -82,6 +121,7 @@ class SqliteStore:
                 "image_status TEXT, attributes TEXT, gen_from INTEGER NOT NULL, gen_to INTEGER, "
                 "PRIMARY KEY (uid, key))"
             )
+            self._created = True
             return con
         except sqlite3.DatabaseError as exc:
             raise IndexError_(f"{self.path}: product database unreadable ({exc}); rebuild with "
@@ -145,6 +185,7 @@ class PostgresStore:
         self._psycopg = psycopg
         self.url = url
         self.uid = uid
+        self._local = threading.local()
         with self._connect() as con:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {_PG_TABLE} (uid TEXT NOT NULL, key BIGINT NOT NULL, "
@@ -160,6 +201,26 @@ class PostgresStore:
         except self._psycopg.OperationalError as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise IndexError_(f"PostgreSQL at SCENEFIT_DATABASE_URL unreachable: {detail}") from None
+
+    def load_ids(self, generation: int) -> list[tuple[str, int]]:
+        with self._connect() as con:
+            cur = con.execute(f"SELECT id, key FROM {_PG_TABLE} WHERE uid = %s AND {_VISIBLE.format(p='%s')}",
+                              (self.uid, generation, generation))
+            return cur.fetchall()
+
+    def get_many(self, generation: int, keys: Sequence[int]) -> list[dict[str, Any]]:
+        cols = ", ".join(f"{f}::text" if f in _JSON_FIELDS else f for f in FIELDS)
+        con = getattr(self._local, "con", None)
+        if con is None or con.closed:
+            con = self._local.con = self._connect()
+            con.autocommit = True
+        try:
+            cur = con.execute(f"SELECT {cols} FROM {_PG_TABLE} WHERE uid = %s AND key = ANY(%s) "
+                              f"AND {_VISIBLE.format(p='%s')}", (self.uid, [int(k) for k in keys], generation, generation))
+            return [_decode(r) for r in cur]
+        except self._psycopg.OperationalError:
+            self._local.con = None  # a dropped connection: the next call reconnects
+            raise
 
     def load(self, generation: int) -> list[dict[str, Any]]:
         cols = ", ".join(f"{f}::text" if f in _JSON_FIELDS else f for f in FIELDS)

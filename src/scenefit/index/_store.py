@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -61,10 +63,21 @@ def _row(rec: ProductRecord) -> dict[str, Any]:
     return {f: getattr(rec, f) for f in FIELDS}
 
 
-class VectorIndex:
-    """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records."""
+#: Product records kept in memory after a lookup (the candidates of recent queries); the
+#: rest stay in the store of record until asked for.
+RECORD_CACHE = 50_000
 
-    def __init__(self, path: Path, manifest: Manifest, faiss_index, records: dict[int, ProductRecord],
+
+class VectorIndex:
+    """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records.
+
+    Only ids and keys are loaded when an index opens; a product's record is read from the
+    store of record when it is first needed (a query's candidates) and kept in a bounded
+    cache, so opening a large index is quick and its memory does not grow with every field
+    of every product.
+    """
+
+    def __init__(self, path: Path, manifest: Manifest, faiss_index, ids: dict[str, int],
                  appearance: AppearanceStore | None = None, *, store: RecordStore,
                  retired: set[int] | None = None):
         self.path = path
@@ -76,8 +89,10 @@ class VectorIndex:
         self._retired: set[int] = set(retired or ())
         #: image-to-image vectors of products with a photo, when the encoder makes them
         self.appearance = appearance
-        self._records = records
-        self._by_id = {r.id: r.key for r in records.values()}
+        self._by_id = ids
+        self._cache: OrderedDict[int, ProductRecord] = OrderedDict()
+        self._cache_max: int | None = RECORD_CACHE
+        self._cache_lock = threading.Lock()
         self._reference: np.ndarray | None = None
         self._columns: Columns | None = None
 
@@ -143,7 +158,7 @@ class VectorIndex:
         manifest = Manifest.load(path)
         gen = path / _gen_name(manifest.generation)
         store = open_store(manifest.store, path, manifest.uid, database_url)
-        rows = store.load(manifest.generation)
+        ids = dict(store.load_ids(manifest.generation))
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
             _ann.apply_search_params(index, manifest.ann)
@@ -155,14 +170,13 @@ class VectorIndex:
                 f"{gen}: index files unreadable ({detail}); "
                 "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
             ) from None
-        records = {row["key"]: ProductRecord(**row) for row in rows}
         if appearance is not None and (appearance.dim != manifest.appearance_dim
-                                       or not all(k in records for k in appearance.keys())):
+                                       or not appearance.keys() <= set(ids.values())):
             raise IndexError_(f"{gen}: appearance vectors and products disagree; rebuild with "
                               "`scenefit ingest CATALOG --index DIR --rebuild`")
-        if index.ntotal != len(records) or index.d != manifest.dim:
+        if index.ntotal != len(ids) or index.d != manifest.dim:
             raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
-        return cls(path, manifest, index, records, appearance, store=store)
+        return cls(path, manifest, index, ids, appearance, store=store)
 
     def is_current(self) -> bool:
         """Whether this is still the folder's current generation (a cheap check that serving
@@ -183,26 +197,73 @@ class VectorIndex:
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._by_id)
 
     def ids(self) -> list[str]:
         return list(self._by_id)
 
+    def keys(self) -> np.ndarray:
+        return np.fromiter(self._by_id.values(), np.int64, count=len(self._by_id))
+
     def get(self, product_id: str) -> ProductRecord | None:
         key = self._by_id.get(product_id)
-        return None if key is None else self._records[key]
+        return None if key is None else self.records_for([key])[0]
 
     def record(self, key: int) -> ProductRecord:
-        return self._records[key]
+        rec = self.records_for([key])[0]
+        if rec is None:
+            raise KeyError(key)
+        return rec
 
-    def records(self) -> Iterable[ProductRecord]:
-        return self._records.values()
+    def records_for(self, keys: Sequence[int]) -> list[ProductRecord | None]:
+        """Records of ``keys`` in order; None for a key this generation does not hold (a
+        reader that fell two writes behind mid-request)."""
+        out: list[ProductRecord | None] = []
+        missing: list[int] = []
+        with self._cache_lock:
+            for key in keys:
+                key = int(key)
+                rec = self._added.get(key) or self._cache.get(key)
+                if rec is not None and key in self._cache:
+                    self._cache.move_to_end(key)
+                out.append(rec)
+                if rec is None:
+                    missing.append(key)
+        if missing and self.manifest.generation > 0:
+            fetched = {row["key"]: ProductRecord(**row) for row in self._store.get_many(self.manifest.generation, missing)}
+            with self._cache_lock:
+                for key, rec in fetched.items():
+                    self._cache[key] = rec
+                self._trim()
+            out = [rec if rec is not None else fetched.get(int(k)) for rec, k in zip(out, keys)]
+        return out
+
+    def _trim(self) -> None:
+        if self._cache_max is not None:
+            while len(self._cache) > self._cache_max:
+                self._cache.popitem(last=False)
+
+    def preload(self) -> None:
+        """Read every record now and keep them all (writers compare the whole catalog)."""
+        self._cache_max = None
+        if self.manifest.generation > 0:
+            rows = self._store.load(self.manifest.generation)  # one scan, not a query per key
+            with self._cache_lock:
+                self._cache.update((row["key"], ProductRecord(**row)) for row in rows)
+
+    def records(self, batch: int = 5000) -> Iterator[ProductRecord]:
+        """Every product (streamed from the store in batches)."""
+        keys = list(self._by_id.values())
+        for i in range(0, len(keys), batch):
+            for rec in self.records_for(keys[i : i + batch]):
+                if rec is not None:
+                    yield rec
 
     @property
     def columns(self) -> Columns:
         """Product fields as columns for filters (built on first use, dropped on change)."""
         if self._columns is None:
-            self._columns = Columns(self._records)
+            self._columns = Columns(self.keys(), self.records())
         return self._columns
 
     def vectors(self, keys: Sequence[int]) -> np.ndarray:
@@ -217,7 +278,7 @@ class VectorIndex:
         percentile of the whole catalog. Cached until the index changes.
         """
         if self._reference is None:
-            keys = np.fromiter(self._records.keys(), dtype=np.int64, count=len(self._records))
+            keys = self.keys()
             if len(keys) > n:
                 keys = np.random.default_rng(0).choice(keys, size=n, replace=False)
             self._reference = self.vectors(np.sort(keys))
@@ -225,11 +286,11 @@ class VectorIndex:
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys."""
-        if len(self._records) == 0:
+        if len(self._by_id) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         if allowed is not None and len(allowed) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        k = min(k, len(self._records))
+        k = min(k, len(self._by_id))
         scores, keys = _ann.search(self._faiss, self.manifest.ann, query.reshape(1, -1), k, allowed)
         mask = keys[0] >= 0
         return keys[0][mask], scores[0][mask]
@@ -251,14 +312,13 @@ class VectorIndex:
             if look.shape[1] != self.appearance.dim or not np.all(np.isfinite(look)) \
                     or np.any(np.linalg.norm(look, axis=1) < 1e-6):
                 raise ValueError("refusing appearance vectors of the wrong size, zero or non-finite")
-        replaced = [self._by_id[r.id] for r in records if r.id in self._by_id]
+        replaced = [(r.id, self._by_id[r.id]) for r in records if r.id in self._by_id]
         if replaced:
             self._remove_keys(replaced)
         keys = np.arange(self.manifest.next_key, self.manifest.next_key + len(records), dtype=np.int64)
         self.manifest.next_key += len(records)
         for rec, key in zip(records, keys):
             rec.key = int(key)
-            self._records[rec.key] = rec
             self._by_id[rec.id] = rec.key
             self._added[rec.key] = rec
         self._faiss.add_with_ids(vectors, keys)
@@ -268,23 +328,25 @@ class VectorIndex:
                 self.appearance.add(np.array([k for k, _ in pairs]), np.stack([v for _, v in pairs]))
 
     def delete(self, product_ids: Iterable[str]) -> int:
-        keys = [self._by_id[i] for i in product_ids if i in self._by_id]
-        self._remove_keys(keys)
-        return len(keys)
+        pairs = [(i, self._by_id[i]) for i in dict.fromkeys(product_ids) if i in self._by_id]
+        self._remove_keys(pairs)
+        return len(pairs)
 
-    def _remove_keys(self, keys: list[int]) -> None:
+    def _remove_keys(self, pairs: list[tuple[str, int]]) -> None:
+        """Remove products given as (id, key)."""
         self._reference = self._columns = None
-
-        if not keys:
+        if not pairs:
             return
+        keys = [key for _, key in pairs]
         _ann.remove(self._faiss, keys)
         if self.appearance is not None:
             self.appearance.remove(keys)
-        for key in keys:
-            rec = self._records.pop(key)
-            self._by_id.pop(rec.id, None)
-            if self._added.pop(key, None) is None:
-                self._retired.add(key)  # was saved: the store retires it
+        with self._cache_lock:
+            for pid, key in pairs:
+                self._by_id.pop(pid, None)
+                self._cache.pop(key, None)
+                if self._added.pop(key, None) is None:
+                    self._retired.add(key)  # was saved: the store retires it
 
     def save(self, *, catalog_hash: str | None = None, ann: AnnConfig | None = None) -> None:
         """Write a new generation. The vector indexes are rebuilt first when their size calls
@@ -292,7 +354,7 @@ class VectorIndex:
         import faiss
 
         config = ann or self.manifest.ann_config
-        keys = np.fromiter(self._records.keys(), np.int64, count=len(self._records))
+        keys = self.keys()
         self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config)
         appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
         self.path.mkdir(parents=True, exist_ok=True)
@@ -319,13 +381,16 @@ class VectorIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         manifest = self.manifest.model_copy(
-            update={"generation": generation, "count": len(self._records), "updated_at": now_iso(),
+            update={"generation": generation, "count": len(self._by_id), "updated_at": now_iso(),
                     "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}
         )
         if catalog_hash is not None:
             manifest.catalog_hash = catalog_hash
         manifest.write_atomic(self.path)  # the commit point
         self.manifest = manifest
+        with self._cache_lock:  # now readable from the store at this generation
+            self._cache.update(self._added)
+            self._trim()
         self._added, self._retired = {}, set()
         self._prune_generations()
 

@@ -116,7 +116,13 @@ class Ranker:
             timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
         if len(keys) == 0:
             return None
-        records = [index.record(int(key)) for key in keys]
+        found = index.records_for(keys)
+        if any(r is None for r in found):  # rows of a generation pruned mid-request: skip them
+            keys = np.asarray([k for k, r in zip(keys, found) if r is not None], np.int64)
+            found = [r for r in found if r is not None]
+            if len(keys) == 0:
+                return None
+        records = found
         vecs = index.vectors(keys)
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
