@@ -60,14 +60,14 @@ def test_ivf_upsert_delete_and_reconstruct(tmp_path):
     index, x = _build(tmp_path, kind="ivf")
     assert index.manifest.ann.kind == "ivf"
     key = index.get("p5").key
-    np.testing.assert_allclose(index.vectors([key])[0], x[5], atol=1e-6)
+    np.testing.assert_allclose(index.vectors([key])[0], x[5], atol=2e-3)  # fp16 lists
     index.delete(["p5"])
     new = _clustered(1, seed=99)
     index.upsert([_rec(5)], new)  # back, with another vector
     index.save()
     again = VectorIndex.open(index.path)
     keys, scores = again.search(new[0], 1)
-    assert again.record(int(keys[0])).id == "p5" and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert again.record(int(keys[0])).id == "p5" and scores[0] == pytest.approx(1.0, abs=2e-3)
     assert len(again) == 3000
 
 
@@ -104,7 +104,7 @@ def test_appearance_space_follows_the_same_choice(tmp_path):
     again = VectorIndex.open(index.path)
     spec = again.manifest.appearance_ann
     assert spec.kind == "ivf" and spec.storage == "sq8" and len(again.appearance) == 1500
-    assert again.manifest.ann.storage == "fp32"  # product vectors stay exact in their lists
+    assert again.manifest.ann.storage == "fp16"  # product vectors: half precision in their lists
     stored = again.appearance.vectors([again.get("p7").key])[0]
     assert float(stored @ looks[7]) > 0.99  # 8-bit storage: close, not equal
     found = again.appearance.search(looks[:1], 5)

@@ -355,7 +355,7 @@ class VectorIndex:
 
         config = ann or self.manifest.ann_config
         keys = self.keys()
-        self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config)
+        self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config, storage=config.storage)
         appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
         self.path.mkdir(parents=True, exist_ok=True)
         generation = self.manifest.generation + 1
