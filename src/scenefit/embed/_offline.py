@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -178,7 +179,7 @@ class OfflineEncoder:
         probs, pooled = [], []
         if self.runtime == "onnx":
             for start in range(0, len(images), self.batch_size):
-                batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
+                batch = _preprocess_many(images[start : start + self.batch_size])
                 logits, pool = self._onnx_image(batch)
                 probs.append(softmax(logits / self.temperature, axis=-1))
                 pooled.append(pool)
@@ -186,7 +187,7 @@ class OfflineEncoder:
         torch = self._torch
         model = self._image_model
         for start in range(0, len(images), self.batch_size):
-            batch = np.stack([_preprocess(im) for im in images[start : start + self.batch_size]])
+            batch = _preprocess_many(images[start : start + self.batch_size])
             with torch.inference_mode():
                 pool = model.extract_features(torch.from_numpy(batch)).mean(dim=(2, 3))
                 logits = model._fc(pool)  # the classifier head, as forward() applies it
@@ -224,6 +225,20 @@ class OfflineEncoder:
         weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         vecs = np.einsum("nk,nkd->nd", weights, self.label_matrix[top])
         return l2_normalize(vecs)
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _preprocess_many(images: Sequence[Image.Image]) -> np.ndarray:
+    """(n, 3, 224, 224) for a batch. PIL releases the GIL while it resamples, so the crops of
+    a scene are prepared on every core at once (the same pixels as one by one)."""
+    global _POOL
+    if len(images) < 4:
+        return np.stack([_preprocess(im) for im in images])
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="scenefit-pre")
+    return np.stack(list(_POOL.map(_preprocess, images)))
 
 
 def _preprocess(image: Image.Image) -> np.ndarray:

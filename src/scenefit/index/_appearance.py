@@ -23,6 +23,7 @@ class AppearanceStore:
         _ann.apply_search_params(faiss_index, self.spec)
         self._keys = set(_ann.keys_of(faiss_index).tolist()) if faiss_index.ntotal else set()
         self._reference: np.ndarray | None = None
+        self._key_array: np.ndarray | None = None
 
     @classmethod
     def create(cls, dim: int) -> "AppearanceStore":
@@ -58,11 +59,17 @@ class AppearanceStore:
     def keys(self) -> set[int]:
         return set(self._keys)
 
+    def key_array(self) -> np.ndarray:
+        """The keys as a sorted array (cached until the next change), for vectorised lookups."""
+        if self._key_array is None:
+            self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
+        return self._key_array
+
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if len(keys):
             self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, np.int64))
             self._keys.update(int(k) for k in keys)
-            self._reference = None
+            self._reference = self._key_array = None
 
     def remove(self, keys: list[int]) -> None:
 
@@ -70,7 +77,7 @@ class AppearanceStore:
         if present:
             _ann.remove(self._faiss, present)
             self._keys.difference_update(present)
-            self._reference = None
+            self._reference = self._key_array = None
 
     def vectors(self, keys) -> np.ndarray:
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
@@ -80,7 +87,8 @@ class AppearanceStore:
         if not self._keys:
             return np.zeros(0, np.int64)
         if allowed is not None:
-            allowed = np.asarray([a for a in allowed if int(a) in self._keys], dtype=np.int64)
+            allowed = np.asarray(allowed, dtype=np.int64)
+            allowed = allowed[np.isin(allowed, self.key_array())]
             if len(allowed) == 0:
                 return np.zeros(0, np.int64)
         _, keys = _ann.search(self._faiss, self.spec, queries, min(k, len(self._keys)), allowed)

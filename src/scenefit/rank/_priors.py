@@ -7,6 +7,8 @@ get a neutral 0.5 for every room.
 
 from __future__ import annotations
 
+import functools
+
 HIGH, MID, LOW = 1.0, 0.6, 0.2
 
 ROOMS = (
@@ -71,6 +73,7 @@ _AFFINITY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def room_affinity(category: str | None) -> dict[str, float] | None:
     """Affinity of a category to each room (0..1), or None when the category is unknown."""
     if not category or category not in _AFFINITY:

@@ -154,7 +154,9 @@ class Ranker:
         similarity = np.searchsorted(reference, sims, side="right") / max(len(reference), 1)
 
         rooms = scene.room_type
-        room = np.array([_room_fit(r.category, rooms) for r in records])
+        room_memo: dict[str | None, float] = {}  # one computation per category, not per product
+        room = np.array([room_memo[r.category] if r.category in room_memo
+                         else room_memo.setdefault(r.category, _room_fit(r.category, rooms)) for r in records])
 
         scene_cols = [(c.hex, c.share) for c in scene.colours]
         memo: dict[tuple[str, ...], float] = {}  # catalogs repeat colour sets: score each once
@@ -210,8 +212,8 @@ def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray) -
     ref = index.appearance.reference()
     ref_best = np.sort((regions @ ref.T).max(axis=0)) if len(ref) else np.zeros(0)
     out = np.full(len(keys), 0.5)
-    have = [i for i, k in enumerate(keys) if int(k) in index.appearance]
-    if have and len(ref_best):
+    have = np.flatnonzero(np.isin(keys, index.appearance.key_array()))
+    if len(have) and len(ref_best):
         best = (regions @ index.appearance.vectors(keys[have]).T).max(axis=0)
         out[have] = np.searchsorted(ref_best, best, side="right") / len(ref_best)
     return out
