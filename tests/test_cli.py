@@ -119,6 +119,11 @@ def test_out_of_range_option_is_one_line(capsys, tmp_path, request):
     assert_one_line_error(code, err, "invalid concurrency")
 
 
+def test_unknown_runtime_names_the_choices(capsys, seed_index, living_room):
+    code, _, err = run(capsys, "match", living_room, "--index", seed_index, "--runtime", "tensorrt")
+    assert_one_line_error(code, err, "--runtime must be one of torch, onnx, onnx-int8, not 'tensorrt'")
+
+
 def test_error_text_with_brackets_is_printed_verbatim(capsys, tmp_path):
     (tmp_path / "[weird].csv").write_text("id\n1\n")
     code, _, err = run(capsys, "ingest", tmp_path / "[weird].csv", "--index", tmp_path / "ix")

@@ -31,8 +31,8 @@ class Settings(BaseModel):
     url_allow_networks: tuple[str, ...] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
-    runtime: Literal["torch", "onnx"] | None = Field(
-        None, description="Run the offline encoder with torch or onnx (ONNX Runtime); unset: as the index records.")
+    runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
+        None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "

@@ -56,10 +56,12 @@ RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime"
 def _runtime(runtime: Optional[str]) -> dict:
     if runtime is None:
         return {}
-    if runtime not in ("torch", "onnx"):
+    from .embed._offline import RUNTIMES
+
+    if runtime not in RUNTIMES:
         from ._errors import ConfigError
 
-        raise ConfigError(f"--runtime must be torch or onnx, not {runtime!r}")
+        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     return {"runtime": runtime}
 
 
@@ -185,6 +187,7 @@ def eval_(
         "(held-out figures). 0: use the index's fitted ranking.json, or the defaults."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
 ):
@@ -193,7 +196,7 @@ def eval_(
     from .evaluate import write_chart
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
-    engine = _engine(index, encoder, clip_model)
+    engine = _engine(index, encoder, clip_model, **_runtime(runtime))
     report = engine.evaluate(catalog, labels, k=k, cv=cv)
     render_eval(report, out)
     if json_out is not None:

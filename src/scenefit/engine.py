@@ -253,7 +253,9 @@ class Engine:
         if self.scene_cache is not None and digest is not None:
             # The model and the analysis settings are part of the key: another index or
             # config must not be served this one's embedding.
-            key = hashlib.sha256(f"{index.manifest.model_id}|{self.scene_config.model_dump_json()}|{digest}"
+            # int8 scene views differ a little from fp32 ones: the runtime's precision is part of it.
+            precision = "int8" if getattr(analyzer.encoder, "runtime", None) == "onnx-int8" else "fp32"
+            key = hashlib.sha256(f"{index.manifest.model_id}|{precision}|{self.scene_config.model_dump_json()}|{digest}"
                                  .encode()).hexdigest()
         embedding = self.scene_cache.get(key) if key else None
         if embedding is None:

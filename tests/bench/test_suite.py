@@ -49,6 +49,7 @@ def test_match_memory_ingest_sections(report):
     assert match["products"] == 3000 and match["photos"] >= 1
     assert match["seed_b_loop"]["median_ms"] > 0 and match["speedup_vs_seed_b"] > 0
     assert set(match["stages"]) == {"decode", "encode", "analyze", "filter", "search", "rerank"}
+    assert match["int8"]["runtime"] == "onnx-int8" and match["int8"]["seed_b_loop"]["median_ms"] > 0
     assert {m["runtime"] for m in result["memory"]} == {"onnx", "torch"}
     assert all(m["peak_rss_mb"] > 50 and m["products"] == 3000 for m in result["memory"])
     assert result["cold_start"]["products"] == 3000

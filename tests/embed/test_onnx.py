@@ -43,12 +43,13 @@ def test_texts_match_pytorch(pair):
 def test_export_is_cached_and_rebuilt_when_damaged(pair, tmp_path, monkeypatch):
     import os
 
+    pair[1].encode_images([Image.new("RGB", (64, 64), "blue")])  # exported on first use
     folder = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx")
     files = sorted(os.listdir(folder))
     assert any(f.startswith("efficientnet-lite0") for f in files) and any(f.startswith("all-MiniLM") for f in files)
     monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path))
     (tmp_path / "onnx").mkdir()
-    bad = next(p for p in files if p.startswith("efficientnet"))
+    bad = next(p for p in files if p.startswith("efficientnet") and "int8" not in p)
     (tmp_path / "onnx" / bad).write_bytes(b"not a model")
     fresh = OfflineEncoder(runtime="onnx")
     vec = fresh.encode_images([Image.new("RGB", (64, 64), "red")])
@@ -89,3 +90,58 @@ def test_engine_matches_alike_under_either_runtime(tmp_path_factory, living_room
     b = Engine(index, log=lambda m: None, runtime="onnx").match(living_room, k=10)
     assert len({r.id for r in a.recommendations} & {r.id for r in b.recommendations}) >= 9
     assert a.scene.room_type.keys() == b.scene.room_type.keys()
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return OfflineEncoder(runtime="onnx-int8")
+
+
+def test_int8_scene_views_approximate_fp32(pair, int8, living_room):
+    _, onnx_enc = pair
+    photos = _photos(living_room)
+    vecs, looks = onnx_enc.encode_images_and_appearance(photos)
+    qvecs, qlooks = int8.encode_scene_views(photos)
+    cos = (looks * qlooks).sum(axis=1)
+    # The int8 network is really used (not the fp32 one) and stays close to it.
+    assert cos.max() < 0.9999 and cos.min() >= 0.9 and np.median(cos) >= 0.97
+    assert np.all((vecs * qvecs).sum(axis=1) >= 0.8)
+
+
+def test_int8_leaves_product_vectors_and_the_model_id_alone(pair, int8, living_room):
+    _, onnx_enc = pair
+    photos = _photos(living_room)
+    a, la = onnx_enc.encode_images_and_appearance(photos)
+    b, lb = int8.encode_images_and_appearance(photos)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(la, lb, atol=1e-6)
+    assert int8.model_id == onnx_enc.model_id  # any index can be served with it
+
+
+def test_int8_model_is_quantised_and_cached(int8, living_room):
+    import os
+
+    import onnx
+
+    int8.encode_scene_views(_photos(living_room)[:1])
+    path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", "efficientnet-lite0-int8-v1.onnx")
+    graph = onnx.load(path).graph
+    ops = {n.op_type for n in graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
+    assert os.path.getsize(path) < 0.5 * os.path.getsize(path.replace("-int8", ""))
+
+
+def test_engine_serves_an_index_with_the_int8_runtime(tmp_path_factory, living_room):
+    from pathlib import Path
+
+    from scenefit.engine import Engine
+
+    catalog = Path(__file__).resolve().parents[2] / "examples" / "product-catalog.csv"
+    index = tmp_path_factory.mktemp("int8") / "ix"
+    Engine(index, encoder=EncoderConfig(backend="offline", runtime="onnx"), log=lambda m: None).ingest(catalog)
+    a = Engine(index, log=lambda m: None, runtime="onnx").match(living_room, k=10)
+    b = Engine(index, log=lambda m: None, runtime="onnx-int8").match(living_room, k=10)
+    assert len(b.recommendations) == 10
+    assert len({r.id for r in a.recommendations} & {r.id for r in b.recommendations}) >= 5
+    assert max(b.scene.room_type, key=b.scene.room_type.get) == max(a.scene.room_type, key=a.scene.room_type.get)

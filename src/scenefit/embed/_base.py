@@ -41,18 +41,21 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
 
 def encode_with_appearance(
     encoder: object, images: Sequence[Image.Image], *, vectors: Sequence[bool], appearance: Sequence[bool],
+    scene: bool = False,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Shared-space vectors for the images flagged in ``vectors`` and appearance vectors for
     those flagged in ``appearance`` (each a dict: image position → vector).
 
     A backend that makes both from one model pass (``encode_images_and_appearance``) runs once
     over the images needing either; others are called once per kind. Appearance flags are
-    ignored for an encoder without an appearance space.
+    ignored for an encoder without an appearance space. ``scene``: the images are views of
+    a scene photo (a query), which a backend may encode faster (``encode_scene_views``).
     """
     appear = appearance_of(encoder)
     need_vec = [i for i, f in enumerate(vectors) if f]
     need_app = [i for i, f in enumerate(appearance) if f] if appear is not None else []
-    both = getattr(encoder, "encode_images_and_appearance", None)
+    both = (getattr(encoder, "encode_scene_views", None) if scene else None) or getattr(
+        encoder, "encode_images_and_appearance", None)
     if callable(both) and need_app:
         idx = sorted(set(need_vec) | set(need_app))
         vecs, looks = both([images[i] for i in idx])

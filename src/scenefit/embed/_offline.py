@@ -24,6 +24,8 @@ from .._errors import ModelError
 from ._base import l2_normalize
 
 _INPUT_SIZE = 224
+#: torch; onnx (same vectors, ONNX Runtime); onnx-int8 (onnx with an int8 network for scene photos)
+RUNTIMES = ("torch", "onnx", "onnx-int8")
 
 
 def imagenet_labels() -> list[str]:
@@ -58,10 +60,12 @@ class OfflineEncoder:
                  runtime: str = "torch"):
         if top_k < 1 or top_k > 1000:
             raise ModelError("offline encoder: top_k must be in 1..1000")
-        if runtime not in ("torch", "onnx"):
-            raise ModelError(f"offline encoder: unknown runtime {runtime!r} (torch or onnx)")
+        if runtime not in RUNTIMES:
+            raise ModelError(f"offline encoder: unknown runtime {runtime!r} ({', '.join(RUNTIMES)})")
         #: torch, or onnx: the same networks exported once and run by ONNX Runtime. The
-        #: vectors agree to float precision, so the model id does not change.
+        #: vectors agree to float precision, so the model id does not change. onnx-int8 is
+        #: onnx plus an int8 image network for scene photos only (``encode_scene_views``):
+        #: product vectors, and so indexes and caches, are the same as with onnx.
         self.runtime = runtime
         self.top_k = top_k
         self.temperature = temperature
@@ -100,6 +104,13 @@ class OfflineEncoder:
 
         path = _cache_dir() / "onnx" / f"efficientnet-lite0-v{_onnx.EXPORT_VERSION}.onnx"
         return _onnx.ImageNet(path, lambda: self._image_model)
+
+    @cached_property
+    def _onnx_image_int8(self):
+        from . import _onnx
+
+        path = _cache_dir() / "onnx" / f"efficientnet-lite0-int8-v{_onnx.EXPORT_VERSION}.onnx"
+        return _onnx.ImageNetInt8(path, self._onnx_image, _calibration_batch)
 
     @cached_property
     def _onnx_text(self):
@@ -158,7 +169,7 @@ class OfflineEncoder:
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.runtime == "onnx":
+        if self.runtime != "torch":
             texts = list(texts)
             return np.concatenate([self._onnx_text(texts[i : i + self.batch_size])
                                    for i in range(0, len(texts), self.batch_size)])
@@ -171,15 +182,16 @@ class OfflineEncoder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
-    def _image_pass(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+    def _image_pass(self, images: Sequence[Image.Image], *, scene: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass: (n, 1000) ImageNet probabilities and (n, 1280) pooled features."""
         if not images:
             return np.zeros((0, 1000), np.float32), np.zeros((0, self.appearance_dim), np.float32)
         probs, pooled = [], []
-        if self.runtime == "onnx":
+        if self.runtime != "torch":
+            net = self._onnx_image_int8 if scene and self.runtime == "onnx-int8" else self._onnx_image
             for start in range(0, len(images), self.batch_size):
                 batch = _preprocess_many(images[start : start + self.batch_size])
-                logits, pool = self._onnx_image(batch)
+                logits, pool = net(batch)
                 probs.append(softmax(logits / self.temperature, axis=-1))
                 pooled.append(pool)
             return np.concatenate(probs).astype(np.float32), np.concatenate(pooled).astype(np.float32)
@@ -210,6 +222,14 @@ class OfflineEncoder:
             return np.zeros((0, self.dim), np.float32), pooled
         return self.bridge(probs), l2_normalize(pooled)
 
+    def encode_scene_views(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_images_and_appearance`` for views of a scene photo (queries): the int8
+        network under ``onnx-int8``, the same as products otherwise."""
+        probs, pooled = self._image_pass(images, scene=True)
+        if not len(probs):
+            return np.zeros((0, self.dim), np.float32), pooled
+        return self.bridge(probs), l2_normalize(pooled)
+
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -224,6 +244,23 @@ class OfflineEncoder:
         weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         vecs = np.einsum("nk,nkd->nd", weights, self.label_matrix[top])
         return l2_normalize(vecs)
+
+
+def _calibration_batch() -> np.ndarray:
+    """(28, 3, 224, 224): the packaged example room photo as a scene is viewed (whole, 2×2 and
+    3×3 grids), and its mirror image, for int8 calibration."""
+    from PIL import ImageOps
+
+    with resources.files(__package__).joinpath("data/calibration-living-room.webp").open("rb") as fh:
+        photo = Image.open(fh).convert("RGB")
+    views = []
+    for im in (photo, ImageOps.mirror(photo)):
+        w, h = im.size
+        views.append(im)
+        for n in (2, 3):
+            views += [im.crop((w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n))
+                      for i in range(n) for j in range(n)]
+    return _preprocess_many(views)
 
 
 def _preprocess_many(images: Sequence[Image.Image]) -> np.ndarray:

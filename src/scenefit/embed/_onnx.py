@@ -4,6 +4,12 @@ The PyTorch modules are exported once, at first use, into the user cache (nothin
 downloaded) and then run by ONNX Runtime, about 4× faster than eager PyTorch on this
 machine's CPU for EfficientNet-Lite0 (see docs/performance.md). Outputs match PyTorch to
 float precision; tests check cosine ≥ 0.999 on real photos and texts.
+
+``onnx-int8`` adds a statically quantised copy of the image network (int8 weights per
+channel, uint8 activations, QDQ format), calibrated on the packaged example photo. It is
+about 2.3× faster than fp32 but only approximately the same model (pooled-feature cosine
+≈ 0.99), so it encodes scene photos only: product vectors stay fp32 and an index built with
+any runtime can be served with it.
 """
 
 from __future__ import annotations
@@ -90,7 +96,42 @@ class ImageNet:
             export_module(Head(model), (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
                           {"pixels": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}})
 
+        self.path = path
         self.session = load_or_export(path, export)
+
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, pooled = self.session.run(None, {"pixels": np.ascontiguousarray(batch, np.float32)})
+        return logits, pooled
+
+
+def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch: int = 7) -> None:
+    """Static int8 quantisation of an exported image network. ``calibration`` is
+    (n, 3, 224, 224) with n a multiple of ``batch`` (the calibrator needs equal batches)."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"pixels": calibration[i : i + batch]} for i in range(0, len(calibration), batch)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"  # shapes inferred and graph folded, as ORT advises
+        quant_pre_process(str(fp32), str(prepared))
+        quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, calibrate_method=CalibrationMethod.MinMax)
+
+
+class ImageNetInt8:
+    """:class:`ImageNet`'s graph quantised to int8; same inputs and outputs."""
+
+    def __init__(self, path: Path, fp32: "ImageNet", calibration: Callable[[], np.ndarray]):
+        self.session = load_or_export(path, lambda target: quantize_image_net(fp32.path, target, calibration()))
 
     def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits, pooled = self.session.run(None, {"pixels": np.ascontiguousarray(batch, np.float32)})

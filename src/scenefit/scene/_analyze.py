@@ -110,7 +110,7 @@ class SceneAnalyzer:
         bridge = [True, *([self.config.regional] * len(quads)), *([True] * len(centre)), *([False] * len(nine))]
         # Products are small in a room photo: compare product photos with regions of it.
         regions = [True, *([True] * len(quads)), *([False] * len(centre)), *([True] * len(nine))]
-        vecs, looks = encode_with_appearance(self.encoder, images, vectors=bridge, appearance=regions)
+        vecs, looks = encode_with_appearance(self.encoder, images, vectors=bridge, appearance=regions, scene=True)
         vec = vecs[0]
         if len(vecs) > 1:
             # The whole photo carries half the weight; the regions bring out smaller objects.
