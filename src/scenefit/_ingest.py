@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterator, Literal, Protocol, Sequence
 
 import numpy as np
 from PIL import Image
@@ -21,7 +23,7 @@ from ._progress import Progress
 from ._types import Product, RowError
 from .catalog import Catalog, is_url, normalize_description
 from .embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
-from .images import FetchConfig, ImageFetcher, open_image
+from .images import FetchConfig, FetchResult, ImageFetcher, open_image
 from .index import AnnConfig, ProductRecord, VectorIndex
 
 
@@ -37,6 +39,13 @@ class IngestConfig(BaseModel):
                                   "None: as recorded in the index (auto for a new one).")
     write_report: bool = Field(True, description="Write reports/ingest-*.json (off for API writes, "
                                "which answer with the report instead).")
+    engine: Literal["local", "ray"] = Field(
+        "local", description="local: fetch and embed in this process. ray: fetch images and embed "
+        "on a Ray cluster (encoder actors, embeddings written as Parquet shards); the index is "
+        "built here from the shards.")
+    ray_address: str | None = Field(
+        None, description="Ray cluster for engine=ray: auto (a running cluster), ray://HOST:PORT, "
+        "or unset for a local cluster on this machine's CPUs.")
 
 
 @dataclass
@@ -64,11 +73,59 @@ class IngestReport:
     cached: int = 0  # vectors found in the embedding cache
     timings_s: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
+    engine: str = "local"
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["rejected_count"] = len(self.rejected)
         return d
+
+
+@dataclass
+class EmbedItem:
+    """One distinct content to embed: the unit of work sent to an embedding runner."""
+
+    content_hash: str
+    text: str
+    image_path: str | None  # local file holding the image bytes (downloads: the cache file)
+    image_sha: str | None
+    image_label: str  # what messages call the image (the URL for a download)
+    want_appearance: bool  # also compute this photo's appearance vector
+
+
+@dataclass
+class EmbedOutput:
+    """What a runner gives back for a batch of items."""
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # content hash → product vector
+    appearance: dict[str, np.ndarray] = field(default_factory=dict)  # image sha → appearance vector
+    bad_images: dict[str, str] = field(default_factory=dict)  # image sha → why it cannot be decoded
+
+
+class Runner(Protocol):
+    """Where image fetching and embedding run: this process (:class:`LocalRunner`) or a Ray
+    cluster (``scenefit.distributed.RayRunner``). Everything else in an ingest is the same code."""
+
+    name: str
+
+    def fetch(self, sources: Sequence[str], fetch: FetchConfig, advance: Callable[[int], None]) -> dict[str, FetchResult]: ...
+
+    def embed(self, items: list[EmbedItem]) -> Iterator[EmbedOutput]: ...
+
+
+class LocalRunner:
+    name = "local"
+
+    def __init__(self, encoder: Encoder, config: IngestConfig):
+        self.encoder, self.config = encoder, config
+
+    def fetch(self, sources, fetch, advance):
+        return ImageFetcher(fetch).fetch_many(sources, progress=advance)
+
+    def embed(self, items):
+        size = self.config.batch_size
+        for start in range(0, len(items), size):
+            yield embed_items(items[start : start + size], self.encoder, self.config.image_weight)
 
 
 def run_ingest(
@@ -80,9 +137,11 @@ def run_ingest(
     config: IngestConfig,
     fetch: FetchConfig,
     progress: Progress,
+    runner: Runner | None = None,
 ) -> IngestReport:
+    runner = runner or LocalRunner(encoder, config)
     index.preload()  # every product is compared with its indexed record below
-    report = IngestReport(str(catalog.path), str(index.path), encoder.model_id)
+    report = IngestReport(str(catalog.path), str(index.path), encoder.model_id, engine=runner.name)
     report.read = catalog.rows_read
     report.rejected = list(catalog.rejected)
     products = catalog.products
@@ -92,9 +151,9 @@ def run_ingest(
     sources = sorted({p.image for p in products if p.image})
     fetched = {}
     if sources:
-        fetcher = ImageFetcher(fetch.model_copy(update={"cache_dir": fetch.cache_dir or index.path / "cache" / "images"}))
+        fetch = fetch.model_copy(update={"cache_dir": fetch.cache_dir or index.path / "cache" / "images"})
         with progress.task("Fetching images", len(sources)) as advance:
-            fetched = fetcher.fetch_many(sources, progress=advance)
+            fetched = runner.fetch(sources, fetch, advance)
     report.timings_s["images"] = time.perf_counter() - t0
 
     # 2. content hashes: the text that is embedded, the image bytes, and the mixing weight.
@@ -128,15 +187,19 @@ def run_ingest(
             missing = list({hashes[p.id]: p for p in keep if hashes[p.id] not in found}.values())
             if not missing:
                 break
-            for start in range(0, len(missing), config.batch_size):
-                batch = missing[start : start + config.batch_size]
-                new = _embed_batch(batch, state, encoder, config.image_weight, new_appearance)
-                cache.put_many(encoder.model_id, new)
-                found.update(new)
-                report.embedded += len(new)
+            waiting = Counter(hashes[p.id] for p in keep if hashes[p.id] not in found)  # rows per content
+            for out in runner.embed(state.items(missing, new_appearance)):
+                advance(sum(waiting.get(h, 0) for h in out.vectors))
+                # Rows whose image just failed: rejected (local file) or text-only (URL, no
+                # image hash); they come round again with their new content hash.
+                for sha, error in out.bad_images.items():
+                    state.mark_bad(sha, error)
+                if new_appearance is not None:
+                    new_appearance.update(out.appearance)
+                cache.put_many(encoder.model_id, out.vectors)  # kept even if a later batch fails
+                found.update(out.vectors)
+                report.embedded += len(out.vectors)
             keep = [p for p in keep if p.id not in state.rejected_ids]
-            done = sum(1 for p in keep if state.hash(p) in found)
-            advance(max(0, done - report.cached))
     hashes = {p.id: state.hash(p) for p in keep}
     appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}
     report.rejected.sort(key=lambda e: e.row)
@@ -209,6 +272,21 @@ class _ContentState:
         # another vector.
         return content_hash(p.parsed.text, sha, f"w={self.weight:g}" if sha else "")
 
+    def items(self, products: list[Product], appearance: dict[str, np.ndarray] | None) -> list[EmbedItem]:
+        """Work items for these products; each photo's appearance is asked for once, and not
+        at all when ``appearance`` (the vectors computed so far) is None."""
+        wanted: set[str] = set()
+        out = []
+        for p in products:
+            sha = self.image_sha.get(p.id)
+            want = appearance is not None and sha is not None and sha not in appearance and sha not in wanted
+            if want:
+                wanted.add(sha)
+            path = self.paths.get(p.id)
+            out.append(EmbedItem(self.hash(p), p.parsed.text, str(path) if path else None, sha,
+                                 p.image or (str(path) if path else ""), want))
+        return out
+
     def apply_known_bad(self) -> None:
         bad = self.cache.bad_images(set(self.image_sha.values()))
         for sha, error in bad.items():
@@ -255,42 +333,37 @@ def _appearance(keep, state: _ContentState, encoder: Encoder, cache: EmbeddingCa
     return {pid: found[sha] for pid, sha in shas.items() if sha in found}
 
 
-def _embed_batch(
-    batch: list[Product], state: _ContentState, encoder: Encoder, weight: float,
-    appearance: dict[str, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """Vectors by content hash; when ``appearance`` is given, also fills it (image sha →
-    appearance vector) for the images decoded here, so no photo is decoded twice."""
+def embed_items(items: list[EmbedItem], encoder: Encoder, weight: float) -> EmbedOutput:
+    """Product vectors (text mixed with image by ``weight``) and asked-for appearance vectors
+    for a batch of items. An item whose image cannot be decoded gets no vector here: its
+    image is reported in ``bad_images`` and the caller decides what the row becomes."""
+    out = EmbedOutput()
     # Decode first: a row whose image is bad costs no embedding in this pass.
-    images: dict[str, Image.Image] = {}
-    for p in batch:
-        path = state.paths.get(p.id)
-        if path is None:
+    images: dict[int, Image.Image] = {}
+    for i, it in enumerate(items):
+        if it.image_path is None or it.image_sha in out.bad_images:
             continue
         try:
-            images[p.id] = open_image(path)
+            images[i] = open_image(Path(it.image_path))
         except ImageError as exc:
             # Messages name the file; for a download that is a cache file, so name the URL.
-            state.mark_bad(state.image_sha[p.id], str(exc).replace(str(path), p.image or str(path)))
-    # Rows whose image just failed are rejected (local) or now text-only (URL, no image hash).
-    batch = [p for p in batch if p.id not in state.rejected_ids]
-    if not batch:
-        return {}
-    vecs = encoder.encode_texts([p.parsed.text for p in batch])
-    with_image = [i for i, p in enumerate(batch) if p.id in images]
+            out.bad_images[it.image_sha] = str(exc).replace(it.image_path, it.image_label or it.image_path)
+    usable = [i for i, it in enumerate(items) if it.image_path is None or i in images]
+    if not usable:
+        return out
+    batch = [items[i] for i in usable]
+    vecs = encoder.encode_texts([it.text for it in batch])
+    with_image = [j for j, i in enumerate(usable) if i in images]
     if with_image:
-        photos = [images[batch[i].id] for i in with_image]
-        shas = [state.image_sha[batch[i].id] for i in with_image]
-        # Appearance once per photo (the same photo may come with other texts), and from the
-        # same model pass as the image vectors where the encoder allows.
-        wanted = [appearance is not None and sha not in appearance and sha not in shas[:j]
-                  for j, sha in enumerate(shas)]
-        img_vecs, looks = encode_with_appearance(encoder, photos, vectors=[True] * len(photos), appearance=wanted)
-        vecs[with_image] = (1 - weight) * vecs[with_image] + weight * np.stack([img_vecs[j] for j in range(len(photos))])
-        if appearance is not None:
-            appearance.update((shas[j], look) for j, look in looks.items())
+        photos = [images[usable[j]] for j in with_image]
+        # Appearance from the same model pass as the image vectors where the encoder allows.
+        img_vecs, looks = encode_with_appearance(encoder, photos, vectors=[True] * len(photos),
+                                                 appearance=[batch[j].want_appearance for j in with_image])
+        vecs[with_image] = (1 - weight) * vecs[with_image] + weight * np.stack([img_vecs[k] for k in range(len(photos))])
+        out.appearance.update((batch[with_image[k]].image_sha, look) for k, look in looks.items())
     vecs = l2_normalize(vecs)
-    return {state.hash(p): vecs[i] for i, p in enumerate(batch)}
+    out.vectors = {it.content_hash: vecs[j] for j, it in enumerate(batch)}
+    return out
 
 
 def _record(p: Product, content_hash: str, image_error: str | None) -> ProductRecord:

@@ -17,6 +17,7 @@ from ._errors import ScenefitError
 from .embed import EncoderConfig
 from .images import FetchConfig
 from .index import AnnConfig
+from ._ingest import IngestConfig
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -99,6 +100,8 @@ def ingest(
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
     runtime: Optional[str] = RuntimeOpt,
+    engine_name: str = typer.Option("local", "--engine", help=_help(IngestConfig, "engine")),
+    address: Optional[str] = typer.Option(None, "--address", help=_help(IngestConfig, "ray_address")),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
@@ -109,7 +112,8 @@ def ingest(
     if index_type is not None or nprobe is not None:
         ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
     engine = _engine(
-        index, encoder, clip_model, ingest=IngestConfig(sync=not keep_missing, ann=ann), **_runtime(runtime),
+        index, encoder, clip_model, **_runtime(runtime),
+        ingest=IngestConfig(sync=not keep_missing, ann=ann, engine=engine_name, ray_address=address),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
     report = engine.ingest(catalog, rebuild=rebuild)

@@ -211,8 +211,16 @@ class Engine:
                 appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
                 database_url=self.database_url, ann=config.ann,
             )
+        runner = None
+        if config.engine == "ray":
+            from .distributed import RayRunner, shards_root
+
+            # Workers may run elsewhere and in other directories: every path they get is absolute.
+            fetch = fetch.model_copy(update={"cache_dir": Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()})
+            runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute(), log=self.log)
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
-            report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch, progress=self.progress)
+            report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch,
+                                progress=self.progress, runner=runner)
         with self._lock:
             self._index = index  # the generation just written
             self._fitted_rank = None  # a rebuild may have changed the model the fit belongs to

@@ -1,0 +1,175 @@
+"""Ingest on a Ray cluster (``scenefit ingest … --engine ray``).
+
+Only the expensive, parallel stages move to Ray: image fetching (Ray Data tasks) and
+embedding (``map_batches`` over a pool of encoder actors, one model load per actor, GPU
+actors for CLIP when the cluster has GPUs). The actors run the same batch function as the
+local engine (``embed_items``) and write what they compute as Parquet shards; the driver
+reads the shards back and builds the index with the local code path, so row accounting,
+the embedding cache and the index are the same whichever engine ran.
+
+The catalog itself is parsed on the driver by the same reader as the local engine: its
+row numbers, duplicate-id checks and rejection reasons need the rows in file order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .._errors import ConfigError
+from .._ingest import EmbedItem, EmbedOutput, IngestConfig, embed_items
+from ..embed import EncoderConfig, build_encoder
+from ..images import FetchConfig, FetchResult, ImageFetcher
+
+_EMBED_BATCH = 64  # items per actor call
+_FETCH_BATCH = 256  # image sources per fetch task
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--engine ray needs Ray: pip install 'scenefit[ray]'") from None
+    return ray
+
+
+def connect(address: str | None, *, num_cpus: int | None = None) -> None:
+    """Join the cluster at ``address`` (``auto``, ``ray://HOST:PORT``), or start a local one
+    on this machine's CPUs when ``address`` is None. A connection already made is reused."""
+    ray = _ray()
+    if ray.is_initialized():
+        return
+    kwargs = dict(log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING,
+                  ignore_reinit_error=True)
+    if address is None:
+        kwargs["num_cpus"] = num_cpus
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False  # scenefit shows its own
+    ctx.print_on_execution_start = False
+
+
+class _EncoderActor:
+    """One per Ray worker: loads the encoder once and embeds batches of items."""
+
+    def __init__(self, encoder: dict, weight: float):
+        self.encoder, _, _ = build_encoder(EncoderConfig.model_validate(encoder))
+        self.weight = weight
+
+    def __call__(self, batch):
+        import pyarrow as pa
+
+        items = [EmbedItem(h, t, p or None, s or None, label, bool(w)) for h, t, p, s, label, w in zip(
+            batch["content_hash"], batch["text"], batch["image_path"], batch["image_sha"],
+            batch["image_label"], batch["want_appearance"])]
+        out = embed_items(items, self.encoder, self.weight)
+        kinds, keys, vecs, errors = [], [], [], []
+        for h, v in out.vectors.items():
+            kinds.append("vector"), keys.append(h), vecs.append(v.astype(np.float32).tobytes()), errors.append(None)
+        for sha, v in out.appearance.items():
+            kinds.append("appearance"), keys.append(sha), vecs.append(v.astype(np.float32).tobytes()), errors.append(None)
+        for sha, err in out.bad_images.items():
+            kinds.append("bad_image"), keys.append(sha), vecs.append(None), errors.append(err)
+        return pa.table({"kind": pa.array(kinds, pa.string()), "key": pa.array(keys, pa.string()),
+                         "vector": pa.array(vecs, pa.binary()), "error": pa.array(errors, pa.string())})
+
+
+def _fetch_batch(batch, config: dict):
+    import pyarrow as pa
+
+    results = ImageFetcher(FetchConfig.model_validate(config)).fetch_many(list(batch["source"]))
+    sources = list(results)
+    return pa.table({"source": sources,
+                     "path": [str(r.path) if r.path else None for r in results.values()],
+                     "error": [r.error for r in results.values()]})
+
+
+class RayRunner:
+    """The :class:`scenefit._ingest.Runner` that fetches and embeds on a Ray cluster."""
+
+    name = "ray"
+
+    def __init__(self, encoder: EncoderConfig, config: IngestConfig, shards_dir: Path, *,
+                 log: Callable[[str], None] = print):
+        self.encoder = encoder
+        self.config = config
+        self.shards_dir = shards_dir
+        self.log = log
+        connect(config.ray_address)
+        ray = _ray()
+        resources = ray.cluster_resources()
+        self.cpus = max(1, int(resources.get("CPU", 1)))
+        self.gpus = int(resources.get("GPU", 0))
+
+    def _actors(self) -> tuple[int, dict]:
+        """How many encoder actors, and what each one reserves."""
+        if self.gpus and self.encoder.backend == "clip":
+            self.encoder = self.encoder.model_copy(update={"device": "cuda"})
+            return self.gpus, {"num_gpus": 1}
+        # One CPU each: the models' own thread pools follow OMP_NUM_THREADS, which Ray sets
+        # to the CPUs an actor holds, so the actors don't oversubscribe the cores.
+        return self.cpus, {"num_cpus": 1}
+
+    def fetch(self, sources: Sequence[str], fetch: FetchConfig, advance) -> dict[str, FetchResult]:
+        ray = _ray()
+        ds = ray.data.from_items([{"source": s} for s in sources])
+        ds = ds.map_batches(_fetch_batch, fn_kwargs={"config": fetch.model_dump(mode="json")},
+                            batch_size=_FETCH_BATCH, batch_format="pyarrow")
+        results: dict[str, FetchResult] = {}
+        for row in ds.iter_rows():
+            results[row["source"]] = FetchResult(row["source"], Path(row["path"]) if row["path"] else None, row["error"])
+            advance(1)
+        return results
+
+    def embed(self, items: list[EmbedItem]) -> Iterator[EmbedOutput]:
+        if not items:
+            return
+        ray = _ray()
+        n, reserve = self._actors()
+        n = max(1, min(n, -(-len(items) // _EMBED_BATCH)))  # no idle actors for a small job
+        rows = [{"content_hash": it.content_hash, "text": it.text, "image_path": it.image_path or "",
+                 "image_sha": it.image_sha or "", "image_label": it.image_label,
+                 "want_appearance": it.want_appearance} for it in items]
+        target = self.shards_dir / f"run-{uuid.uuid4().hex[:8]}"
+        ds = ray.data.from_items(rows).map_batches(
+            _EncoderActor, fn_constructor_kwargs={"encoder": self.encoder.model_dump(), "weight": self.config.image_weight},
+            batch_size=_EMBED_BATCH, batch_format="numpy", concurrency=n, **reserve)
+        ds.write_parquet(str(target))
+        try:
+            yield from read_shards(target)
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def read_shards(folder: Path) -> Iterator[EmbedOutput]:
+    """The embeddings written by the encoder actors, one :class:`EmbedOutput` per shard."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(folder.glob("*.parquet")):
+        table = pq.read_table(path)
+        out = EmbedOutput()
+        for kind, key, vec, err in zip(*(table.column(c).to_pylist() for c in ("kind", "key", "vector", "error"))):
+            if kind == "vector":
+                out.vectors[key] = np.frombuffer(vec, dtype=np.float32).copy()
+            elif kind == "appearance":
+                out.appearance[key] = np.frombuffer(vec, dtype=np.float32).copy()
+            else:
+                out.bad_images[key] = err
+        yield out
+
+
+def shards_root(index_dir: Path) -> Path:
+    """Where an ingest's shards go. A real cluster's workers must see it (a shared
+    filesystem); SCENEFIT_SHARDS_DIR moves it there."""
+    return Path(os.environ.get("SCENEFIT_SHARDS_DIR") or index_dir / "shards")
