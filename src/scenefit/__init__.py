@@ -13,6 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._errors import (
+    BackendError,
     CatalogError,
     ConfigError,
     ImageError,
@@ -40,5 +41,5 @@ __all__ = [
     "RankWeights", "RowError", "SCHEMA_VERSION", "SceneAnalysis", "SceneAnalyzer", "SceneConfig",
     "VectorIndex", "build_encoder", "normalize_description",
     "ScenefitError", "ConfigError", "CatalogError", "ImageError", "ModelError", "IndexError_",
-    "ModelMismatchError", "NotFoundError",
+    "ModelMismatchError", "NotFoundError", "BackendError",
 ]

@@ -11,7 +11,8 @@ Anything else escaping is a bug and is allowed to show its traceback.
     ├── ModelError             an encoder cannot be loaded (missing weights, missing package)
     ├── IndexError_            index folder missing, corrupt, or built with another model
     │   └── ModelMismatchError index built with another model / dimension
-    └── NotFoundError          no product with that id
+    ├── NotFoundError          no product with that id
+    └── BackendError           a scale-out backend (Ray cluster, Milvus server) is unreachable or failed
 """
 
 from __future__ import annotations
@@ -52,12 +53,17 @@ class NotFoundError(ScenefitError):
     code = "not_found"
 
 
+class BackendError(ScenefitError):
+    code = "backend_error"
+
+
 __all__ = [
     "ScenefitError",
     "ConfigError",
     "CatalogError",
     "ImageError",
     "ModelError",
+    "BackendError",
     "IndexError_",
     "ModelMismatchError",
     "NotFoundError",

@@ -51,6 +51,9 @@ EncoderOpt = typer.Option(
 ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(EncoderConfig, "clip_model"))
 
 
+StoreOpt = typer.Option(
+    None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "
+    "Milvus Lite file (FILE.db). Default: FAISS files in the index folder. Recorded in the index.")
 RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime") + " Default: $SCENEFIT_RUNTIME, else as the index records.")
 
 
@@ -100,6 +103,7 @@ def ingest(
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
     runtime: Optional[str] = RuntimeOpt,
+    store: Optional[str] = StoreOpt,
     engine_name: str = typer.Option("local", "--engine", help=_help(IngestConfig, "engine")),
     address: Optional[str] = typer.Option(None, "--address", help=_help(IngestConfig, "ray_address")),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
@@ -112,7 +116,7 @@ def ingest(
     if index_type is not None or nprobe is not None:
         ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
     engine = _engine(
-        index, encoder, clip_model, **_runtime(runtime),
+        index, encoder, clip_model, **_runtime(runtime), vector_store=store,
         ingest=IngestConfig(sync=not keep_missing, ann=ann, engine=engine_name, ray_address=address),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
@@ -192,6 +196,7 @@ def eval_(
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     runtime: Optional[str] = RuntimeOpt,
+    store: Optional[str] = StoreOpt,
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
 ):
@@ -200,7 +205,7 @@ def eval_(
     from .evaluate import write_chart
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
-    engine = _engine(index, encoder, clip_model, **_runtime(runtime))
+    engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store)
     report = engine.evaluate(catalog, labels, k=k, cv=cv)
     render_eval(report, out)
     if json_out is not None:
@@ -245,7 +250,7 @@ def bench(
         None, "--real-index", help="Index whose product vectors the synthetic catalogs are sampled around "
         "(default: the seed catalog, embedded on first use)."),
     scales: Optional[str] = typer.Option(None, "--scales", help="Catalog sizes for search, e.g. 10000,100000,1000000."),
-    only: Optional[str] = typer.Option(None, "--only", help="Run only these of search,match,memory,ingest; "
+    only: Optional[str] = typer.Option(None, "--only", help="Run only these of search,match,memory,ingest,scaleout; "
                                        "the rest is kept from the previous report."),
 ):
     """Benchmark search, match, memory, cold start and ingestion; write JSON and a table."""

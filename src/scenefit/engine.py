@@ -61,8 +61,15 @@ class Engine:
         database_url: str | None = None,
         scene_cache: SceneCache | None = None,
         runtime: str | None = None,
+        vector_store: str | None = None,
     ):
         self.index_dir = Path(index_dir)
+        #: Milvus URI for a new index's vectors (None: FAISS files in the folder)
+        self.vector_store = vector_store
+        if vector_store:
+            from .index import MilvusTarget
+
+            MilvusTarget.parse(vector_store)  # a malformed URI fails now, not after embedding
         #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
@@ -199,6 +206,9 @@ class Engine:
         # new generation on their next refresh().
         if VectorIndex.exists(self.index_dir) and not rebuild:
             index = VectorIndex.open(self.index_dir, database_url=self.database_url)
+            if self.vector_store and self.vector_store != index.manifest.vector_store:
+                raise ConfigError(f"{self.index_dir} keeps its vectors in {index.manifest.vector_store or 'FAISS files'}, "
+                                  f"not {self.vector_store}; add --rebuild to move them")
             encoder = self.encoder_for_index(index)
             if index.appearance is None and appearance_of(encoder) is not None:
                 self.log(f"{self.index_dir} predates the image-to-image appearance space; "
@@ -209,7 +219,7 @@ class Engine:
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
                 appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
-                database_url=self.database_url, ann=config.ann,
+                database_url=self.database_url, ann=config.ann, vector_store=self.vector_store,
             )
         runner = None
         if config.engine == "ray":

@@ -57,6 +57,14 @@ def test_match_memory_ingest_sections(report):
         assert result["ingest"][label]["products_per_s_median"] > 0
 
 
+def test_scaleout_section(report):
+    so = report[0]["scaleout"]
+    assert so["ray_ingest"]["ray"]["products_per_s_median"] > 0 and so["ray_ingest"]["local"]["products_per_s_median"] > 0
+    search = so["milvus_search"]
+    # Both are exact inner-product search over the same vectors.
+    assert search["faiss_flat"]["recall_at_10"] == 1.0 and search["milvus_lite_flat"]["recall_at_10"] >= 0.99
+
+
 def test_synthetic_vectors_keep_the_real_neighbourhood_scale(report):
     data = report[0]["data"]
     assert 0 < data["noise_scale"]["text"] < 4

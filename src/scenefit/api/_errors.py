@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from .._errors import (CatalogError, ConfigError, ImageError, IndexError_, ModelError, NotFoundError,
-                       ScenefitError)
+from .._errors import (BackendError, CatalogError, ConfigError, ImageError, IndexError_, ModelError,
+                       NotFoundError, ScenefitError)
 
 log = logging.getLogger("scenefit.api")
 
@@ -34,6 +34,7 @@ _STATUS: list[tuple[type[ScenefitError], int]] = [
     (ConfigError, 422),  # k, filters, context out of bounds
     (ModelError, 503),
     (IndexError_, 503),  # no index, corrupt, wrong model: the service is not ready
+    (BackendError, 503),  # the Milvus server is unreachable
 ]
 
 

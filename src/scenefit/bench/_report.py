@@ -48,11 +48,21 @@ def render(r: dict) -> str:
                      f"{'' if mem['appearance_space'] else ', text-only catalog'}): peak RSS {mem['peak_rss_mb']:.0f} MB; "
                      f"{mem['bytes_per_product_on_disk']:.0f} bytes/product on disk.")
     ing = r.get("ingest")
-    if ing is None:
-        return "\n".join(lines) + "\n"
-    for label in ("text_only", "with_local_images"):
-        x = ing[label]
-        lines.append(f"- Ingestion, {label.replace('_', ' ')}: {x['products_per_s_median']} products/s "
-                     f"(median of {x['repeats']} runs of {x['products']}; index build {x['index_build']['median_ms']:.0f} ms).")
-    lines.append(f"- Product photos for ingestion: {ing['photos']}.")
+    if ing is not None:
+        for label in ("text_only", "with_local_images"):
+            x = ing[label]
+            lines.append(f"- Ingestion, {label.replace('_', ' ')}: {x['products_per_s_median']} products/s "
+                         f"(median of {x['repeats']} runs of {x['products']}; index build {x['index_build']['median_ms']:.0f} ms).")
+        lines.append(f"- Product photos for ingestion: {ing['photos']}.")
+    so = r.get("scaleout")
+    if so is not None:
+        ri, ms = so["ray_ingest"], so["milvus_search"]
+        lines += ["", "## Scale-out engines (same data, this machine)", "",
+                  "| | median | p95 | recall@10 | ratio |", "|---|---:|---:|---:|---:|",
+                  f"| ingest {ri['products']} products with photos, local engine | {ri['local']['products_per_s_median']} products/s | | | |",
+                  f"| ingest, `--engine ray` (local cluster) | {ri['ray']['products_per_s_median']} products/s | | | {ri['ray_vs_local']}× local |",
+                  f"| search {ms['products']:,} vectors, FAISS exact | {ms['faiss_flat']['median_ms']:.2f} ms | {ms['faiss_flat']['p95_ms']:.2f} ms "
+                  f"| {ms['faiss_flat']['recall_at_10']:.3f} | |",
+                  f"| search, Milvus Lite (FLAT) | {ms['milvus_lite_flat']['median_ms']:.2f} ms | {ms['milvus_lite_flat']['p95_ms']:.2f} ms "
+                  f"| {ms['milvus_lite_flat']['recall_at_10']:.3f} | {ms['milvus_vs_faiss']}× FAISS |"]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from ._timing import machine
 from ._workload import real_vectors, scene_photos, synthetic_index
 
 
-SECTIONS = ("search", "match", "memory", "ingest")
+SECTIONS = ("search", "match", "memory", "ingest", "scaleout")
 
 
 @dataclass
@@ -36,13 +36,16 @@ class BenchConfig:
     ingest_text: int = 1000
     ingest_images: int = 200
     ingest_repeats: int = 3
+    scaleout_ingest: int = 1000
+    scaleout_search: int = 20_000
     #: which parts to run; the others are kept from the previous report in ``out`` (if any)
     sections: tuple[str, ...] = SECTIONS
 
     @classmethod
     def smoke_config(cls, **kw) -> "BenchConfig":
         return cls(smoke=True, scales=[3000], match_products=3000, memory_products=[3000], search_queries=30,
-                   match_runs=4, cold_runs=2, ingest_text=40, ingest_images=10, ingest_repeats=1, **kw)
+                   match_runs=4, cold_runs=2, ingest_text=40, ingest_images=10, ingest_repeats=1,
+                   scaleout_ingest=10, scaleout_search=2000, **kw)
 
 
 def _write(cfg: BenchConfig, report: dict, stem: str) -> None:
@@ -103,6 +106,16 @@ def run_suite(cfg: BenchConfig, log=print) -> dict:
     if "ingest" in cfg.sections:
         log("ingestion:")
         report["ingest"] = bench_ingest(cfg.work, cfg.ingest_text, cfg.ingest_images, cfg.ingest_repeats, log=log)
+
+    if "scaleout" in cfg.sections:
+        from ._scaleout import bench_milvus_search, bench_ray_ingest
+
+        log("scale-out engines:")
+        report["scaleout"] = {
+            "ray_ingest": bench_ray_ingest(cfg.work, cfg.scaleout_ingest, cfg.ingest_repeats, log=log),
+            "milvus_search": bench_milvus_search(cfg.work, synth.vectors("text", cfg.scaleout_search, stream=3),
+                                                 synth.vectors("text", min(100, cfg.search_queries), stream=4), log=log),
+        }
 
     _write(cfg, report, stem)
     (cfg.out / f"{stem}.md").write_text(render(report))

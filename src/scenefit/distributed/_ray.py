@@ -17,12 +17,13 @@ import logging
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .._errors import ConfigError
+from .._errors import BackendError, ConfigError
 from .._ingest import EmbedItem, EmbedOutput, IngestConfig, embed_items
 from ..embed import EncoderConfig, build_encoder
 from ..images import FetchConfig, FetchResult, ImageFetcher
@@ -39,12 +40,15 @@ def _ray():
     return ray
 
 
-def connect(address: str | None, *, num_cpus: int | None = None) -> None:
+def connect(address: str | None, *, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address`` (``auto``, ``ray://HOST:PORT``), or start a local one
-    on this machine's CPUs when ``address`` is None. A connection already made is reused."""
+    on this machine's CPUs when ``address`` is None. A connection already made is reused.
+    Returns whether this call connected (the caller may then ``ray.shutdown()``)."""
     ray = _ray()
     if ray.is_initialized():
-        return
+        return False
+    for name in ("ray", "ray.data"):  # scenefit reports progress and errors itself
+        logging.getLogger(name).setLevel(logging.ERROR)
     kwargs = dict(log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING,
                   ignore_reinit_error=True)
     if address is None:
@@ -52,20 +56,25 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
     try:
         ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+        raise BackendError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     from ray.data import DataContext
 
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = False  # scenefit shows its own
     ctx.print_on_execution_start = False
+    return True
 
 
 class _EncoderActor:
-    """One per Ray worker: loads the encoder once and embeds batches of items."""
+    """One per Ray worker: loads the encoder once and embeds batches of items. The encoder
+    config and weight are class attributes of a subclass made per job (:func:`_actor_class`),
+    so Ray ships them with the class rather than as constructor arguments."""
 
-    def __init__(self, encoder: dict, weight: float):
-        self.encoder, _, _ = build_encoder(EncoderConfig.model_validate(encoder))
-        self.weight = weight
+    encoder_config: dict = {}
+    weight: float = 0.5
+
+    def __init__(self):
+        self.encoder, _, _ = build_encoder(EncoderConfig.model_validate(self.encoder_config))
 
     def __call__(self, batch):
         import pyarrow as pa
@@ -85,10 +94,14 @@ class _EncoderActor:
                          "vector": pa.array(vecs, pa.binary()), "error": pa.array(errors, pa.string())})
 
 
+def _actor_class(encoder: EncoderConfig, weight: float) -> type:
+    return type("EncoderActor", (_EncoderActor,), {"encoder_config": encoder.model_dump(), "weight": weight})
+
+
 def _fetch_batch(batch, config: dict):
     import pyarrow as pa
 
-    results = ImageFetcher(FetchConfig.model_validate(config)).fetch_many(list(batch["source"]))
+    results = ImageFetcher(FetchConfig.model_validate(config)).fetch_many(batch.column("source").to_pylist())
     sources = list(results)
     return pa.table({"source": sources,
                      "path": [str(r.path) if r.path else None for r in results.values()],
@@ -127,9 +140,10 @@ class RayRunner:
         ds = ds.map_batches(_fetch_batch, fn_kwargs={"config": fetch.model_dump(mode="json")},
                             batch_size=_FETCH_BATCH, batch_format="pyarrow")
         results: dict[str, FetchResult] = {}
-        for row in ds.iter_rows():
-            results[row["source"]] = FetchResult(row["source"], Path(row["path"]) if row["path"] else None, row["error"])
-            advance(1)
+        with _job("image fetching"):
+            for row in ds.iter_rows():
+                results[row["source"]] = FetchResult(row["source"], Path(row["path"]) if row["path"] else None, row["error"])
+                advance(1)
         return results
 
     def embed(self, items: list[EmbedItem]) -> Iterator[EmbedOutput]:
@@ -143,13 +157,26 @@ class RayRunner:
                  "want_appearance": it.want_appearance} for it in items]
         target = self.shards_dir / f"run-{uuid.uuid4().hex[:8]}"
         ds = ray.data.from_items(rows).map_batches(
-            _EncoderActor, fn_constructor_kwargs={"encoder": self.encoder.model_dump(), "weight": self.config.image_weight},
-            batch_size=_EMBED_BATCH, batch_format="numpy", concurrency=n, **reserve)
-        ds.write_parquet(str(target))
+            _actor_class(self.encoder, self.config.image_weight), batch_size=_EMBED_BATCH, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=n), **reserve)
         try:
+            with _job("embedding"):
+                ds.write_parquet(str(target))
             yield from read_shards(target)
         finally:
             shutil.rmtree(target, ignore_errors=True)
+
+
+@contextmanager
+def _job(what: str):
+    """A Ray job's failure as one scenefit error (the task's own traceback is in Ray's logs)."""
+    ray = _ray()
+    try:
+        yield
+    except ray.exceptions.RayError as exc:
+        cause = getattr(exc, "cause", None) or exc
+        first = next((line for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
+        raise BackendError(f"Ray {what} failed: {first[:300]}") from None
 
 
 def read_shards(folder: Path) -> Iterator[EmbedOutput]:

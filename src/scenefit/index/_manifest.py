@@ -36,6 +36,8 @@ class Manifest(BaseModel):
     ann_config: AnnConfig = Field(default_factory=AnnConfig, description="How both were chosen (kept for later saves)")
     uid: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Names this index's rows in a shared database")
     store: str = Field("sqlite", description="Where product metadata lives: sqlite (in the folder) or postgres")
+    vector_store: str | None = Field(None, description="Where vectors live: None for FAISS files in the "
+                                     "folder, else a Milvus URI (milvus://HOST:PORT/COLLECTION or FILE.db)")
     appearance_dim: int = Field(0, description="Size of the image-to-image vectors; 0: none kept")
     encoder: dict[str, Any] = Field(default_factory=dict, description="EncoderConfig that rebuilds the model")
     created_at: str = Field(default_factory=now_iso)

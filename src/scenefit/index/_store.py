@@ -38,6 +38,8 @@ from ._records import FIELDS, RecordStore, open_store
 if TYPE_CHECKING:
     import filelock
 
+    from ._milvus import MilvusSpace
+
 _KEEP_GENERATIONS = 2  # the current one and its predecessor, for readers mid-load
 
 
@@ -79,10 +81,12 @@ class VectorIndex:
 
     def __init__(self, path: Path, manifest: Manifest, faiss_index, ids: dict[str, int],
                  appearance: AppearanceStore | None = None, *, store: RecordStore,
-                 retired: set[int] | None = None):
+                 retired: set[int] | None = None, remote: "MilvusSpace | None" = None):
         self.path = path
         self.manifest = manifest
-        self._faiss = faiss_index
+        self._faiss = faiss_index  # None when the vectors live in Milvus (``remote``)
+        self._remote = remote
+        self._pending: dict[int, np.ndarray] = {}  # remote: vectors to write at the next save
         self._store = store
         # Changes since the last save, for the store: new rows and keys no longer current.
         self._added: dict[int, ProductRecord] = {}
@@ -117,9 +121,11 @@ class VectorIndex:
     @classmethod
     def create(cls, path: str | Path, *, model_id: str, dim: int, encoder: dict[str, Any],
                appearance_dim: int = 0, database_url: str | None = None,
-               ann: AnnConfig | None = None) -> "VectorIndex":
+               ann: AnnConfig | None = None, vector_store: str | None = None) -> "VectorIndex":
         """A new, empty index (saved on the first ``save``). Product metadata goes to
-        PostgreSQL when ``database_url`` is given, else to SQLite in the folder."""
+        PostgreSQL when ``database_url`` is given, else to SQLite in the folder. Vectors go
+        to FAISS files in the folder, or to Milvus when ``vector_store`` names a collection
+        (which is emptied: a new index starts afresh)."""
 
         from .. import __version__
 
@@ -143,6 +149,10 @@ class VectorIndex:
             except IndexError_:
                 pass
         store = open_store(manifest.store, path, manifest.uid, database_url)
+        if vector_store:
+            remote, appearance = _open_milvus(vector_store, manifest, create=True)
+            manifest.vector_store = vector_store
+            return cls(path, manifest, None, {}, appearance, store=store, retired=set(retired), remote=remote)
         appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
         return cls(path, manifest, _ann.empty_flat(dim), {}, appearance, store=store, retired=set(retired))
 
@@ -159,6 +169,9 @@ class VectorIndex:
         gen = path / _gen_name(manifest.generation)
         store = open_store(manifest.store, path, manifest.uid, database_url)
         ids = dict(store.load_ids(manifest.generation))
+        if manifest.vector_store:
+            remote, appearance = _open_milvus(manifest.vector_store, manifest, create=False)
+            return cls(path, manifest, None, ids, appearance, store=store, remote=remote)
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
             _ann.apply_search_params(index, manifest.ann)
@@ -266,9 +279,23 @@ class VectorIndex:
             self._columns = Columns(self.keys(), self.records())
         return self._columns
 
+    @property
+    def pushes_down_filters(self) -> bool:
+        """Whether ``search`` takes filters as an expression the vector store evaluates
+        (Milvus) rather than as allowed keys."""
+        return self._remote is not None
+
     def vectors(self, keys: Sequence[int]) -> np.ndarray:
         if len(keys) == 0:
             return np.zeros((0, self.manifest.dim), np.float32)
+        if self._remote is not None:
+            keys = [int(k) for k in keys]
+            saved = [k for k in keys if k not in self._pending]
+            out = self._remote.get(saved)
+            if len(saved) == len(keys):
+                return out
+            rows = iter(out)
+            return np.stack([self._pending[k] if k in self._pending else next(rows) for k in keys])
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
 
     def reference_vectors(self, n: int = 2048) -> np.ndarray:
@@ -284,13 +311,23 @@ class VectorIndex:
             self._reference = self.vectors(np.sort(keys))
         return self._reference
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys, or
+        is a filter expression when the index ``pushes_down_filters``."""
         if len(self._by_id) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         if allowed is not None and len(allowed) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         k = min(k, len(self._by_id))
+        if self._remote is not None:
+            from ._milvus import keys_expression
+
+            expr = allowed if isinstance(allowed, str) or allowed is None else keys_expression(allowed)
+            scores, keys = self._remote.search(query.reshape(1, -1), k, expr)
+            mask = keys[0] >= 0
+            return keys[0][mask], scores[0][mask]
+        if isinstance(allowed, str):
+            raise TypeError("a filter expression needs an index that pushes filters down")
         scores, keys = _ann.search(self._faiss, self.manifest.ann, query.reshape(1, -1), k, allowed)
         mask = keys[0] >= 0
         return keys[0][mask], scores[0][mask]
@@ -321,7 +358,10 @@ class VectorIndex:
             rec.key = int(key)
             self._by_id[rec.id] = rec.key
             self._added[rec.key] = rec
-        self._faiss.add_with_ids(vectors, keys)
+        if self._remote is not None:
+            self._pending.update(zip(keys.tolist(), vectors))
+        else:
+            self._faiss.add_with_ids(vectors, keys)
         if self.appearance is not None and appearance:
             pairs = [(int(k), appearance[r.id]) for r, k in zip(records, keys) if r.id in appearance]
             if pairs:
@@ -338,7 +378,11 @@ class VectorIndex:
         if not pairs:
             return
         keys = [key for _, key in pairs]
-        _ann.remove(self._faiss, keys)
+        if self._remote is not None:
+            for key in keys:
+                self._pending.pop(key, None)
+        else:
+            _ann.remove(self._faiss, keys)
         if self.appearance is not None:
             self.appearance.remove(keys)
         with self._cache_lock:
@@ -351,18 +395,41 @@ class VectorIndex:
     def save(self, *, catalog_hash: str | None = None, ann: AnnConfig | None = None) -> None:
         """Write a new generation. The vector indexes are rebuilt first when their size calls
         for another kind (``ann``, default: the config recorded in the manifest)."""
-        import faiss
-
         config = ann or self.manifest.ann_config
         keys = self.keys()
-        self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config, storage=config.storage)
-        appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
+        if self._remote is None:
+            self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config, storage=config.storage)
+            appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
+        else:
+            ann_spec, appearance_spec = self.manifest.ann, self.manifest.appearance_ann
         self.path.mkdir(parents=True, exist_ok=True)
         generation = self.manifest.generation + 1
         # Rows first (invisible until the manifest names their generation); a writer that
         # crashed after this step left rows of a generation never reached: undo them.
         self._store.rollback_after(self.manifest.generation)
         self._store.commit(generation, [_row(r) for r in self._added.values()], sorted(self._retired))
+        if self._remote is not None:
+            self._flush_remote()
+        else:
+            self._write_generation(generation)
+        manifest = self.manifest.model_copy(
+            update={"generation": generation, "count": len(self._by_id), "updated_at": now_iso(),
+                    "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}
+        )
+        if catalog_hash is not None:
+            manifest.catalog_hash = catalog_hash
+        manifest.write_atomic(self.path)  # the commit point
+        self.manifest = manifest
+        with self._cache_lock:  # now readable from the store at this generation
+            self._cache.update(self._added)
+            self._trim()
+        self._added, self._retired = {}, set()
+        self._prune_generations()
+
+    def _write_generation(self, generation: int) -> None:
+        """The FAISS files of a generation, written whole under a temporary name and renamed."""
+        import faiss
+
         final = self.path / _gen_name(generation)
         tmp = self.path / f".{_gen_name(generation)}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -380,19 +447,24 @@ class VectorIndex:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        manifest = self.manifest.model_copy(
-            update={"generation": generation, "count": len(self._by_id), "updated_at": now_iso(),
-                    "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}
-        )
-        if catalog_hash is not None:
-            manifest.catalog_hash = catalog_hash
-        manifest.write_atomic(self.path)  # the commit point
-        self.manifest = manifest
-        with self._cache_lock:  # now readable from the store at this generation
-            self._cache.update(self._added)
-            self._trim()
-        self._added, self._retired = {}, set()
-        self._prune_generations()
+
+    def _flush_remote(self) -> None:
+        """Apply buffered writes to Milvus: retired keys out, new vectors (with the fields
+        filters test) in; the appearance collection likewise."""
+        from ._milvus import filter_fields
+
+        if self._retired:
+            self._remote.delete(sorted(self._retired))
+        if self._pending:
+            keys = sorted(self._pending)
+            self._remote.upsert(keys, np.stack([self._pending[k] for k in keys]),
+                                [filter_fields(self._added[k]) for k in keys])
+        if self._retired or self._pending:
+            self._remote.flush()
+        if self.appearance is not None:
+            self.appearance.remove(sorted(self._retired))
+            self.appearance.flush(lambda key: filter_fields(self._added[key]))
+        self._pending = {}
 
     def _prune_generations(self) -> None:
         current = self.manifest.generation
@@ -404,6 +476,23 @@ class VectorIndex:
         # is in progress now).
         for tmp in self.path.glob(".gen-*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _open_milvus(vector_store: str, manifest: Manifest, *, create: bool):
+    """The product and appearance collections of a Milvus-backed index. ``create``: a new
+    index, which starts with empty collections."""
+    from ._milvus import MilvusAppearance, MilvusSpace, MilvusTarget
+
+    target = MilvusTarget.parse(vector_store)
+    names = [target.collection] + ([f"{target.collection}_appearance"] if manifest.appearance_dim else [])
+    dims = [manifest.dim, manifest.appearance_dim]
+    spaces = []
+    for name, dim in zip(names, dims):
+        spaces.append(MilvusSpace.open(target, name, dim=dim, model_id=manifest.model_id, create=create))
+    appearance = None
+    if len(spaces) > 1:
+        appearance = MilvusAppearance(spaces[1], np.zeros(0, np.int64) if create else None)
+    return spaces[0], appearance
 
 
 def _generations(path: Path) -> list[int]:

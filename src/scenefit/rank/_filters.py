@@ -41,10 +41,11 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.category or self.attributes or self.price_min is not None or self.price_max is not None)
 
-    def allowed_keys(self, index: VectorIndex) -> np.ndarray | None:
+    def allowed_keys(self, index: VectorIndex) -> np.ndarray | str | None:
         """Keys that pass, or None when there is no filter. Unknown columns are an error.
 
-        Vectorised over the index's cached columns: no per-product Python per query."""
+        Vectorised over the index's cached columns: no per-product Python per query. For an
+        index that pushes filters down (Milvus), the filter expression instead."""
         if not self:
             return None
         cols = index.columns
@@ -61,6 +62,10 @@ class Filters:
         for k, vs in self.attributes.items():
             wanted.setdefault(k.strip().lower(), set()).update(v.strip().lower() for v in vs)
         cats |= wanted.pop("category", set())  # category=VALUE means the same as --category
+        if index.pushes_down_filters:
+            from ..index import filter_expression
+
+            return filter_expression(cats, wanted, self.price_min, self.price_max)
         mask = np.ones(len(cols.keys), dtype=bool)
         if cats:
             mask &= np.isin(cols.categories(), list(cats)).any(axis=1)

@@ -1,0 +1,347 @@
+"""Product vectors in Milvus instead of FAISS files (``scenefit ingest … --store URI``).
+
+``URI`` is ``milvus://HOST:PORT/COLLECTION`` (a Milvus server) or a file path ending in
+``.db`` (Milvus Lite, embedded, collection ``scenefit``). The index folder keeps the manifest
+and the store of record (SQLite or PostgreSQL) as usual; the vectors, and the fields that
+filters test, live in the collection, keyed by the same int64 keys the FAISS index would
+use. A second collection, ``COLLECTION_appearance``, holds the offline encoder's
+image-to-image vectors with the same fields.
+
+Filters are pushed down as Milvus boolean expressions (:func:`filter_expression`), with the
+same meaning as the FAISS path's column filters: values are compared trimmed and lower-cased,
+a category filter matches the parsed category or a ``category``/``type`` column, and a price
+range fails products without a parseable price.
+
+Writes are buffered and applied when the index is saved, before the manifest switches to
+the new generation. Milvus has no generations: a reader still on the previous generation
+can miss a product deleted by the save (its record is still readable, its vector is not).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+
+from .._errors import BackendError, ConfigError, IndexError_, ModelMismatchError
+
+if TYPE_CHECKING:
+    from ._store import ProductRecord
+
+_MODEL_PROPERTY = "scenefit.model_id"
+_BATCH = 1000  # rows per upsert / ids per get
+
+
+@dataclass(frozen=True)
+class MilvusTarget:
+    uri: str  # what MilvusClient connects to
+    collection: str
+
+    @classmethod
+    def parse(cls, store: str) -> "MilvusTarget":
+        if store.startswith("milvus://"):
+            rest = store[len("milvus://"):]
+            host, sep, collection = rest.partition("/")
+            if not host or not sep or not collection or "/" in collection:
+                raise ConfigError(f"--store {store!r}: expected milvus://HOST:PORT/COLLECTION")
+            return cls(f"http://{host}", collection)
+        if store.endswith(".db"):
+            return cls(str(Path(store).expanduser().absolute()), "scenefit")
+        raise ConfigError(f"--store {store!r}: expected milvus://HOST:PORT/COLLECTION or a Milvus Lite file (*.db)")
+
+    @property
+    def lite(self) -> bool:
+        return not self.uri.startswith("http")
+
+
+def _pymilvus():
+    try:
+        import pymilvus
+    except ImportError:
+        raise ConfigError("--store milvus needs pymilvus (and milvus-lite for a .db file): "
+                          "pip install 'scenefit[milvus]'") from None
+    return pymilvus
+
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(target: MilvusTarget):
+    """One client per server or file in a process (Milvus Lite opens a file once)."""
+    pymilvus = _pymilvus()
+    # pymilvus logs every failed call with a traceback; scenefit reports it once, as one line.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(target.uri)
+        if client is None:
+            if target.lite:
+                Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                client = pymilvus.MilvusClient(uri=target.uri, timeout=10)
+            except Exception as exc:  # noqa: BLE001 - pymilvus raises several unrelated types
+                raise BackendError(f"cannot reach Milvus at {target.uri}: {_message(exc)}") from None
+            _CLIENTS[target.uri] = client
+        return client
+
+
+def _call(what: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - MilvusException, grpc errors
+        raise BackendError(f"Milvus {what} failed: {_message(exc)}") from None
+
+
+def _message(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc)  # MilvusException keeps the server's words apart
+    return (text.splitlines() or [type(exc).__name__])[0][:300]
+
+
+def filter_fields(record: "ProductRecord") -> dict[str, Any]:
+    """The fields a filter can test, normalised as the FAISS path's columns are."""
+    from ._columns import _norm, _number
+
+    attrs = {str(k).strip().lower(): _norm(v) for k, v in record.attributes.items()}
+    attrs["id"], attrs["sku_id"], attrs["description"] = _norm(record.id), _norm(record.sku_id), _norm(record.description)
+    price = _number(attrs.get("price", ""))
+    return {"category": _norm(record.category)[:512], "attrs": attrs,
+            "price": 0.0 if np.isnan(price) else float(price), "has_price": not np.isnan(price)}
+
+
+def filter_expression(categories: Iterable[str], attributes: dict[str, set[str]],
+                      price_min: float | None, price_max: float | None) -> str:
+    """A Milvus expression for normalised filter values (see the module docstring)."""
+    def lit(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def any_of(field: str, values: Iterable[str]) -> str:
+        return "(" + " or ".join(f"{field} == {lit(v)}" for v in sorted(values)) + ")"
+
+    parts = []
+    cats = sorted(set(categories))
+    if cats:
+        listed = ", ".join(lit(c) for c in cats)
+        column, kind = any_of('attrs["category"]', cats), any_of('attrs["type"]', cats)
+        parts.append(f"(category in [{listed}] or {column} or {kind})")
+    for name, values in sorted(attributes.items()):
+        parts.append(any_of(f"attrs[{lit(name)}]", values))
+    if price_min is not None or price_max is not None:
+        parts.append("has_price == true")
+        if price_min is not None:
+            parts.append(f"price >= {float(price_min)!r}")
+        if price_max is not None:
+            parts.append(f"price <= {float(price_max)!r}")
+    return " and ".join(parts) if parts else "key >= 0"
+
+
+class MilvusSpace:
+    """One collection: int64 key → vector plus filter fields."""
+
+    def __init__(self, target: MilvusTarget, collection: str, dim: int):
+        self.target, self.collection, self.dim = target, collection, dim
+        self.client = _client(target)
+
+    @classmethod
+    def open(cls, target: MilvusTarget, collection: str, *, dim: int, model_id: str, create: bool) -> "MilvusSpace":
+        """The collection of an existing index (checked against its model), or with
+        ``create`` a new, empty one (an existing collection of that name is dropped: a new
+        index starts afresh)."""
+        space = cls(target, collection, dim)
+        client = space.client
+        where = f"Milvus collection {collection!r} at {target.uri}"
+        exists = _call("has_collection", client.has_collection, collection)
+        if create:
+            if exists:
+                space.drop()
+            space._create(model_id)
+            return space
+        if not exists:
+            raise IndexError_(f"{where} does not exist; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
+        _call("load_collection", client.load_collection, collection)  # a restarted server keeps it released
+        info = _call("describe_collection", client.describe_collection, collection)
+        found_dim = next((int(f["params"]["dim"]) for f in info["fields"] if f["name"] == "vector"), None)
+        found_model = (info.get("properties") or {}).get(_MODEL_PROPERTY)
+        if found_dim != dim or found_model != model_id:
+            raise ModelMismatchError(
+                f"{where} holds model {found_model!r} (dim {found_dim}), not {model_id!r} (dim {dim}); "
+                "use another collection, or drop this one")
+        return space
+
+    def _create(self, model_id: str) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("key", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        schema.add_field("category", DataType.VARCHAR, max_length=512)
+        schema.add_field("price", DataType.DOUBLE)
+        schema.add_field("has_price", DataType.BOOL)
+        schema.add_field("attrs", DataType.JSON)
+        params = self.client.prepare_index_params()
+        # Exact inner product: the vectors are L2-normalised, so this is cosine, as in FAISS.
+        # A Milvus server can be given an ANN index on this field by its operator.
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+        _call("create_collection", self.client.create_collection, self.collection, schema=schema,
+              index_params=params, properties={_MODEL_PROPERTY: model_id})
+
+    def upsert(self, keys: Sequence[int], vectors: np.ndarray, fields: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(keys), _BATCH):
+            rows = [{"key": int(k), "vector": v.astype(np.float32).tolist(), **f}
+                    for k, v, f in zip(keys[start : start + _BATCH], vectors[start : start + _BATCH],
+                                       fields[start : start + _BATCH])]
+            _call("upsert", self.client.upsert, self.collection, rows)
+
+    def delete(self, keys: Sequence[int]) -> None:
+        keys = [int(k) for k in keys]
+        for start in range(0, len(keys), _BATCH):
+            _call("delete", self.client.delete, self.collection, ids=keys[start : start + _BATCH])
+
+    def flush(self) -> None:
+        """Seal what was written: Milvus Lite searches unsealed rows one by one (0.7 s per
+        query at 20,000 rows, 16 ms once flushed; see docs/scale-out.md)."""
+        _call("flush", self.client.flush, self.collection)
+
+    def count(self) -> int:
+        return int(_call("get_collection_stats", self.client.get_collection_stats, self.collection)["row_count"])
+
+    def all_keys(self) -> np.ndarray:
+        keys: list[int] = []
+        iterator = _call("query_iterator", self.client.query_iterator, self.collection, batch_size=10_000,
+                         filter="key >= 0", output_fields=["key"])
+        while True:
+            page = _call("query", iterator.next)
+            if not page:
+                iterator.close()
+                break
+            keys.extend(int(r["key"]) for r in page)
+        return np.array(sorted(keys), dtype=np.int64)
+
+    def get(self, keys: Sequence[int]) -> np.ndarray:
+        """Vectors of ``keys`` in order; zeros for a key the collection does not hold (a
+        product deleted after the reader's generation was loaded)."""
+        keys = [int(k) for k in keys]
+        out = np.zeros((len(keys), self.dim), np.float32)
+        at = {k: i for i, k in enumerate(keys)}
+        for start in range(0, len(keys), _BATCH):
+            rows = _call("get", self.client.get, self.collection, ids=keys[start : start + _BATCH], output_fields=["vector"])
+            for row in rows:
+                out[at[int(row["key"])]] = np.asarray(row["vector"], np.float32)
+        return out
+
+    def search(self, queries: np.ndarray, k: int, expr: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, keys), each (n_queries, k), padded with -1 keys, like FAISS."""
+        queries = np.atleast_2d(queries).astype(np.float32)
+        res = _call("search", self.client.search, self.collection, data=[q.tolist() for q in queries],
+                    limit=int(k), filter=expr or "", output_fields=["key"],
+                    search_params={"metric_type": "IP"})
+        scores = np.full((len(queries), k), -np.inf, np.float32)
+        keys = np.full((len(queries), k), -1, np.int64)
+        for i, hits in enumerate(res):
+            for j, hit in enumerate(list(hits)[:k]):
+                keys[i, j] = int(hit["key"] if "key" in hit else hit["id"])
+                scores[i, j] = float(hit["distance"])
+        return scores, keys
+
+    def drop(self) -> None:
+        _call("drop_collection", self.client.drop_collection, self.collection)
+
+
+def keys_expression(keys: np.ndarray) -> str:
+    """An ``allowed`` key set as an expression (when a caller passes keys, not filters)."""
+    return f"key in [{', '.join(str(int(k)) for k in keys)}]"
+
+
+class MilvusAppearance:
+    """The appearance space in a Milvus collection, with the interface of
+    :class:`~scenefit.index._appearance.AppearanceStore` (writes applied by ``flush``)."""
+
+    def __init__(self, space: MilvusSpace, keys: np.ndarray | None = None):
+        from ._ann import IndexSpec
+
+        self.space = space
+        self.spec = IndexSpec()
+        self._keys: set[int] = set(space.all_keys().tolist()) if keys is None else set(keys.tolist())
+        self._pending: dict[int, np.ndarray] = {}
+        self._removed: set[int] = set()
+        self._reference: np.ndarray | None = None
+        self._key_array: np.ndarray | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.space.dim
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._keys
+
+    def keys(self) -> set[int]:
+        return set(self._keys)
+
+    def key_array(self) -> np.ndarray:
+        if self._key_array is None:
+            self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
+        return self._key_array
+
+    def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        for k, v in zip(keys, vectors):
+            self._pending[int(k)] = np.asarray(v, np.float32)
+            self._removed.discard(int(k))
+        self._keys.update(int(k) for k in keys)
+        self._reference = self._key_array = None
+
+    def remove(self, keys: list[int]) -> None:
+        present = [k for k in keys if k in self._keys]
+        for k in present:
+            self._pending.pop(k, None)
+            self._removed.add(k)
+        self._keys.difference_update(present)
+        self._reference = self._key_array = None
+
+    def flush(self, fields_of) -> None:
+        """Apply the buffered writes; ``fields_of(key)`` gives a product's filter fields."""
+        if self._removed:
+            self.space.delete(sorted(self._removed))
+        if self._pending:
+            keys = sorted(self._pending)
+            self.space.upsert(keys, np.stack([self._pending[k] for k in keys]), [fields_of(k) for k in keys])
+        if self._pending or self._removed:
+            self.space.flush()
+        self._pending, self._removed = {}, set()
+
+    def fit_index(self, config):  # Milvus indexes its own collection
+        return self.spec
+
+    def write(self, folder: Path) -> None:  # nothing on disk: the collection is the store
+        pass
+
+    def vectors(self, keys) -> np.ndarray:
+        keys = [int(k) for k in keys]
+        out = self.space.get([k for k in keys if k not in self._pending])
+        if not self._pending:
+            return out
+        it = iter(out)
+        return np.stack([self._pending[k] if k in self._pending else next(it) for k in keys]) if keys else out
+
+    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None) -> np.ndarray:
+        if not self._keys:
+            return np.zeros(0, np.int64)
+        expr = keys_expression(allowed) if isinstance(allowed, np.ndarray) else allowed
+        if isinstance(allowed, np.ndarray) and len(allowed) == 0:
+            return np.zeros(0, np.int64)
+        _, keys = self.space.search(queries, min(k, len(self._keys)), expr)
+        return np.unique(keys[keys >= 0])
+
+    def reference(self, n: int = 2048) -> np.ndarray:
+        if self._reference is None:
+            keys = self.key_array()
+            if len(keys) > n:
+                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
+            self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
+        return self._reference
