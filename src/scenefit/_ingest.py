@@ -141,7 +141,7 @@ def run_ingest(
 ) -> IngestReport:
     runner = runner or LocalRunner(encoder, config)
     index.preload()  # every product is compared with its indexed record below
-    report = IngestReport(str(catalog.path), str(index.path), encoder.model_id, engine=runner.name)
+    report = IngestReport(catalog.name, str(index.path), encoder.model_id, engine=runner.name)
     report.read = catalog.rows_read
     report.rejected = list(catalog.rejected)
     products = catalog.products
@@ -212,7 +212,7 @@ def run_ingest(
         if config.write_report:
             report.report_path = str(_write_report(report, index.path))
             where = f"reasons in {report.report_path}"
-        raise CatalogError(f"{catalog.path}: no valid rows (all {report.read} rejected; {where})")
+        raise CatalogError(f"{catalog.name}: no valid rows (all {report.read} rejected; {where})")
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()

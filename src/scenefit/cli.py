@@ -90,7 +90,8 @@ def _log(message: str) -> None:
 
 @app.command()
 def ingest(
-    catalog: Path = typer.Argument(..., help="Catalog file: .csv, .tsv, .jsonl or .parquet."),
+    catalog: str = typer.Argument(..., help="Catalog file: .csv, .tsv, .jsonl or .parquet (with --engine ray, "
+                                  "also any URI Ray reads, e.g. s3://bucket/catalog.parquet)."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder (created if missing)."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,

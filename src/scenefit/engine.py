@@ -181,7 +181,13 @@ class Engine:
         """Build or update the index. ``sync`` (default: the IngestConfig's) removes index
         products absent from this catalog; ``config`` and ``fetch`` override the engine's."""
         if not isinstance(catalog, Catalog):
-            catalog = Catalog.read(catalog)
+            config = config or self.ingest_config
+            if config.engine == "ray":
+                from .distributed import read_catalog
+
+                catalog = read_catalog(str(catalog), config.ray_address)
+            else:
+                catalog = Catalog.read(catalog)
         lock = VectorIndex.write_lock(self.index_dir)
         try:
             lock.acquire(timeout=0)

@@ -130,3 +130,16 @@ def test_missing_ray_gives_the_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ConfigError, match=r"scenefit\[ray\]"):
         _ray.connect("auto")
+
+
+def test_catalog_read_through_ray_from_a_uri(cluster, tmp_path, capsys):
+    uri = (ROOT / "examples" / "product-catalog.csv").as_uri()  # file:///…: what Ray's readers take
+    code = main(["ingest", uri, "--index", str(tmp_path / "ix"), "--encoder", "offline", "--engine", "ray", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    import json
+
+    report = json.loads(out)
+    assert report["catalog"] == uri and report["read"] == 500 and report["engine"] == "ray"
+    code = main(["ingest", str(tmp_path / "missing.csv"), "--index", str(tmp_path / "ix"), "--engine", "ray"])
+    assert code == 2 and "no such catalog file" in capsys.readouterr().err

@@ -208,9 +208,19 @@ class Catalog:
     rows_read: int = 0
     columns: list[str] = field(default_factory=list)
     sha256: str = ""
+    #: what the catalog is called when ``path`` is a local copy (e.g. an s3:// URI)
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.source or str(self.path)
 
     @classmethod
-    def read(cls, path: str | Path, *, check_local_images: bool = True) -> "Catalog":
+    def read(cls, path: str | Path, *, check_local_images: bool = True, source: str | None = None,
+             base: Path | None = None) -> "Catalog":
+        """Read and validate a catalog file. ``source``: the name it is known by when ``path``
+        is a local copy (a catalog read from object storage); ``base``: the folder relative
+        image paths are resolved against (default: the file's own)."""
         path = Path(path)
         if not path.exists():
             raise CatalogError(f"{path}: no such catalog file")
@@ -231,9 +241,9 @@ class Catalog:
                 rows.close()  # closes the CSV file opened to read the header
                 raise
 
-        cat = cls(path=path, columns=header, sha256=file_sha256(path))
+        cat = cls(path=path, columns=header, sha256=file_sha256(path), source=source or "")
         seen: dict[str, int] = {}
-        base = path.absolute().parent  # image paths must not depend on the cwd later
+        base = base or path.absolute().parent  # image paths must not depend on the cwd later
         for n, (raw, reason) in enumerate(rows, start=1):
             cat.rows_read = n
             result = _validate(raw, reason, n, seen, base, check_local_images)

@@ -7,8 +7,9 @@ local engine (``embed_items``) and write what they compute as Parquet shards; th
 reads the shards back and builds the index with the local code path, so row accounting,
 the embedding cache and the index are the same whichever engine ran.
 
-The catalog itself is parsed on the driver by the same reader as the local engine: its
-row numbers, duplicate-id checks and rejection reasons need the rows in file order.
+Ray Data reads the catalog file (a local path or any URI Ray reads: s3://, gs://, …); its
+bytes are parsed on the driver by the same reader as the local engine, because row numbers,
+duplicate-id checks and rejection reasons need the rows in file order.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from .._errors import BackendError, ConfigError
 from .._ingest import EmbedItem, EmbedOutput, IngestConfig, embed_items
+from ..catalog import Catalog
 from ..embed import EncoderConfig, build_encoder
 from ..images import FetchConfig, FetchResult, ImageFetcher
 
@@ -47,8 +49,9 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
-    for name in ("ray", "ray.data"):  # scenefit reports progress and errors itself
-        logging.getLogger(name).setLevel(logging.ERROR)
+    import ray.data  # noqa: F401 - configures its loggers on import: quieten them after
+
+    _quiet()
     kwargs = dict(log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING,
                   ignore_reinit_error=True)
     if address is None:
@@ -59,10 +62,18 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> bool:
         raise BackendError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     from ray.data import DataContext
 
+    _quiet()
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = False  # scenefit shows its own
     ctx.print_on_execution_start = False
     return True
+
+
+def _quiet() -> None:
+    """scenefit reports progress and errors itself: Ray's INFO and DEBUG lines (Ray Data
+    dumps its whole config at DEBUG) would bury them."""
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class _EncoderActor:
@@ -165,6 +176,31 @@ class RayRunner:
             yield from read_shards(target)
         finally:
             shutil.rmtree(target, ignore_errors=True)
+
+
+def read_catalog(source: str, address: str | None = None) -> Catalog:
+    """The catalog at ``source`` read through Ray Data and validated by scenefit's reader.
+    Relative image paths resolve against the catalog's folder when it is local."""
+    import tempfile
+
+    connect(address)
+    ray = _ray()
+    local = "://" not in source
+    if local and not Path(source).is_file():
+        from .._errors import CatalogError
+
+        raise CatalogError(f"{source}: no such catalog file")
+    with _job("catalog read"):
+        # A local path must be visible to the node that reads it: on a real cluster, put the
+        # catalog on shared or cloud storage (as the image cache and shards).
+        files = ray.data.read_binary_files(str(Path(source).absolute()) if local else source).take_all()
+    if len(files) != 1:
+        raise ConfigError(f"{source}: expected one catalog file, found {len(files)}")
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / name  # the reader knows the format by the suffix
+        copy.write_bytes(files[0]["bytes"])
+        return Catalog.read(copy, source=source, base=Path(source).absolute().parent if local else None)
 
 
 @contextmanager
