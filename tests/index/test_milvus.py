@@ -218,3 +218,23 @@ def test_serve_answers_from_the_milvus_index(seed_pair, living_room):
 
 def _picks_json(body):
     return [(round(r["score"], 3), r["description"]) for r in body["recommendations"]]
+
+
+def test_a_lite_file_held_by_another_process_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    from scenefit.index import _milvus
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pymilvus import MilvusClient; MilvusClient(sys.argv[1]); "
+        "print('open', flush=True); time.sleep(60)"), str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        _milvus._CLIENTS.pop(str(db), None)
+        with pytest.raises(BackendError, match="opened by one process at a time"):
+            _milvus._client(MilvusTarget.parse(str(db)))
+    finally:
+        holder.kill()
+        holder.wait()

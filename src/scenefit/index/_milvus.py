@@ -85,7 +85,8 @@ def _client(target: MilvusTarget):
             try:
                 client = pymilvus.MilvusClient(uri=target.uri, timeout=10)
             except Exception as exc:  # noqa: BLE001 - pymilvus raises several unrelated types
-                raise BackendError(f"cannot reach Milvus at {target.uri}: {_message(exc)}") from None
+                hint = " (a Milvus Lite file is opened by one process at a time)" if target.lite else ""
+                raise BackendError(f"cannot reach Milvus at {target.uri}: {_message(exc)}{hint}") from None
             _CLIENTS[target.uri] = client
         return client
 
