@@ -1,0 +1,92 @@
+"""Dense regional matching, measured outside the product code (docs/quality.md, "Next").
+
+Instead of cropping the scene photo into 14 views and encoding each, run EfficientNet-Lite0
+once on the whole photo at a higher resolution and average its final feature map over
+windows of several sizes (an integral image makes each window one subtraction). Each window
+approximates the pooled features of that part of the photo; a product's score is its best
+window's cosine with the product photo's pooled features (from an existing index's
+appearance space). Reports Recall@10 over the labelled scenes, max-only scoring, no fitting.
+
+    python benchmarks/dense_regions.py --index .scenefit/eval-ikea-dev \
+        --data ../shared/benchmarks/ikea-dev 896:6,8,12,16:3 672:3,4,6,8,12:1
+
+Each configuration is SHORT_SIDE:WINDOW_SIZES[:STRIDE] (window sizes and stride in feature
+cells of 32 pixels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from scenefit.embed import l2_normalize
+from scenefit.embed._offline import OfflineEncoder
+from scenefit.images import open_image
+from scenefit.index import VectorIndex
+
+
+def feature_map(model, image: Image.Image, short: int) -> np.ndarray:
+    """(C, h, w) final EfficientNet features of the whole photo, short side ≈ ``short`` px."""
+    import torch
+
+    w, h = image.size
+    scale = short / min(w, h)
+    size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
+    pixels = (np.asarray(image.convert("RGB").resize(size, Image.Resampling.BICUBIC), np.float32) - 127) / 128
+    with torch.inference_mode():
+        return model.extract_features(torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy()))[0].numpy()
+
+
+def windows(fmap: np.ndarray, sizes: list[int], stride: int) -> np.ndarray:
+    """L2-normalised mean features of every size×size window (cells), at ``stride``."""
+    c, h, w = fmap.shape
+    integral = np.zeros((c, h + 1, w + 1), np.float64)
+    integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
+    out = []
+    for s in sizes:
+        sh, sw = min(s, h), min(s, w)
+        for y in range(0, h - sh + 1, stride):
+            for x in range(0, w - sw + 1, stride):
+                total = integral[:, y + sh, x + sw] - integral[:, y, x + sw] - integral[:, y + sh, x] + integral[:, y, x]
+                out.append(total / (sh * sw))
+    return l2_normalize(np.asarray(out, np.float32))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, required=True, help="an index built from --data's catalog (offline encoder)")
+    ap.add_argument("--data", type=Path, required=True, help="benchmark folder: labels.jsonl and scenes")
+    ap.add_argument("configs", nargs="+")
+    args = ap.parse_args()
+
+    index = VectorIndex.open(args.index)
+    keys = index.appearance.key_array()
+    ids = [index.record(int(k)).id for k in keys]
+    products = l2_normalize(index.appearance.vectors(keys))
+    model = OfflineEncoder()._image_model
+    labels = [json.loads(x) for x in (args.data / "labels.jsonl").read_text().splitlines() if x.strip()]
+    print(f"{len(labels)} scenes, {len(ids)} products with a photo")
+    print("| short side | window sizes (cells) | stride | windows per scene | Recall@10 |")
+    print("|---:|---|---:|---:|---:|")
+    for cfg in args.configs:
+        short, sizes, *rest = cfg.split(":")
+        sizes_ = [int(s) for s in sizes.split(",")]
+        stride = int(rest[0]) if rest else 1
+        recalls, counts, t0 = [], [], time.perf_counter()
+        for lab in labels:
+            regions = windows(feature_map(model, open_image(args.data / lab["scene"]), int(short)), sizes_, stride)
+            counts.append(len(regions))
+            top = np.argsort(-(regions @ products.T).max(axis=0))[:10]
+            relevant = set(lab["relevant"])
+            recalls.append(len({ids[i] for i in top} & relevant) / len(relevant))
+        print(f"| {short} | {sizes} | {stride} | {int(np.median(counts))} | {np.mean(recalls):.4f} |"
+              f"  <!-- {time.perf_counter() - t0:.0f} s -->")
+
+
+if __name__ == "__main__":
+    main()
