@@ -235,3 +235,26 @@ def test_appearance_vectors_are_stored_and_cached(tmp_path, appearance_encoder, 
     assert appearance_encoder.appearance_calls == 2  # red and blue photos, each once
     again = _run_plain(tmp_path, path, appearance_encoder)
     assert again.unchanged == 4 and appearance_encoder.appearance_calls == 2  # served from the cache
+
+
+def test_a_runner_that_loses_items_is_an_error_not_an_endless_loop(tmp_path, fake_encoder):
+    from scenefit import BackendError
+    from scenefit._ingest import LocalRunner
+
+    class Lossy(LocalRunner):
+        name = "lossy"
+
+        def embed(self, items):
+            for out in super().embed(items):
+                out.vectors.pop(next(iter(out.vectors)))  # e.g. a shard this machine cannot read
+                yield out
+
+    catalog = _write_catalog(tmp_path / "cat.csv", [[f"p{i}", f"S{i}", f"VASE NUMBER {i}", "", ""] for i in range(5)])
+    index = VectorIndex.create(tmp_path / "ix", model_id=fake_encoder.model_id, dim=fake_encoder.dim, encoder={})
+    with EmbeddingCache(tmp_path / "cache.sqlite") as cache:
+        with pytest.raises(BackendError, match="1 of 5 products came back from the lossy engine without a vector"):
+            run_ingest(Catalog.read(catalog), index, fake_encoder, cache, config=IngestConfig(),
+                       fetch=FetchConfig(cache_dir=tmp_path / "img"), progress=NullProgress(),
+                       runner=Lossy(fake_encoder, IngestConfig()))
+        assert cache.count() == 4  # what came back is kept for the next try
+    assert not VectorIndex.exists(tmp_path / "ix")  # nothing half-written

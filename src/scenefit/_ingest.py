@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from ._errors import CatalogError, ImageError
+from ._errors import BackendError, CatalogError, ImageError
 from ._hashing import content_hash, file_sha256
 from ._progress import Progress
 from ._types import Product, RowError
@@ -188,17 +188,26 @@ def run_ingest(
             if not missing:
                 break
             waiting = Counter(hashes[p.id] for p in keep if hashes[p.id] not in found)  # rows per content
-            for out in runner.embed(state.items(missing, new_appearance)):
+            items = state.items(missing, new_appearance)
+            bad: set[str] = set()
+            for out in runner.embed(items):
                 advance(sum(waiting.get(h, 0) for h in out.vectors))
                 # Rows whose image just failed: rejected (local file) or text-only (URL, no
                 # image hash); they come round again with their new content hash.
                 for sha, error in out.bad_images.items():
                     state.mark_bad(sha, error)
+                bad.update(out.bad_images)
                 if new_appearance is not None:
                     new_appearance.update(out.appearance)
                 cache.put_many(encoder.model_id, out.vectors)  # kept even if a later batch fails
                 found.update(out.vectors)
                 report.embedded += len(out.vectors)
+            lost = [it for it in items if it.content_hash not in found and it.image_sha not in bad]
+            if lost:
+                # Every item comes back as a vector or a bad image; anything else (e.g. shards
+                # a cluster wrote where this machine cannot read them) must not loop forever.
+                raise BackendError(f"{len(lost)} of {len(items)} products came back from the {runner.name} "
+                                   "engine without a vector (see docs/scale-out.md: shared paths)")
             keep = [p for p in keep if p.id not in state.rejected_ids]
     hashes = {p.id: state.hash(p) for p in keep}
     appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}

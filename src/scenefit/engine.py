@@ -205,6 +205,11 @@ class Engine:
         finally:
             lock.release()
 
+    def _store_target(self) -> str:
+        from .index import MilvusTarget
+
+        return MilvusTarget.parse(self.vector_store).canonical  # x.db and ./x.db are one store
+
     def _ingest_locked(self, catalog: Catalog, rebuild: bool, config: IngestConfig,
                        fetch: FetchConfig) -> IngestReport:
         # The writer works on its own copy of the newest generation: serving threads keep
@@ -212,7 +217,7 @@ class Engine:
         # new generation on their next refresh().
         if VectorIndex.exists(self.index_dir) and not rebuild:
             index = VectorIndex.open(self.index_dir, database_url=self.database_url)
-            if self.vector_store and self.vector_store != index.manifest.vector_store:
+            if self.vector_store and self._store_target() != index.manifest.vector_store:
                 raise ConfigError(f"{self.index_dir} keeps its vectors in {index.manifest.vector_store or 'FAISS files'}, "
                                   f"not {self.vector_store}; add --rebuild to move them")
             encoder = self.encoder_for_index(index)

@@ -68,7 +68,9 @@ def test_writes_map_to_milvus_operations(seed_pair, living_room, tmp_path):
     store = str(tmp_path / "w.db")
     engine = _engine(ix, store)
     engine.ingest(SEED)
-    space = MilvusSpace(MilvusTarget.parse(store), "scenefit", 384)
+    collection = VectorIndex.open(ix).manifest.vector_collection
+    assert collection.startswith("scenefit_")
+    space = MilvusSpace(MilvusTarget.parse(store), collection, 384)
     assert space.count() == 500
     top = engine.match(living_room, k=1).recommendations[0]
     assert engine.delete_products([top.id]) == 1
@@ -161,7 +163,8 @@ def test_collection_of_another_model_is_refused(seed_pair, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["vector_store"] = str(store)
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    MilvusSpace.open(MilvusTarget.parse(str(store)), "scenefit", dim=512, model_id="clip:other", create=True)
+    MilvusSpace.open(MilvusTarget.parse(str(store)), manifest["vector_collection"], dim=512, model_id="clip:other",
+                     create=True)
     with pytest.raises(ModelMismatchError, match="holds model 'clip:other' .dim 512."):
         VectorIndex.open(copy)
     with pytest.raises(ConfigError, match="add --rebuild"):
@@ -238,3 +241,31 @@ def test_a_lite_file_held_by_another_process_is_one_clear_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.slow
+def test_rebuild_fills_a_new_collection_and_drops_the_old_after_the_switch(tmp_path, living_room, monkeypatch):
+    from scenefit.index._milvus import MilvusSpace
+
+    monkeypatch.chdir(tmp_path)
+    _engine(tmp_path / "ix", "v.db").ingest(SEED)  # a relative path: recorded absolute
+    first = VectorIndex.open(tmp_path / "ix").manifest
+    assert first.vector_store == str(tmp_path / "v.db")
+    monkeypatch.chdir(ROOT)  # opened from elsewhere, the index still finds its vectors
+    before = _picks(_engine(tmp_path / "ix").match(living_room, k=5))
+
+    target = MilvusTarget.parse(first.vector_store)
+    rebuilding = VectorIndex.create(tmp_path / "ix", model_id=first.model_id, dim=first.dim, encoder=first.encoder,
+                                    vector_store=str(tmp_path / "v.db"))
+    second = rebuilding.manifest.vector_collection
+    assert second != first.vector_collection
+    # Until the rebuild saves, readers keep the old collection, untouched.
+    assert MilvusSpace(target, first.vector_collection, first.dim).count() == 500
+    assert _picks(_engine(tmp_path / "ix").match(living_room, k=5)) == before
+    src = VectorIndex.open(tmp_path / "ix")
+    keys = src.keys()[:20]
+    rebuilding.upsert(src.records_for(keys), src.vectors(keys))
+    rebuilding.save()
+    client = MilvusSpace(target, second, first.dim).client
+    assert not client.has_collection(first.vector_collection)
+    assert MilvusSpace(target, second, first.dim).count() == 20 and len(VectorIndex.open(tmp_path / "ix")) == 20

@@ -209,7 +209,7 @@ def _job(what: str):
     ray = _ray()
     try:
         yield
-    except ray.exceptions.RayError as exc:
+    except (ray.exceptions.RayError, OSError) as exc:  # OSError: a path Ray's readers cannot open
         cause = getattr(exc, "cause", None) or exc
         first = next((line for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
         raise BackendError(f"Ray {what} failed: {first[:300]}") from None

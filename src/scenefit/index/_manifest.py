@@ -38,6 +38,8 @@ class Manifest(BaseModel):
     store: str = Field("sqlite", description="Where product metadata lives: sqlite (in the folder) or postgres")
     vector_store: str | None = Field(None, description="Where vectors live: None for FAISS files in the "
                                      "folder, else a Milvus URI (milvus://HOST:PORT/COLLECTION or FILE.db)")
+    vector_collection: str | None = Field(None, description="The Milvus collection of this build "
+                                          "(COLLECTION_<id>: a rebuild fills a new one, then drops the old)")
     appearance_dim: int = Field(0, description="Size of the image-to-image vectors; 0: none kept")
     encoder: dict[str, Any] = Field(default_factory=dict, description="EncoderConfig that rebuilds the model")
     created_at: str = Field(default_factory=now_iso)

@@ -58,6 +58,12 @@ class MilvusTarget:
     def lite(self) -> bool:
         return not self.uri.startswith("http")
 
+    @property
+    def canonical(self) -> str:
+        """The store as recorded in a manifest: a Lite file as an absolute path (the index
+        is opened from other directories), a server as milvus://HOST:PORT/COLLECTION."""
+        return self.uri if self.lite else f"milvus://{self.uri[len('http://'):]}/{self.collection}"
+
 
 def _pymilvus():
     try:
@@ -110,7 +116,8 @@ def filter_fields(record: "ProductRecord") -> dict[str, Any]:
     attrs = {str(k).strip().lower(): _norm(v) for k, v in record.attributes.items()}
     attrs["id"], attrs["sku_id"], attrs["description"] = _norm(record.id), _norm(record.sku_id), _norm(record.description)
     price = _number(attrs.get("price", ""))
-    return {"category": _norm(record.category)[:512], "attrs": attrs,
+    category = _norm(record.category).encode("utf-8")[:512].decode("utf-8", "ignore")  # a VARCHAR's limit is bytes
+    return {"category": category, "attrs": attrs,
             "price": 0.0 if np.isnan(price) else float(price), "has_price": not np.isnan(price)}
 
 
@@ -187,8 +194,9 @@ class MilvusSpace:
         # Exact inner product: the vectors are L2-normalised, so this is cosine, as in FAISS.
         # A Milvus server can be given an ANN index on this field by its operator.
         params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+        # Strong: a search right after a save must see it (a server's default, Bounded, may not).
         _call("create_collection", self.client.create_collection, self.collection, schema=schema,
-              index_params=params, properties={_MODEL_PROPERTY: model_id})
+              index_params=params, properties={_MODEL_PROPERTY: model_id}, consistency_level="Strong")
 
     def upsert(self, keys: Sequence[int], vectors: np.ndarray, fields: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(keys), _BATCH):
@@ -227,9 +235,12 @@ class MilvusSpace:
         product deleted after the reader's generation was loaded)."""
         keys = [int(k) for k in keys]
         out = np.zeros((len(keys), self.dim), np.float32)
-        at = {k: i for i, k in enumerate(keys)}
-        for start in range(0, len(keys), _BATCH):
-            rows = _call("get", self.client.get, self.collection, ids=keys[start : start + _BATCH], output_fields=["vector"])
+        at: dict[int, list[int]] = {}
+        for i, k in enumerate(keys):
+            at.setdefault(k, []).append(i)
+        unique = list(at)
+        for start in range(0, len(unique), _BATCH):
+            rows = _call("get", self.client.get, self.collection, ids=unique[start : start + _BATCH], output_fields=["vector"])
             for row in rows:
                 out[at[int(row["key"])]] = np.asarray(row["vector"], np.float32)
         return out
@@ -305,16 +316,23 @@ class MilvusAppearance:
         self._keys.difference_update(present)
         self._reference = self._key_array = None
 
-    def flush(self, fields_of) -> None:
-        """Apply the buffered writes; ``fields_of(key)`` gives a product's filter fields."""
-        if self._removed:
-            self.space.delete(sorted(self._removed))
+    def flush_upserts(self, fields_of) -> None:
+        """Write the buffered vectors (before the index's commit); ``fields_of(key)`` gives a
+        product's filter fields."""
         if self._pending:
             keys = sorted(self._pending)
             self.space.upsert(keys, np.stack([self._pending[k] for k in keys]), [fields_of(k) for k in keys])
-        if self._pending or self._removed:
             self.space.flush()
-        self._pending, self._removed = {}, set()
+        self._pending = {}
+
+    def flush_deletes(self, extra: Iterable[int] = ()) -> None:
+        """Delete removed keys (after the commit: readers of the previous generation keep
+        them until then). Kept for a retry if Milvus fails."""
+        todo = sorted(self._removed | {int(k) for k in extra})
+        if todo:
+            self.space.delete(todo)
+            self.space.flush()
+        self._removed = set()
 
     def fit_index(self, config):  # Milvus indexes its own collection
         return self.spec

@@ -87,6 +87,8 @@ class VectorIndex:
         self._faiss = faiss_index  # None when the vectors live in Milvus (``remote``)
         self._remote = remote
         self._pending: dict[int, np.ndarray] = {}  # remote: vectors to write at the next save
+        self._garbage: set[int] = set()  # remote: retired keys whose delete failed, retried at the next save
+        self._stale: tuple[str, str] | None = None  # remote: (store, collection) a rebuild replaces
         self._store = store
         # Changes since the last save, for the store: new rows and keys no longer current.
         self._added: dict[int, ProductRecord] = {}
@@ -150,9 +152,20 @@ class VectorIndex:
                 pass
         store = open_store(manifest.store, path, manifest.uid, database_url)
         if vector_store:
-            remote, appearance = _open_milvus(vector_store, manifest, create=True)
-            manifest.vector_store = vector_store
-            return cls(path, manifest, None, {}, appearance, store=store, retired=set(retired), remote=remote)
+            import uuid
+
+            from ._milvus import MilvusTarget
+
+            target = MilvusTarget.parse(vector_store)
+            # A new collection per build: the current index keeps serving from its own until
+            # this one's first save switches the manifest, which then drops the old one.
+            manifest.vector_store = target.canonical
+            manifest.vector_collection = f"{target.collection}_{uuid.uuid4().hex[:8]}"
+            remote, appearance = _open_milvus(manifest, create=True)
+            index = cls(path, manifest, None, {}, appearance, store=store, retired=set(retired), remote=remote)
+            if old is not None and old.vector_store and old.vector_collection:
+                index._stale = (old.vector_store, old.vector_collection)
+            return index
         appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
         return cls(path, manifest, _ann.empty_flat(dim), {}, appearance, store=store, retired=set(retired))
 
@@ -170,7 +183,7 @@ class VectorIndex:
         store = open_store(manifest.store, path, manifest.uid, database_url)
         ids = dict(store.load_ids(manifest.generation))
         if manifest.vector_store:
-            remote, appearance = _open_milvus(manifest.vector_store, manifest, create=False)
+            remote, appearance = _open_milvus(manifest, create=False)
             return cls(path, manifest, None, ids, appearance, store=store, remote=remote)
         try:
             index = faiss.read_index(str(gen / "vectors.faiss"))
@@ -408,6 +421,7 @@ class VectorIndex:
         # crashed after this step left rows of a generation never reached: undo them.
         self._store.rollback_after(self.manifest.generation)
         self._store.commit(generation, [_row(r) for r in self._added.values()], sorted(self._retired))
+        retired = sorted(self._retired)
         if self._remote is not None:
             self._flush_remote()
         else:
@@ -424,6 +438,8 @@ class VectorIndex:
             self._cache.update(self._added)
             self._trim()
         self._added, self._retired = {}, set()
+        if self._remote is not None:
+            self._remote_cleanup(retired)
         self._prune_generations()
 
     def _write_generation(self, generation: int) -> None:
@@ -449,22 +465,46 @@ class VectorIndex:
             raise
 
     def _flush_remote(self) -> None:
-        """Apply buffered writes to Milvus: retired keys out, new vectors (with the fields
-        filters test) in; the appearance collection likewise."""
+        """Before the commit: write the new vectors (with the fields filters test) to Milvus.
+        Keys are never reused, so vectors of a save that fails are orphans no record names
+        (queries skip them) until the next writer reuses those keys."""
         from ._milvus import filter_fields
 
-        if self._retired:
-            self._remote.delete(sorted(self._retired))
         if self._pending:
             keys = sorted(self._pending)
             self._remote.upsert(keys, np.stack([self._pending[k] for k in keys]),
                                 [filter_fields(self._added[k]) for k in keys])
-        if self._retired or self._pending:
             self._remote.flush()
         if self.appearance is not None:
-            self.appearance.remove(sorted(self._retired))
-            self.appearance.flush(lambda key: filter_fields(self._added[key]))
+            self.appearance.flush_upserts(lambda key: filter_fields(self._added[key]))
         self._pending = {}
+
+    def _remote_cleanup(self, retired: list[int]) -> None:
+        """After the commit: delete retired vectors, and drop the collections a rebuild
+        replaced. A Milvus failure here does not undo the (committed) save: the keys are
+        retried at the next save, and queries skip them meanwhile (no record names them)."""
+        from .._errors import BackendError
+        from ._milvus import MilvusSpace, MilvusTarget
+
+        todo = sorted(set(retired) | self._garbage)
+        try:
+            if todo:
+                self._remote.delete(todo)
+                self._remote.flush()
+            if self.appearance is not None:
+                self.appearance.remove(todo)
+                self.appearance.flush_deletes(todo)
+            self._garbage = set()
+            if self._stale is not None:
+                store, name = self._stale
+                target = MilvusTarget.parse(store)
+                for collection in (name, f"{name}_appearance"):
+                    space = MilvusSpace(target, collection, 1)
+                    if space.client.has_collection(collection):
+                        space.drop()
+                self._stale = None
+        except BackendError:
+            self._garbage = set(todo)
 
     def _prune_generations(self) -> None:
         current = self.manifest.generation
@@ -478,13 +518,14 @@ class VectorIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _open_milvus(vector_store: str, manifest: Manifest, *, create: bool):
+def _open_milvus(manifest: Manifest, *, create: bool):
     """The product and appearance collections of a Milvus-backed index. ``create``: a new
-    index, which starts with empty collections."""
+    build, which starts with empty collections."""
     from ._milvus import MilvusAppearance, MilvusSpace, MilvusTarget
 
-    target = MilvusTarget.parse(vector_store)
-    names = [target.collection] + ([f"{target.collection}_appearance"] if manifest.appearance_dim else [])
+    target = MilvusTarget.parse(manifest.vector_store)
+    base = manifest.vector_collection or target.collection
+    names = [base] + ([f"{base}_appearance"] if manifest.appearance_dim else [])
     dims = [manifest.dim, manifest.appearance_dim]
     spaces = []
     for name, dim in zip(names, dims):
