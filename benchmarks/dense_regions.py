@@ -9,6 +9,7 @@ appearance space). Reports Recall@10 over the labelled scenes, max-only scoring,
 
     python benchmarks/dense_regions.py --index .scenefit/eval-ikea-dev \
         --data ../shared/benchmarks/ikea-dev 896:6,8,12,16:3 672:3,4,6,8,12:1
+    python benchmarks/dense_regions.py --index … --data … --time   # scene encoding, crops vs dense
 
 Each configuration is SHORT_SIDE:WINDOW_SIZES[:STRIDE] (window sizes and stride in feature
 cells of 32 pixels).
@@ -24,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from scenefit.embed import l2_normalize
 from scenefit.embed._offline import OfflineEncoder
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
+from scenefit.scene._windows import feature_windows as windows
 
 
 def feature_map(model, image: Image.Image, short: int) -> np.ndarray:
@@ -42,27 +43,38 @@ def feature_map(model, image: Image.Image, short: int) -> np.ndarray:
         return model.extract_features(torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy()))[0].numpy()
 
 
-def windows(fmap: np.ndarray, sizes: list[int], stride: int) -> np.ndarray:
-    """L2-normalised mean features of every size×size window (cells), at ``stride``."""
-    c, h, w = fmap.shape
-    integral = np.zeros((c, h + 1, w + 1), np.float64)
-    integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
-    out = []
-    for s in sizes:
-        sh, sw = min(s, h), min(s, w)
-        for y in range(0, h - sh + 1, stride):
-            for x in range(0, w - sw + 1, stride):
-                total = integral[:, y + sh, x + sw] - integral[:, y, x + sw] - integral[:, y + sh, x] + integral[:, y, x]
-                out.append(total / (sh * sw))
-    return l2_normalize(np.asarray(out, np.float32))
+def time_scene_encoding(data: Path, photos: int = 20) -> None:
+    """Median SceneAnalyzer.embed time (ONNX runtime, warm) with crops and with dense windows."""
+    from scenefit.scene import SceneAnalyzer, SceneConfig
+
+    encoder = OfflineEncoder(runtime="onnx")
+    labels = [json.loads(x) for x in (data / "labels.jsonl").read_text().splitlines() if x.strip()][:photos]
+    images = [open_image(data / lab["scene"]) for lab in labels]
+    print("| regions | median ms per scene | p95 ms |")
+    print("|---|---:|---:|")
+    for mode in ("crops", "dense"):
+        analyzer = SceneAnalyzer(encoder, SceneConfig(regions=mode))
+        for im in images[:2]:
+            analyzer.embed(im)  # warm-up (and the ONNX export on first use)
+        times = []
+        for _ in range(2):
+            for im in images:
+                t0 = time.perf_counter()
+                analyzer.embed(im)
+                times.append(time.perf_counter() - t0)
+        print(f"| {mode} | {np.median(times) * 1000:.0f} | {np.percentile(times, 95) * 1000:.0f} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", type=Path, required=True, help="an index built from --data's catalog (offline encoder)")
     ap.add_argument("--data", type=Path, required=True, help="benchmark folder: labels.jsonl and scenes")
-    ap.add_argument("configs", nargs="+")
+    ap.add_argument("--time", action="store_true", help="time scene encoding, crops vs dense, and stop")
+    ap.add_argument("configs", nargs="*")
     args = ap.parse_args()
+    if args.time:
+        time_scene_encoding(args.data)
+        return
 
     index = VectorIndex.open(args.index)
     keys = index.appearance.key_array()

@@ -124,6 +124,14 @@ def test_unknown_runtime_names_the_choices(capsys, seed_index, living_room):
     assert_one_line_error(code, err, "--runtime must be one of torch, onnx, onnx-int8, not 'tensorrt'")
 
 
+def test_regions_option(capsys, seed_index, living_room):
+    code, _, err = run(capsys, "match", living_room, "--index", seed_index, "--regions", "pixels")
+    assert_one_line_error(code, err, "--regions must be crops or dense, not 'pixels'")
+    code, out, err = run(capsys, "match", living_room, "--index", seed_index, "--regions", "dense", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["recommendations"]) == 10
+
+
 def test_error_text_with_brackets_is_printed_verbatim(capsys, tmp_path):
     (tmp_path / "[weird].csv").write_text("id\n1\n")
     code, _, err = run(capsys, "ingest", tmp_path / "[weird].csv", "--index", tmp_path / "ix")

@@ -74,6 +74,8 @@ class SceneEmbedding:
     vector: np.ndarray  # float32 (dim,), the photo's query vector
     regions: np.ndarray | None  # float32 (regions, appearance_dim), or None
     colours: list[NamedColour]
+    #: float32 (windows, appearance_dim): dense feature-map windows (SceneConfig.regions="dense")
+    windows: np.ndarray | None = None
 
 
 @dataclass(slots=True)
@@ -87,6 +89,14 @@ class SceneAnalysis:
     #: float32 (regions, appearance_dim): image-to-image vectors of the whole photo and its
     #: crops, when the encoder has an appearance space; None otherwise
     regions: np.ndarray | None = None
+    #: float32 (windows, appearance_dim): dense windows that replace ``regions`` for matching
+    #: product photos, when the scene config asks for them
+    windows: np.ndarray | None = None
+
+    @property
+    def looks(self) -> np.ndarray | None:
+        """The vectors product photos are matched against: dense windows, else regions."""
+        return self.windows if self.windows is not None else self.regions
 
     def top(self, field_name: str) -> str:
         dist: dict[str, float] = getattr(self, field_name)

@@ -60,3 +60,13 @@ def test_appearance_out_of_step_with_products_is_refused(tmp_path):
     faiss.write_index(stray, str(gen / "appearance.faiss"))
     with pytest.raises(IndexError_, match="appearance vectors and products disagree"):
         VectorIndex.open(tmp_path / "ix")
+
+
+def test_best_keys_keeps_the_best_scoring_keys_of_many_queries():
+    from scenefit.index._appearance import best_keys
+
+    keys = np.array([[5, 7, -1], [7, 9, 2]])
+    scores = np.array([[0.9, 0.2, 0.0], [0.8, 0.7, 0.1]], np.float32)
+    np.testing.assert_array_equal(best_keys(scores, keys, None), [2, 5, 7, 9])
+    np.testing.assert_array_equal(best_keys(scores, keys, 2), [5, 7])  # 5 (0.9), 7 (0.8)
+    np.testing.assert_array_equal(best_keys(scores, keys, 3), [5, 7, 9])

@@ -30,6 +30,15 @@ def test_round_trip_is_exact(regions):
     else:
         assert back.regions is None
     assert back.colours == emb.colours
+    assert back.windows is None
+
+
+def test_round_trip_keeps_dense_windows():
+    emb = _emb(2)
+    emb.windows = np.random.default_rng(3).normal(size=(250, 12)).astype(np.float32)
+    back = loads(dumps(emb))
+    np.testing.assert_array_equal(back.windows, emb.windows)
+    assert back.windows.dtype == np.float32
 
 
 def test_lru_evicts_the_least_recently_used():

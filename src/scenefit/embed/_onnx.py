@@ -104,6 +104,32 @@ class ImageNet:
         return logits, pooled
 
 
+class FeatureMapNet:
+    """EfficientNet's final feature map for a photo of any size: (1, 3, H, W) → (1, C, H/32, W/32)."""
+
+    def __init__(self, path: Path, torch_model: Callable[[], object]):
+        def export(target: Path) -> None:
+            import torch
+
+            model = torch_model()
+
+            class Body(torch.nn.Module):
+                def __init__(self, m):
+                    super().__init__()
+                    self.m = m
+
+                def forward(self, x):
+                    return self.m.extract_features(x)
+
+            export_module(Body(model), (torch.zeros(1, 3, 256, 320),), target, ["pixels"], ["fmap"],
+                          {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
+
+        self.session = load_or_export(path, export)
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.float32)})[0]
+
+
 def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch: int = 7) -> None:
     """Static int8 quantisation of an exported image network. ``calibration`` is
     (n, 3, 224, 224) with n a multiple of ``batch`` (the calibrator needs equal batches)."""

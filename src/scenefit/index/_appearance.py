@@ -16,6 +16,18 @@ from ._ann import AnnConfig, IndexSpec
 FILE = "appearance.faiss"
 
 
+def best_keys(scores: np.ndarray, keys: np.ndarray, limit: int | None) -> np.ndarray:
+    """Unique valid keys of a multi-query search; with ``limit``, the ``limit`` best by their
+    highest score."""
+    valid = keys >= 0
+    if limit is None:
+        return np.unique(keys[valid])
+    flat_keys, flat_scores = keys[valid], scores[valid]
+    order = np.argsort(-flat_scores, kind="stable")
+    unique, first = np.unique(flat_keys[order], return_index=True)  # first = best occurrence
+    return np.sort(unique[np.argsort(first)[:limit]])
+
+
 class AppearanceStore:
     def __init__(self, faiss_index, spec: IndexSpec | None = None):
         self._faiss = faiss_index
@@ -82,8 +94,10 @@ class AppearanceStore:
     def vectors(self, keys) -> np.ndarray:
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
-        """Keys of the ``k`` nearest products to each query, merged (unordered, unique)."""
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               limit: int | None = None) -> np.ndarray:
+        """Keys of the ``k`` nearest products to each query, merged (unique); with ``limit``,
+        only the ``limit`` keys with the best score for any query."""
         if not self._keys:
             return np.zeros(0, np.int64)
         if allowed is not None:
@@ -91,8 +105,8 @@ class AppearanceStore:
             allowed = allowed[np.isin(allowed, self.key_array())]
             if len(allowed) == 0:
                 return np.zeros(0, np.int64)
-        _, keys = _ann.search(self._faiss, self.spec, queries, min(k, len(self._keys)), allowed)
-        return np.unique(keys[keys >= 0])
+        scores, keys = _ann.search(self._faiss, self.spec, queries, min(k, len(self._keys)), allowed)
+        return best_keys(scores, keys, limit)
 
     def reference(self, n: int = 2048) -> np.ndarray:
         """A fixed random sample of the stored vectors (for expressing scores as percentiles)."""

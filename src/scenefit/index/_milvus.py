@@ -348,14 +348,17 @@ class MilvusAppearance:
         it = iter(out)
         return np.stack([self._pending[k] if k in self._pending else next(it) for k in keys]) if keys else out
 
-    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None) -> np.ndarray:
+    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None,
+               limit: int | None = None) -> np.ndarray:
+        from ._appearance import best_keys
+
         if not self._keys:
             return np.zeros(0, np.int64)
         expr = keys_expression(allowed) if isinstance(allowed, np.ndarray) else allowed
         if isinstance(allowed, np.ndarray) and len(allowed) == 0:
             return np.zeros(0, np.int64)
-        _, keys = self.space.search(queries, min(k, len(self._keys)), expr)
-        return np.unique(keys[keys >= 0])
+        scores, keys = self.space.search(queries, min(k, len(self._keys)), expr)
+        return best_keys(scores, keys, limit)
 
     def reference(self, n: int = 2048) -> np.ndarray:
         if self._reference is None:

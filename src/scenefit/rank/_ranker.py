@@ -108,10 +108,13 @@ class Ranker:
         t1 = time.perf_counter()
         n_cand = max(self.config.candidates, 5 * k)
         keys, _ = index.search(scene.vector, n_cand, allowed)
-        use_appearance = scene.regions is not None and index.appearance is not None and len(index.appearance) > 0
+        looks = scene.looks
+        use_appearance = looks is not None and index.appearance is not None and len(index.appearance) > 0
         if use_appearance:
             # A product can look right without its text matching: retrieve by regions too.
-            keys = np.union1d(keys, index.appearance.search(scene.regions, n_cand, allowed)).astype(np.int64)
+            # Hundreds of dense windows would bring in thousands: keep the best by any window.
+            limit = n_cand if scene.windows is not None else None
+            keys = np.union1d(keys, index.appearance.search(looks, n_cand, allowed, limit=limit)).astype(np.int64)
         if timings is not None:
             timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
         if len(keys) == 0:
@@ -127,7 +130,7 @@ class Ranker:
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
         if use_appearance:
-            factors["appearance"] = _appearance_fit(scene.regions, index, keys)
+            factors["appearance"] = _appearance_fit(looks, index, keys)
         return Pool(records, vecs, sims, factors)
 
     def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 from scipy.special import softmax
@@ -13,6 +13,7 @@ from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ._colours import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
+from ._windows import DENSE_SHORT_SIDE, feature_windows
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
 ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
@@ -53,6 +54,10 @@ class SceneConfig(BaseModel):
         "default: the encoder's own (CLIP's learned scale, 0.05 for offline).",
     )
     colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
+    regions: Literal["crops", "dense"] = Field(
+        "crops", description="How product photos are matched against the scene: crops (the whole "
+        "photo and 2×2 and 3×3 crops) or dense (one pass at 896 px, the feature map averaged over "
+        "about 250 windows; better image-to-image recall, about 2.4× the scene encoding time).")
 
 
 def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -129,7 +134,10 @@ class SceneAnalyzer:
     def embed(self, image: Image.Image) -> SceneEmbedding:
         """The context-free, expensive part of an analysis (model pass and colour k-means)."""
         vec, regions = self.embed_scene(image)
-        return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours))
+        windows = None
+        if self.config.regions == "dense" and regions is not None and hasattr(self.encoder, "scene_feature_map"):
+            windows = feature_windows(self.encoder.scene_feature_map(image, DENSE_SHORT_SIDE))
+        return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
         return self.interpret(self.embed(image), context)
@@ -161,6 +169,7 @@ class SceneAnalyzer:
             context=context,
             vector=vec.astype(np.float32),
             regions=regions,
+            windows=embedding.windows,
         )
 
 

@@ -30,6 +30,8 @@ def dumps(emb: SceneEmbedding) -> bytes:
     arrays = {"vector": emb.vector}
     if emb.regions is not None:
         arrays["regions"] = emb.regions
+    if emb.windows is not None:
+        arrays["windows"] = emb.windows
     colours = json.dumps([[c.name, c.hex, c.share] for c in emb.colours])
     np.savez(buf, colours=np.frombuffer(colours.encode(), np.uint8), **arrays)
     return buf.getvalue()
@@ -39,7 +41,8 @@ def loads(data: bytes) -> SceneEmbedding:
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         colours = [NamedColour(n, h, float(s)) for n, h, s in json.loads(z["colours"].tobytes())]
         regions = z["regions"].astype(np.float32) if "regions" in z.files else None
-        return SceneEmbedding(z["vector"].astype(np.float32), regions, colours)
+        windows = z["windows"].astype(np.float32) if "windows" in z.files else None
+        return SceneEmbedding(z["vector"].astype(np.float32), regions, colours, windows)
 
 
 class LRUSceneCache:
