@@ -28,14 +28,55 @@ def best_keys(scores: np.ndarray, keys: np.ndarray, limit: int | None) -> np.nda
     return np.sort(unique[np.argsort(first)[:limit]])
 
 
-class AppearanceStore:
+class KeyedVectors:
+    """What every appearance store shares: the set of keys it holds (kept in memory for
+    vectorised lookups), and a fixed sample of its vectors. Subclasses give ``dim`` and
+    ``vectors`` and call ``_changed`` when the keys change."""
+
+    def __init__(self, keys: set[int]):
+        self._keys = keys
+        self._reference: np.ndarray | None = None
+        self._key_array: np.ndarray | None = None
+
+    dim: int
+
+    def vectors(self, keys) -> np.ndarray:
+        raise NotImplementedError
+
+    def _changed(self) -> None:
+        self._reference = self._key_array = None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._keys
+
+    def keys(self) -> set[int]:
+        return set(self._keys)
+
+    def key_array(self) -> np.ndarray:
+        """The keys as a sorted array (cached until the next change), for vectorised lookups."""
+        if self._key_array is None:
+            self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
+        return self._key_array
+
+    def reference(self, n: int = 2048) -> np.ndarray:
+        """A fixed random sample of the stored vectors (for expressing scores as percentiles)."""
+        if self._reference is None:
+            keys = self.key_array()
+            if len(keys) > n:
+                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
+            self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
+        return self._reference
+
+
+class AppearanceStore(KeyedVectors):
     def __init__(self, faiss_index, spec: IndexSpec | None = None):
+        super().__init__(set(_ann.keys_of(faiss_index).tolist()) if faiss_index.ntotal else set())
         self._faiss = faiss_index
         self.spec = spec or IndexSpec()
         _ann.apply_search_params(faiss_index, self.spec)
-        self._keys = set(_ann.keys_of(faiss_index).tolist()) if faiss_index.ntotal else set()
-        self._reference: np.ndarray | None = None
-        self._key_array: np.ndarray | None = None
 
     @classmethod
     def create(cls, dim: int) -> "AppearanceStore":
@@ -62,34 +103,18 @@ class AppearanceStore:
     def dim(self) -> int:
         return self._faiss.d
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __contains__(self, key: int) -> bool:
-        return key in self._keys
-
-    def keys(self) -> set[int]:
-        return set(self._keys)
-
-    def key_array(self) -> np.ndarray:
-        """The keys as a sorted array (cached until the next change), for vectorised lookups."""
-        if self._key_array is None:
-            self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
-        return self._key_array
-
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if len(keys):
             self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(keys, np.int64))
             self._keys.update(int(k) for k in keys)
-            self._reference = self._key_array = None
+            self._changed()
 
     def remove(self, keys: list[int]) -> None:
-
         present = [k for k in keys if k in self._keys]
         if present:
             _ann.remove(self._faiss, present)
             self._keys.difference_update(present)
-            self._reference = self._key_array = None
+            self._changed()
 
     def vectors(self, keys) -> np.ndarray:
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
@@ -107,12 +132,3 @@ class AppearanceStore:
                 return np.zeros(0, np.int64)
         scores, keys = _ann.search(self._faiss, self.spec, queries, min(k, len(self._keys)), allowed)
         return best_keys(scores, keys, limit)
-
-    def reference(self, n: int = 2048) -> np.ndarray:
-        """A fixed random sample of the stored vectors (for expressing scores as percentiles)."""
-        if self._reference is None:
-            keys = np.fromiter(sorted(self._keys), dtype=np.int64, count=len(self._keys))
-            if len(keys) > n:
-                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
-            self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
-        return self._reference

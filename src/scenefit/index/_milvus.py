@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from .._errors import BackendError, ConfigError, IndexError_, ModelMismatchError
+from ._appearance import KeyedVectors, best_keys
 
 if TYPE_CHECKING:
     from ._store import ProductRecord
@@ -211,9 +212,23 @@ class MilvusSpace:
             _call("delete", self.client.delete, self.collection, ids=keys[start : start + _BATCH])
 
     def flush(self) -> None:
-        """Seal what was written: Milvus Lite searches unsealed rows one by one (0.7 s per
-        query at 20,000 rows, 16 ms once flushed; see docs/scale-out.md)."""
+        """Seal what was written: Milvus Lite searches unsealed rows one by one, many times
+        slower (`scenefit bench --only scaleout` measures both; docs/scale-out.md)."""
         _call("flush", self.client.flush, self.collection)
+
+    def write(self, vectors: dict[int, np.ndarray], fields_of) -> None:
+        """Upsert ``vectors`` (key → vector) with ``fields_of(key)``, then flush."""
+        if vectors:
+            keys = sorted(vectors)
+            self.upsert(keys, np.stack([vectors[k] for k in keys]), [fields_of(k) for k in keys])
+            self.flush()
+
+    def remove(self, keys: Iterable[int]) -> None:
+        """Delete ``keys``, then flush."""
+        keys = sorted(int(k) for k in keys)
+        if keys:
+            self.delete(keys)
+            self.flush()
 
     def count(self) -> int:
         return int(_call("get_collection_stats", self.client.get_collection_stats, self.collection)["row_count"])
@@ -245,9 +260,12 @@ class MilvusSpace:
                 out[at[int(row["key"])]] = np.asarray(row["vector"], np.float32)
         return out
 
-    def search(self, queries: np.ndarray, k: int, expr: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, keys), each (n_queries, k), padded with -1 keys, like FAISS."""
+    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, keys), each (n_queries, k), padded with -1 keys, like FAISS. ``allowed``:
+        a filter expression, or the keys a search may return."""
         queries = np.atleast_2d(queries).astype(np.float32)
+        expr = allowed if allowed is None or isinstance(allowed, str) else \
+            f"key in [{', '.join(str(int(k)) for k in allowed)}]"
         res = _call("search", self.client.search, self.collection, data=[q.tolist() for q in queries],
                     limit=int(k), filter=expr or "", output_fields=["key"],
                     search_params={"metric_type": "IP"})
@@ -263,50 +281,41 @@ class MilvusSpace:
         _call("drop_collection", self.client.drop_collection, self.collection)
 
 
-def keys_expression(keys: np.ndarray) -> str:
-    """An ``allowed`` key set as an expression (when a caller passes keys, not filters)."""
-    return f"key in [{', '.join(str(int(k)) for k in keys)}]"
+def pending_first(keys: Sequence[int], pending: dict[int, np.ndarray], space: MilvusSpace) -> np.ndarray:
+    """Vectors of ``keys`` in order: buffered ones (not yet saved) from ``pending``, the rest
+    from the collection."""
+    keys = [int(k) for k in keys]
+    saved = space.get([k for k in keys if k not in pending])
+    if len(saved) == len(keys):
+        return saved
+    rows = iter(saved)
+    return np.stack([pending[k] if k in pending else next(rows) for k in keys])
 
 
-class MilvusAppearance:
+class MilvusAppearance(KeyedVectors):
     """The appearance space in a Milvus collection, with the interface of
-    :class:`~scenefit.index._appearance.AppearanceStore` (writes applied by ``flush``)."""
+    :class:`~scenefit.index._appearance.AppearanceStore`. Writes are buffered: new vectors go
+    out before the index's commit (``flush_upserts``), deletes after it (``flush_deletes``)."""
 
     def __init__(self, space: MilvusSpace, keys: np.ndarray | None = None):
         from ._ann import IndexSpec
 
+        super().__init__(set(space.all_keys().tolist()) if keys is None else set(keys.tolist()))
         self.space = space
         self.spec = IndexSpec()
-        self._keys: set[int] = set(space.all_keys().tolist()) if keys is None else set(keys.tolist())
         self._pending: dict[int, np.ndarray] = {}
         self._removed: set[int] = set()
-        self._reference: np.ndarray | None = None
-        self._key_array: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
         return self.space.dim
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __contains__(self, key: int) -> bool:
-        return key in self._keys
-
-    def keys(self) -> set[int]:
-        return set(self._keys)
-
-    def key_array(self) -> np.ndarray:
-        if self._key_array is None:
-            self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
-        return self._key_array
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         for k, v in zip(keys, vectors):
             self._pending[int(k)] = np.asarray(v, np.float32)
             self._removed.discard(int(k))
         self._keys.update(int(k) for k in keys)
-        self._reference = self._key_array = None
+        self._changed()
 
     def remove(self, keys: list[int]) -> None:
         present = [k for k in keys if k in self._keys]
@@ -314,24 +323,16 @@ class MilvusAppearance:
             self._pending.pop(k, None)
             self._removed.add(k)
         self._keys.difference_update(present)
-        self._reference = self._key_array = None
+        self._changed()
 
     def flush_upserts(self, fields_of) -> None:
-        """Write the buffered vectors (before the index's commit); ``fields_of(key)`` gives a
-        product's filter fields."""
-        if self._pending:
-            keys = sorted(self._pending)
-            self.space.upsert(keys, np.stack([self._pending[k] for k in keys]), [fields_of(k) for k in keys])
-            self.space.flush()
+        """Write the buffered vectors; ``fields_of(key)`` gives a product's filter fields."""
+        self.space.write(self._pending, fields_of)
         self._pending = {}
 
     def flush_deletes(self, extra: Iterable[int] = ()) -> None:
-        """Delete removed keys (after the commit: readers of the previous generation keep
-        them until then). Kept for a retry if Milvus fails."""
-        todo = sorted(self._removed | {int(k) for k in extra})
-        if todo:
-            self.space.delete(todo)
-            self.space.flush()
+        """Delete removed keys and ``extra`` ones. Kept for a retry if Milvus fails."""
+        self.space.remove(self._removed | {int(k) for k in extra})
         self._removed = set()
 
     def fit_index(self, config):  # Milvus indexes its own collection
@@ -341,29 +342,11 @@ class MilvusAppearance:
         pass
 
     def vectors(self, keys) -> np.ndarray:
-        keys = [int(k) for k in keys]
-        out = self.space.get([k for k in keys if k not in self._pending])
-        if not self._pending:
-            return out
-        it = iter(out)
-        return np.stack([self._pending[k] if k in self._pending else next(it) for k in keys]) if keys else out
+        return pending_first(keys, self._pending, self.space)
 
     def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None,
                limit: int | None = None) -> np.ndarray:
-        from ._appearance import best_keys
-
-        if not self._keys:
+        if not self._keys or (isinstance(allowed, np.ndarray) and len(allowed) == 0):
             return np.zeros(0, np.int64)
-        expr = keys_expression(allowed) if isinstance(allowed, np.ndarray) else allowed
-        if isinstance(allowed, np.ndarray) and len(allowed) == 0:
-            return np.zeros(0, np.int64)
-        scores, keys = self.space.search(queries, min(k, len(self._keys)), expr)
+        scores, keys = self.space.search(queries, min(k, len(self._keys)), allowed)
         return best_keys(scores, keys, limit)
-
-    def reference(self, n: int = 2048) -> np.ndarray:
-        if self._reference is None:
-            keys = self.key_array()
-            if len(keys) > n:
-                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
-            self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
-        return self._reference

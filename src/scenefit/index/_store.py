@@ -302,13 +302,9 @@ class VectorIndex:
         if len(keys) == 0:
             return np.zeros((0, self.manifest.dim), np.float32)
         if self._remote is not None:
-            keys = [int(k) for k in keys]
-            saved = [k for k in keys if k not in self._pending]
-            out = self._remote.get(saved)
-            if len(saved) == len(keys):
-                return out
-            rows = iter(out)
-            return np.stack([self._pending[k] if k in self._pending else next(rows) for k in keys])
+            from ._milvus import pending_first
+
+            return pending_first(keys, self._pending, self._remote)
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
 
     def reference_vectors(self, n: int = 2048) -> np.ndarray:
@@ -333,10 +329,7 @@ class VectorIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         k = min(k, len(self._by_id))
         if self._remote is not None:
-            from ._milvus import keys_expression
-
-            expr = allowed if isinstance(allowed, str) or allowed is None else keys_expression(allowed)
-            scores, keys = self._remote.search(query.reshape(1, -1), k, expr)
+            scores, keys = self._remote.search(query.reshape(1, -1), k, allowed)
             mask = keys[0] >= 0
             return keys[0][mask], scores[0][mask]
         if isinstance(allowed, str):
@@ -470,11 +463,7 @@ class VectorIndex:
         (queries skip them) until the next writer reuses those keys."""
         from ._milvus import filter_fields
 
-        if self._pending:
-            keys = sorted(self._pending)
-            self._remote.upsert(keys, np.stack([self._pending[k] for k in keys]),
-                                [filter_fields(self._added[k]) for k in keys])
-            self._remote.flush()
+        self._remote.write(self._pending, lambda key: filter_fields(self._added[key]))
         if self.appearance is not None:
             self.appearance.flush_upserts(lambda key: filter_fields(self._added[key]))
         self._pending = {}
@@ -488,9 +477,7 @@ class VectorIndex:
 
         todo = sorted(set(retired) | self._garbage)
         try:
-            if todo:
-                self._remote.delete(todo)
-                self._remote.flush()
+            self._remote.remove(todo)
             if self.appearance is not None:
                 self.appearance.remove(todo)
                 self.appearance.flush_deletes(todo)
