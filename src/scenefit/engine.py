@@ -64,12 +64,13 @@ class Engine:
         vector_store: str | None = None,
     ):
         self.index_dir = Path(index_dir)
-        #: Milvus URI for a new index's vectors (None: FAISS files in the folder)
-        self.vector_store = vector_store
+        #: Milvus store for a new index's vectors, canonical (x.db and ./x.db are one store);
+        #: None: FAISS files in the folder. Parsed now: a malformed URI fails before embedding.
+        self.vector_store = None
         if vector_store:
             from .index import MilvusTarget
 
-            MilvusTarget.parse(vector_store)  # a malformed URI fails now, not after embedding
+            self.vector_store = MilvusTarget.parse(vector_store).canonical
         #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
@@ -205,11 +206,6 @@ class Engine:
         finally:
             lock.release()
 
-    def _store_target(self) -> str:
-        from .index import MilvusTarget
-
-        return MilvusTarget.parse(self.vector_store).canonical  # x.db and ./x.db are one store
-
     def _ingest_locked(self, catalog: Catalog, rebuild: bool, config: IngestConfig,
                        fetch: FetchConfig) -> IngestReport:
         # The writer works on its own copy of the newest generation: serving threads keep
@@ -217,7 +213,7 @@ class Engine:
         # new generation on their next refresh().
         if VectorIndex.exists(self.index_dir) and not rebuild:
             index = VectorIndex.open(self.index_dir, database_url=self.database_url)
-            if self.vector_store and self._store_target() != index.manifest.vector_store:
+            if self.vector_store and self.vector_store != index.manifest.vector_store:
                 raise ConfigError(f"{self.index_dir} keeps its vectors in {index.manifest.vector_store or 'FAISS files'}, "
                                   f"not {self.vector_store}; add --rebuild to move them")
             encoder = self.encoder_for_index(index)
@@ -280,12 +276,10 @@ class Engine:
         t0 = time.perf_counter()
         key = None
         if self.scene_cache is not None and digest is not None:
-            # The model and the analysis settings are part of the key: another index or
-            # config must not be served this one's embedding.
-            # int8 scene views differ a little from fp32 ones: the runtime's precision is part of it.
-            precision = "int8" if getattr(analyzer.encoder, "runtime", None) == "onnx-int8" else "fp32"
-            key = hashlib.sha256(f"{index.manifest.model_id}|{precision}|{self.scene_config.model_dump_json()}|{digest}"
-                                 .encode()).hexdigest()
+            # What makes scene vectors and the analysis settings are part of the key: another
+            # index, runtime precision or config must not be served this one's embedding.
+            scene_model = getattr(analyzer.encoder, "scene_model_id", index.manifest.model_id)
+            key = hashlib.sha256(f"{scene_model}|{self.scene_config.model_dump_json()}|{digest}".encode()).hexdigest()
         embedding = self.scene_cache.get(key) if key else None
         if embedding is None:
             embedding = analyzer.embed(image)

@@ -145,3 +145,9 @@ def test_engine_serves_an_index_with_the_int8_runtime(tmp_path_factory, living_r
     assert len(b.recommendations) == 10
     assert len({r.id for r in a.recommendations} & {r.id for r in b.recommendations}) >= 5
     assert max(b.scene.room_type, key=b.scene.room_type.get) == max(a.scene.room_type, key=a.scene.room_type.get)
+
+
+def test_int8_scene_vectors_have_their_own_id_for_the_scene_cache():
+    fp32, int8 = OfflineEncoder(runtime="onnx"), OfflineEncoder(runtime="onnx-int8")
+    assert fp32.scene_model_id == fp32.model_id
+    assert int8.scene_model_id != fp32.scene_model_id and int8.model_id == fp32.model_id

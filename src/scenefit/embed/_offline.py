@@ -74,6 +74,9 @@ class OfflineEncoder:
         self.model_id = (
             f"offline-v1:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}"
         )
+        #: what makes scene (query) vectors: the model, plus the int8 network under onnx-int8,
+        #: whose scene vectors differ a little (the scene cache keys on it)
+        self.scene_model_id = self.model_id + (":int8-scenes" if runtime == "onnx-int8" else "")
 
     # -- models, loaded on first use ------------------------------------------------------
     @cached_property
@@ -275,13 +278,9 @@ def _calibration_batch() -> np.ndarray:
 
     with resources.files(__package__).joinpath("data/calibration-living-room.webp").open("rb") as fh:
         photo = Image.open(fh).convert("RGB")
-    views = []
-    for im in (photo, ImageOps.mirror(photo)):
-        w, h = im.size
-        views.append(im)
-        for n in (2, 3):
-            views += [im.crop((w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n))
-                      for i in range(n) for j in range(n)]
+    from ..images import grid
+
+    views = [v for im in (photo, ImageOps.mirror(photo)) for v in (im, *grid(im, 2), *grid(im, 3))]
     return _preprocess_many(views)
 
 

@@ -63,15 +63,24 @@ def load_or_export(path: Path, export: Callable[[Path], None]):
             path.unlink(missing_ok=True)  # damaged cache file: export again
 
 
-def export_module(module, example: tuple, path: Path, inputs: list[str], outputs: list[str],
+def export_module(model, forward: Callable, example: tuple, path: Path, inputs: list[str], outputs: list[str],
                   dynamic: dict[str, dict[int, str]]) -> None:
+    """Export ``forward(model, *inputs)`` (the part of a PyTorch model scenefit runs) as ONNX."""
     import warnings
 
     import torch
 
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, *args):
+            return forward(self.m, *args)
+
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
-        torch.onnx.export(module.eval(), example, str(path), input_names=inputs, output_names=outputs,
+        torch.onnx.export(Graph().eval(), example, str(path), input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=17, dynamo=False)
 
 
@@ -79,21 +88,14 @@ class ImageNet:
     """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
+        def head(m, x):
+            pool = m.extract_features(x).mean(dim=(2, 3))
+            return m._fc(pool), pool
+
         def export(target: Path) -> None:
             import torch
 
-            model = torch_model()
-
-            class Head(torch.nn.Module):
-                def __init__(self, m):
-                    super().__init__()
-                    self.m = m
-
-                def forward(self, x):
-                    pool = self.m.extract_features(x).mean(dim=(2, 3))
-                    return self.m._fc(pool), pool
-
-            export_module(Head(model), (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
+            export_module(torch_model(), head, (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
                           {"pixels": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}})
 
         self.path = path
@@ -111,18 +113,8 @@ class FeatureMapNet:
         def export(target: Path) -> None:
             import torch
 
-            model = torch_model()
-
-            class Body(torch.nn.Module):
-                def __init__(self, m):
-                    super().__init__()
-                    self.m = m
-
-                def forward(self, x):
-                    return self.m.extract_features(x)
-
-            export_module(Body(model), (torch.zeros(1, 3, 256, 320),), target, ["pixels"], ["fmap"],
-                          {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
+            export_module(torch_model(), lambda m, x: m.extract_features(x), (torch.zeros(1, 3, 256, 320),), target,
+                          ["pixels"], ["fmap"], {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
 
         self.session = load_or_export(path, export)
 
@@ -153,15 +145,12 @@ def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch:
                         per_channel=True, calibrate_method=CalibrationMethod.MinMax)
 
 
-class ImageNetInt8:
+class ImageNetInt8(ImageNet):
     """:class:`ImageNet`'s graph quantised to int8; same inputs and outputs."""
 
-    def __init__(self, path: Path, fp32: "ImageNet", calibration: Callable[[], np.ndarray]):
+    def __init__(self, path: Path, fp32: ImageNet, calibration: Callable[[], np.ndarray]):
+        self.path = path
         self.session = load_or_export(path, lambda target: quantize_image_net(fp32.path, target, calibration()))
-
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        logits, pooled = self.session.run(None, {"pixels": np.ascontiguousarray(batch, np.float32)})
-        return logits, pooled
 
 
 class TextNet:
@@ -183,19 +172,12 @@ class TextNet:
         def export(target: Path) -> None:
             import torch
 
-            transformer = st_model()[0].auto_model
-
-            class Body(torch.nn.Module):
-                def __init__(self, m):
-                    super().__init__()
-                    self.m = m
-
-                def forward(self, input_ids, attention_mask, token_type_ids):
-                    return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).last_hidden_state
+            def body(m, input_ids, attention_mask, token_type_ids):
+                return m(input_ids=input_ids, attention_mask=attention_mask,
+                         token_type_ids=token_type_ids).last_hidden_state
 
             ids = torch.ones(2, 8, dtype=torch.long)
-            export_module(Body(transformer), (ids, ids, torch.zeros_like(ids)), target,
+            export_module(st_model()[0].auto_model, body, (ids, ids, torch.zeros_like(ids)), target,
                           ["input_ids", "attention_mask", "token_type_ids"], ["hidden"],
                           {n: {0: "n", 1: "t"} for n in ("input_ids", "attention_mask", "token_type_ids", "hidden")})
 

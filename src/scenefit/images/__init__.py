@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ._crops import centre, grid
 from ._decode import open_image
 from ._fetch import FetchConfig, FetchResult, ImageFetcher
 from ._guard import AddressPolicy, GuardedTransport, UnsafeURLError, fetch_url_bytes
 
-__all__ = ["open_image", "ImageFetcher", "FetchConfig", "FetchResult", "AddressPolicy",
+__all__ = ["open_image", "grid", "centre", "ImageFetcher", "FetchConfig", "FetchResult", "AddressPolicy",
            "GuardedTransport", "UnsafeURLError", "fetch_url_bytes"]

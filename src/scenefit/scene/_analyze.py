@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
+from ..images import centre, grid
 from ._colours import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
 from ._windows import DENSE_SHORT_SIDE, feature_windows
@@ -73,20 +74,9 @@ def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.
 _MIN_REGIONAL_SIDE = 128
 
 
-def _grid(image: Image.Image, n: int) -> list[Image.Image]:
-    w, h = image.size
-    return [image.crop((w * i // n, h * j // n, w * (i + 1) // n, h * (j + 1) // n))
-            for i in range(n) for j in range(n)]
-
-
-def _centre(image: Image.Image) -> Image.Image:
-    w, h = image.size
-    return image.crop((w // 4, h // 4, 3 * w // 4, 3 * h // 4))
-
-
 def _crops(image: Image.Image) -> list[Image.Image]:
     """The text bridge's regions: four quadrants and the centre."""
-    return [*_grid(image, 2), _centre(image)]
+    return [*grid(image, 2), centre(image)]
 
 
 class SceneAnalyzer:
@@ -108,13 +98,13 @@ class SceneAnalyzer:
         (whole photo, 2×2 and 3×3 crops) — from one model pass where the backend allows."""
         # Crops of a small photo are too small to say anything on their own.
         big = min(image.size) >= _MIN_REGIONAL_SIDE
-        quads = _grid(image, 2) if big else []
-        centre = [_centre(image)] if big and self.config.regional else []
-        nine = _grid(image, 3) if big else []
-        images = [image, *quads, *centre, *nine]
-        bridge = [True, *([self.config.regional] * len(quads)), *([True] * len(centre)), *([False] * len(nine))]
+        quads = grid(image, 2) if big else []
+        middle = [centre(image)] if big and self.config.regional else []
+        nine = grid(image, 3) if big else []
+        images = [image, *quads, *middle, *nine]
+        bridge = [True, *([self.config.regional] * len(quads)), *([True] * len(middle)), *([False] * len(nine))]
         # Products are small in a room photo: compare product photos with regions of it.
-        regions = [True, *([True] * len(quads)), *([False] * len(centre)), *([True] * len(nine))]
+        regions = [True, *([True] * len(quads)), *([False] * len(middle)), *([True] * len(nine))]
         vecs, looks = encode_with_appearance(self.encoder, images, vectors=bridge, appearance=regions, scene=True)
         vec = vecs[0]
         if len(vecs) > 1:
