@@ -234,7 +234,7 @@ class Engine:
 
             # Workers may run elsewhere and in other directories: every path they get is absolute.
             fetch = fetch.model_copy(update={"cache_dir": Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()})
-            runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute(), log=self.log)
+            runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute())
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
             report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch,
                                 progress=self.progress, runner=runner)

@@ -14,13 +14,14 @@ duplicate-id checks and rejection reasons need the rows in file order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -88,21 +89,10 @@ class _EncoderActor:
         self.encoder, _, _ = build_encoder(EncoderConfig.model_validate(self.encoder_config))
 
     def __call__(self, batch):
-        import pyarrow as pa
-
-        items = [EmbedItem(h, t, p or None, s or None, label, bool(w)) for h, t, p, s, label, w in zip(
-            batch["content_hash"], batch["text"], batch["image_path"], batch["image_sha"],
-            batch["image_label"], batch["want_appearance"])]
-        out = embed_items(items, self.encoder, self.weight)
-        kinds, keys, vecs, errors = [], [], [], []
-        for h, v in out.vectors.items():
-            kinds.append("vector"), keys.append(h), vecs.append(v.astype(np.float32).tobytes()), errors.append(None)
-        for sha, v in out.appearance.items():
-            kinds.append("appearance"), keys.append(sha), vecs.append(v.astype(np.float32).tobytes()), errors.append(None)
-        for sha, err in out.bad_images.items():
-            kinds.append("bad_image"), keys.append(sha), vecs.append(None), errors.append(err)
-        return pa.table({"kind": pa.array(kinds, pa.string()), "key": pa.array(keys, pa.string()),
-                         "vector": pa.array(vecs, pa.binary()), "error": pa.array(errors, pa.string())})
+        fields = [f.name for f in dataclasses.fields(EmbedItem)]
+        items = [EmbedItem(*(None if isinstance(v, str) and not v else v for v in row))
+                 for row in zip(*(batch[f] for f in fields))]
+        return _to_table(embed_items(items, self.encoder, self.weight))
 
 
 def _actor_class(encoder: EncoderConfig, weight: float) -> type:
@@ -124,26 +114,19 @@ class RayRunner:
 
     name = "ray"
 
-    def __init__(self, encoder: EncoderConfig, config: IngestConfig, shards_dir: Path, *,
-                 log: Callable[[str], None] = print):
-        self.encoder = encoder
+    def __init__(self, encoder: EncoderConfig, config: IngestConfig, shards_dir: Path):
         self.config = config
         self.shards_dir = shards_dir
-        self.log = log
         connect(config.ray_address)
-        ray = _ray()
-        resources = ray.cluster_resources()
-        self.cpus = max(1, int(resources.get("CPU", 1)))
-        self.gpus = int(resources.get("GPU", 0))
-
-    def _actors(self) -> tuple[int, dict]:
-        """How many encoder actors, and what each one reserves."""
-        if self.gpus and self.encoder.backend == "clip":
-            self.encoder = self.encoder.model_copy(update={"device": "cuda"})
-            return self.gpus, {"num_gpus": 1}
-        # One CPU each: the models' own thread pools follow OMP_NUM_THREADS, which Ray sets
-        # to the CPUs an actor holds, so the actors don't oversubscribe the cores.
-        return self.cpus, {"num_cpus": 1}
+        resources = _ray().cluster_resources()
+        gpus = int(resources.get("GPU", 0))
+        if gpus and encoder.backend == "clip":
+            # One GPU per encoder actor, the model on CUDA.
+            self.encoder, self.actors, self.reserve = encoder.model_copy(update={"device": "cuda"}), gpus, {"num_gpus": 1}
+        else:
+            # One CPU each: the models' own thread pools follow OMP_NUM_THREADS, which Ray
+            # sets to the CPUs an actor holds, so the actors don't oversubscribe the cores.
+            self.encoder, self.actors, self.reserve = encoder, max(1, int(resources.get("CPU", 1))), {"num_cpus": 1}
 
     def fetch(self, sources: Sequence[str], fetch: FetchConfig, advance) -> dict[str, FetchResult]:
         ray = _ray()
@@ -161,15 +144,13 @@ class RayRunner:
         if not items:
             return
         ray = _ray()
-        n, reserve = self._actors()
-        n = max(1, min(n, -(-len(items) // _EMBED_BATCH)))  # no idle actors for a small job
-        rows = [{"content_hash": it.content_hash, "text": it.text, "image_path": it.image_path or "",
-                 "image_sha": it.image_sha or "", "image_label": it.image_label,
-                 "want_appearance": it.want_appearance} for it in items]
+        n = max(1, min(self.actors, -(-len(items) // _EMBED_BATCH)))  # no idle actors for a small job
         target = self.shards_dir / f"run-{uuid.uuid4().hex[:8]}"
+        # None as "": a column of only None would reach the actors as NaN floats.
+        rows = [{k: "" if v is None else v for k, v in dataclasses.asdict(it).items()} for it in items]
         ds = ray.data.from_items(rows).map_batches(
             _actor_class(self.encoder, self.config.image_weight), batch_size=_EMBED_BATCH, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=n), **reserve)
+            compute=ray.data.ActorPoolStrategy(size=n), **self.reserve)
         try:
             with _job("embedding"):
                 ds.write_parquet(str(target))
@@ -215,21 +196,36 @@ def _job(what: str):
         raise BackendError(f"Ray {what} failed: {first[:300]}") from None
 
 
+# A shard row: (kind, key, float32 vector bytes or None, error or None), one per product
+# vector, appearance vector or undecodable image of an EmbedOutput.
+def _to_table(out: EmbedOutput):
+    import pyarrow as pa
+
+    rows = [("vector", h, v.astype(np.float32).tobytes(), None) for h, v in out.vectors.items()]
+    rows += [("appearance", sha, v.astype(np.float32).tobytes(), None) for sha, v in out.appearance.items()]
+    rows += [("bad_image", sha, None, err) for sha, err in out.bad_images.items()]
+    kinds, keys, vecs, errors = zip(*rows) if rows else ((), (), (), ())
+    return pa.table({"kind": pa.array(kinds, pa.string()), "key": pa.array(keys, pa.string()),
+                     "vector": pa.array(vecs, pa.binary()), "error": pa.array(errors, pa.string())})
+
+
+def _from_table(table) -> EmbedOutput:
+    out = EmbedOutput()
+    by_kind = {"vector": out.vectors, "appearance": out.appearance}
+    for kind, key, vec, err in zip(*(table.column(c).to_pylist() for c in ("kind", "key", "vector", "error"))):
+        if kind == "bad_image":
+            out.bad_images[key] = err
+        else:
+            by_kind[kind][key] = np.frombuffer(vec, dtype=np.float32).copy()
+    return out
+
+
 def read_shards(folder: Path) -> Iterator[EmbedOutput]:
     """The embeddings written by the encoder actors, one :class:`EmbedOutput` per shard."""
     import pyarrow.parquet as pq
 
     for path in sorted(folder.glob("*.parquet")):
-        table = pq.read_table(path)
-        out = EmbedOutput()
-        for kind, key, vec, err in zip(*(table.column(c).to_pylist() for c in ("kind", "key", "vector", "error"))):
-            if kind == "vector":
-                out.vectors[key] = np.frombuffer(vec, dtype=np.float32).copy()
-            elif kind == "appearance":
-                out.appearance[key] = np.frombuffer(vec, dtype=np.float32).copy()
-            else:
-                out.bad_images[key] = err
-        yield out
+        yield _from_table(pq.read_table(path))
 
 
 def shards_root(index_dir: Path) -> Path:
