@@ -23,24 +23,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from scenefit.embed._offline import OfflineEncoder
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
 from scenefit.scene._windows import feature_windows as windows
-
-
-def feature_map(model, image: Image.Image, short: int) -> np.ndarray:
-    """(C, h, w) final EfficientNet features of the whole photo, short side ≈ ``short`` px."""
-    import torch
-
-    w, h = image.size
-    scale = short / min(w, h)
-    size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
-    pixels = (np.asarray(image.convert("RGB").resize(size, Image.Resampling.BICUBIC), np.float32) - 127) / 128
-    with torch.inference_mode():
-        return model.extract_features(torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy()))[0].numpy()
 
 
 def time_scene_encoding(data: Path, photos: int = 20) -> None:
@@ -80,7 +67,7 @@ def main() -> None:
     keys = index.appearance.key_array()
     ids = [index.record(int(k)).id for k in keys]
     products = l2_normalize(index.appearance.vectors(keys))
-    model = OfflineEncoder()._image_model
+    encoder = OfflineEncoder()
     labels = [json.loads(x) for x in (args.data / "labels.jsonl").read_text().splitlines() if x.strip()]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo")
     print("| short side | window sizes (cells) | stride | windows per scene | Recall@10 |")
@@ -91,7 +78,8 @@ def main() -> None:
         stride = int(rest[0]) if rest else 1
         recalls, counts, t0 = [], [], time.perf_counter()
         for lab in labels:
-            regions = windows(feature_map(model, open_image(args.data / lab["scene"]), int(short)), sizes_, stride)
+            fmap = encoder.scene_feature_map(open_image(args.data / lab["scene"]), int(short))
+            regions = windows(fmap, sizes_, stride)
             counts.append(len(regions))
             top = np.argsort(-(regions @ products.T).max(axis=0))[:10]
             relevant = set(lab["relevant"])

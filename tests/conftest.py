@@ -163,3 +163,57 @@ def http_server():
 def living_room() -> Path:
     """The seed's living-room photo."""
     return EXAMPLES / "living-room.webp"
+
+
+@pytest.fixture
+def block_import(monkeypatch):
+    """``block_import("pkg")``: importing pkg (an optional dependency) fails from now on in
+    this test, as on a machine without it."""
+    import builtins
+
+    real_import = builtins.__import__
+    blocked: set[str] = set()
+
+    def guarded(name, *a, **kw):
+        if name in blocked:
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", guarded)
+    return blocked.add
+
+
+@pytest.fixture(scope="session")
+def ikea_subset_writer():
+    """``write(out, every=, scenes=, others=, seed=)``: a small benchmark in the IKEA format in
+    ``out`` (catalog.csv with absolute image paths, labels.jsonl): every ``every``-th labelled
+    scene up to ``scenes``, their relevant products and ``others`` random ones. Returns the
+    chosen label rows. Skips the test when ../shared has no IKEA benchmark."""
+    import csv
+    import json
+    import random
+
+    src = SHARED / "benchmarks" / "ikea-dev"
+
+    def write(out: Path, *, every: int, scenes: int, others: int, seed: int) -> list[dict]:
+        if not (src / "labels.jsonl").is_file():
+            pytest.skip(f"IKEA benchmark not found at {src} (it lives in ../shared, never in the repo)")
+        labels = [json.loads(line) for line in (src / "labels.jsonl").read_text().splitlines() if line.strip()]
+        chosen = labels[::every][:scenes]
+        rows = list(csv.DictReader((src / "catalog.csv").open(encoding="utf-8")))
+        wanted = {r for s in chosen for r in s["relevant"]}
+        keep = [r for r in rows if r["id"] in wanted] + random.Random(seed).sample(
+            [r for r in rows if r["id"] not in wanted], others)
+        with (out / "catalog.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            for r in keep:
+                if r["primary_image"]:
+                    r["primary_image"] = str(src / r["primary_image"])
+                w.writerow(r)
+        with (out / "labels.jsonl").open("w") as fh:
+            for s in chosen:
+                fh.write(json.dumps({**s, "scene": str(src / s["scene"])}) + "\n")
+        return chosen
+
+    return write

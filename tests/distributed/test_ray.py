@@ -115,19 +115,10 @@ def test_cli_engine_ray(cluster, tmp_path, capsys):
     assert report["engine"] == "ray" and report["read"] == report["indexed"] + report["rejected_count"]
 
 
-def test_missing_ray_gives_the_install_hint(monkeypatch):
-    import builtins
-
+def test_missing_ray_gives_the_install_hint(block_import):
     from scenefit.distributed import _ray
 
-    real_import = builtins.__import__
-
-    def no_ray(name, *a, **kw):
-        if name == "ray":
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    block_import("ray")
     with pytest.raises(ConfigError, match=r"scenefit\[ray\]"):
         _ray.connect("auto")
 

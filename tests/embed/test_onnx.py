@@ -63,17 +63,8 @@ def test_runtime_is_a_config_choice():
         OfflineEncoder(runtime="tensorrt")
 
 
-def test_missing_onnxruntime_gives_the_install_hint(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ort(name, *a, **kw):
-        if name == "onnxruntime":
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_ort)
+def test_missing_onnxruntime_gives_the_install_hint(block_import):
+    block_import("onnxruntime")
     with pytest.raises(ModelError, match=r"scenefit\[onnx\]"):
         OfflineEncoder(runtime="onnx").encode_images([Image.new("RGB", (64, 64))])
 

@@ -1,39 +1,17 @@
 """`scenefit eval` on a small subset of the real IKEA dev benchmark (offline encoder)."""
 
-import csv
 import json
-import random
 
 import pytest
 
 from scenefit.cli import main
 
-IKEA = "benchmarks/ikea-dev"
 
 
 @pytest.fixture(scope="module")
-def subset(request, tmp_path_factory):
-    src = request.config.rootpath.parent / "shared" / IKEA
-    if not (src / "labels.jsonl").is_file():
-        pytest.skip(f"IKEA benchmark not found at {src} (it lives in ../shared, never in the repo)")
-    labels = [json.loads(line) for line in (src / "labels.jsonl").read_text().splitlines() if line.strip()]
-    scenes = labels[::15][:6]
-    rows = list(csv.DictReader((src / "catalog.csv").open(encoding="utf-8")))
-    wanted = {r for s in scenes for r in s["relevant"]}
-    rng = random.Random(0)
-    keep = [r for r in rows if r["id"] in wanted] + rng.sample([r for r in rows if r["id"] not in wanted], 60)
+def subset(tmp_path_factory, ikea_subset_writer):
     out = tmp_path_factory.mktemp("ikea")
-    with (out / "catalog.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in keep:
-            if r["primary_image"]:
-                r["primary_image"] = str(src / r["primary_image"])
-            w.writerow(r)
-    with (out / "labels.jsonl").open("w") as fh:
-        for s in scenes:
-            fh.write(json.dumps({**s, "scene": str(src / s["scene"])}) + "\n")
-    return out, scenes
+    return out, ikea_subset_writer(out, every=15, scenes=6, others=60, seed=0)
 
 
 def test_eval_reports_all_figures_and_baselines(subset, capsys):

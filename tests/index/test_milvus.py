@@ -3,9 +3,7 @@ picks as FAISS exact search, filters pushed down, writes mapped to Milvus operat
 
 from __future__ import annotations
 
-import csv
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -84,26 +82,9 @@ def test_writes_map_to_milvus_operations(seed_pair, living_room, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ikea_subset(tmp_path_factory):
-    if not (IKEA / "labels.jsonl").is_file():
-        pytest.skip(f"IKEA benchmark not found at {IKEA} (it lives in ../shared, never in the repo)")
-    labels = [json.loads(line) for line in (IKEA / "labels.jsonl").read_text().splitlines() if line.strip()]
-    scenes = labels[::20][:5]
-    rows = list(csv.DictReader((IKEA / "catalog.csv").open(encoding="utf-8")))
-    wanted = {r for s in scenes for r in s["relevant"]}
-    keep = [r for r in rows if r["id"] in wanted] + random.Random(2).sample([r for r in rows if r["id"] not in wanted], 60)
+def ikea_subset(tmp_path_factory, ikea_subset_writer):
     out = tmp_path_factory.mktemp("milvus-ikea")
-    with (out / "catalog.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in keep:
-            if r["primary_image"]:
-                r["primary_image"] = str(IKEA / r["primary_image"])
-            w.writerow(r)
-    with (out / "labels.jsonl").open("w") as fh:
-        for s in scenes:
-            fh.write(json.dumps({**s, "scene": str(IKEA / s["scene"])}) + "\n")
-    return out, scenes
+    return out, ikea_subset_writer(out, every=20, scenes=5, others=60, seed=2)
 
 
 @pytest.mark.slow
@@ -171,19 +152,10 @@ def test_collection_of_another_model_is_refused(seed_pair, tmp_path):
         _engine(milvus_ix, str(tmp_path / "elsewhere.db")).ingest(SEED)
 
 
-def test_missing_pymilvus_gives_the_install_hint(monkeypatch):
-    import builtins
-
+def test_missing_pymilvus_gives_the_install_hint(monkeypatch, block_import):
     from scenefit.index import _milvus
 
-    real_import = builtins.__import__
-
-    def no_pymilvus(name, *a, **kw):
-        if name == "pymilvus":
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_pymilvus)
+    block_import("pymilvus")
     monkeypatch.setattr(_milvus, "_CLIENTS", {})
     with pytest.raises(ConfigError, match=r"scenefit\[milvus\]"):
         _milvus._client(MilvusTarget.parse("x.db"))

@@ -122,9 +122,11 @@ class FeatureMapNet:
         return self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.float32)})[0]
 
 
-def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch: int = 7) -> None:
+def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch: int = 7,
+                       method: str = "MinMax") -> None:
     """Static int8 quantisation of an exported image network. ``calibration`` is
-    (n, 3, 224, 224) with n a multiple of ``batch`` (the calibrator needs equal batches)."""
+    (n, 3, 224, 224) with n a multiple of ``batch`` (the calibrator needs equal batches);
+    ``method``: an onnxruntime CalibrationMethod name (benchmarks/onnx_int8.py compares them)."""
     import tempfile
 
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -142,7 +144,7 @@ def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch:
         quant_pre_process(str(fp32), str(prepared))
         quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        per_channel=True, calibrate_method=CalibrationMethod.MinMax)
+                        per_channel=True, calibrate_method=CalibrationMethod[method])
 
 
 class ImageNetInt8(ImageNet):
