@@ -217,3 +217,17 @@ def ikea_subset_writer():
         return chosen
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster (2 CPUs) for the whole test session. Starting a second one
+    in the same process right after shutting one down can time out on a loaded machine
+    (seen in CI: "the current node timed out during startup"), so tests share this one;
+    code under test that finds Ray running uses it and leaves it running."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scenefit[ray]')")
+    from scenefit.distributed import connect
+
+    connect(None, num_cpus=2)
+    yield ray
+    ray.shutdown()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, ray_cluster):  # the scaleout section runs on the session's Ray cluster
     tmp = tmp_path_factory.mktemp("bench")
     cfg = BenchConfig.smoke_config(out=tmp / "out", work=tmp / "work")
     result = run_suite(cfg, log=lambda m: None)

@@ -23,13 +23,8 @@ IKEA = ROOT.parent / "shared" / "benchmarks" / "ikea-dev"
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scenefit[ray]')")
-    from scenefit.distributed import connect
-
-    connect(None, num_cpus=2)
-    yield ray
-    ray.shutdown()
+def cluster(ray_cluster):
+    return ray_cluster
 
 
 def _ingest(catalog: Path, index: Path, engine: str):
