@@ -219,6 +219,26 @@ def test_fit_on_a_small_labelled_set(capsys, colour_benchmark):
     assert (tmp_path / "ix" / "room-model.npz").is_file() and "Room-type model: 2 room types" in out
     fitted = json.loads((tmp_path / "ix" / "ranking.json").read_text())
     assert fitted["train_recall"] == 1.0 and abs(sum(fitted["weights"].values()) - 1) < 1e-9
+    assert "Appearance adapter: fitted on 8 scenes" in out and "appearance-adapter.npz" in out
+    from scenefit.rank import AppearanceAdapter
+
+    adapter = AppearanceAdapter.load(tmp_path / "ix")
+    assert adapter.regions == "crops" and adapter.model_id == fitted["model_id"] and adapter.n_scenes == 8
+    # match uses it; refitting without it removes it
+    code, out, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2", "--no-adapt")
+    assert code == 0, err
+    assert not (tmp_path / "ix" / "appearance-adapter.npz").exists() and "Appearance adapter" not in out
+
+
+def test_eval_cross_validated_without_the_adapter(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2", "--cv", "2", "--no-adapt", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["scenefit"] == "2-fold cross-validated fit, no appearance adapter"
+    assert data["methods"]["scenefit"]["overall"]["recall"] == 1.0
 
 
 def test_fit_keeps_products_outside_the_labelled_catalog(capsys, colour_benchmark):

@@ -135,8 +135,11 @@ def render_eval(report: EvalReport, console: Console) -> None:
         console.print(conf)
 
 
-def render_fit(fitted, room_model, index_dir, console: Console) -> None:
+def render_fit(result, index_dir, console: Console) -> None:
+    fitted, room_model, adapter = result.ranking, result.room_model, result.adapter
     k = fitted.k
+    if adapter is not None:
+        console.print(Text(f"Appearance adapter: fitted on {adapter.n_scenes} scenes ({adapter.steps} steps)"))
     weights = ", ".join(f"{n} {v:.2f}" for n, v in fitted.weights.model_dump().items() if v)
     console.print(Text(f"Fitted on {fitted.n_scenes} scenes: {weights}; MMR diversity {fitted.diversity:g}"))
     table = Table(title=f"Recall@{k}", title_justify="left")
@@ -145,9 +148,13 @@ def render_fit(fitted, room_model, index_dir, console: Console) -> None:
     cv = "—" if fitted.cv_recall is None else f"{fitted.cv_recall:.4f}"
     table.add_row(f"{fitted.default_recall:.4f}", cv, f"{fitted.train_recall:.4f}")
     console.print(table)
+    if adapter is not None:
+        console.print(Text("The adapter was fitted on all these scenes, so the CV column is optimistic too; "
+                           "`scenefit eval --cv N` fits it on held-out folds.", style="dim"))
     if room_model is not None:
         console.print(Text(
             f"Room-type model: {len(room_model.classes)} room types from {room_model.n_scenes} scenes, "
             f"accuracy {room_model.cv_accuracy:.3f} ({fitted.cv_folds}-fold CV)"))
-    saved = "ranking.json" + (" and room-model.npz" if room_model is not None else "")
+    saved = ", ".join(["ranking.json"] + (["room-model.npz"] if room_model is not None else [])
+                      + (["appearance-adapter.npz"] if adapter is not None else []))
     console.print(Text(f"Saved {saved} in {index_dir}; match and eval on this index now use them."))

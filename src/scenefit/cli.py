@@ -206,8 +206,12 @@ def eval_(
     k: int = typer.Option(10, "-k", min=1, max=100, help="Cut-off K of the metrics."),
     cv: int = typer.Option(
         0, "--cv", min=0, max=20,
-        help="N > 1: fit scenefit's weights and room model on the other N−1 folds for each scene "
-        "(held-out figures). 0: use the index's fitted ranking.json, or the defaults."),
+        help="N > 1: fit scenefit's appearance adapter, weights and room model on the other N−1 "
+        "folds for each scene (held-out figures). 0: use what `scenefit fit` saved in the index, "
+        "or the defaults."),
+    adapt: bool = typer.Option(
+        True, "--adapt/--no-adapt",
+        help="With --cv: fit the appearance adapter on the other folds too (--no-adapt: without it)."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     runtime: Optional[str] = RuntimeOpt,
@@ -222,7 +226,7 @@ def eval_(
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
     engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions))
-    report = engine.evaluate(catalog, labels, k=k, cv=cv)
+    report = engine.evaluate(catalog, labels, k=k, cv=cv, adapt=adapt)
     render_eval(report, out)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,15 +241,19 @@ def fit(
     labels: Path = typer.Option(..., "--labels", help="Labels JSONL: scene path, room_type, relevant ids."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder; the fitted weights are saved in it."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Fit for Recall@K."),
+    adapt: bool = typer.Option(
+        True, "--adapt/--no-adapt",
+        help="Fit the appearance adapter (product photos vs scene regions); --no-adapt removes one."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
+    regions: str = RegionsOpt,
 ):
-    """Fit the ranking weights on your labelled scenes (cross-validated) and save them in the index."""
+    """Fit on your labelled scenes and save in the index: the appearance adapter, the ranking
+    weights and the room-type model (the last two cross-validated)."""
     from ._render import render_fit
 
-    engine = _engine(index, encoder, clip_model)
-    fitted, room_model = engine.fit(catalog, labels, k=k)
-    render_fit(fitted, room_model, index, out)
+    engine = _engine(index, encoder, clip_model, scene=_scene(regions))
+    render_fit(engine.fit(catalog, labels, k=k, adapt=adapt), index, out)
 
 
 def _print_match(result, as_json: bool) -> None:

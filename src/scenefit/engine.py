@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
@@ -23,8 +23,11 @@ from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_
 from .evaluate import EvalReport
 from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
-from .rank import FittedRanking, Filters, RankConfig, Ranker
+from .rank import ADAPTER_FILE, AppearanceAdapter, FittedRanking, Filters, RankConfig, Ranker
 from .scene import RoomModel, SceneAnalyzer, SceneCache, SceneConfig
+
+if TYPE_CHECKING:
+    from ._fitting import FitResult
 
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
@@ -92,6 +95,8 @@ class Engine:
         self._index: VectorIndex | None = None
         self._analyzer: SceneAnalyzer | None = None
         self._fitted_rank: RankConfig | None = None
+        self._adapter: AppearanceAdapter | None = None
+        self._adapter_read = False
 
     # -- wiring ----------------------------------------------------------------------------
     @property
@@ -120,7 +125,8 @@ class Engine:
             if fresh.manifest.model_id != current.manifest.model_id:
                 self._analyzer = None  # rebuilt with another model
                 self._encoder = self._resolved = self._requested = None
-            self._index, self._fitted_rank = fresh, None
+            self._index = fresh
+            self._forget_fit()
             return True
 
     def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
@@ -175,6 +181,29 @@ class Engine:
             else:
                 self._fitted_rank = RankConfig(weights=fitted.weights, diversity=fitted.diversity)
         return self._fitted_rank
+
+    @property
+    def appearance_adapter(self) -> AppearanceAdapter | None:
+        """The appearance adapter fitted by ``scenefit fit`` for this index, if any: one fitted
+        under the index's encoder and on the regions this engine matches against."""
+        if not self._adapter_read:
+            adapter = AppearanceAdapter.load(self.index_dir)
+            if adapter is not None and (not VectorIndex.exists(self.index_dir)
+                                        or adapter.model_id != self.index.manifest.model_id):
+                adapter = None  # fitted on another encoder's vectors (the index was rebuilt)
+            if adapter is not None and adapter.regions != self.scene_config.regions:
+                self.log(f"appearance adapter not used: fitted on --regions {adapter.regions}, "
+                         f"matching with --regions {self.scene_config.regions}")
+                adapter = None
+            self._adapter, self._adapter_read = adapter, True
+        return self._adapter
+
+    def ranker(self) -> Ranker:
+        """The ranker match uses: the rank config and the fitted appearance adapter."""
+        return Ranker(self.rank_config, self.appearance_adapter)
+
+    def _forget_fit(self) -> None:
+        self._fitted_rank, self._adapter, self._adapter_read = None, None, False
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None,
@@ -240,7 +269,7 @@ class Engine:
                                 progress=self.progress, runner=runner)
         with self._lock:
             self._index = index  # the generation just written
-            self._fitted_rank = None  # a rebuild may have changed the model the fit belongs to
+            self._forget_fit()  # a rebuild may have changed the model the fit belongs to
         return report
 
     # -- match -----------------------------------------------------------------------------
@@ -291,7 +320,7 @@ class Engine:
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        recs = Ranker(self.rank_config).rank(
+        recs = self.ranker().rank(
             analysis, index, k, style_of=analyzer.style_distribution, filters=filters, timings=stages
         )
         total = time.perf_counter() - t0
@@ -383,13 +412,15 @@ class Engine:
         k: int = 10,
         cv: int = 0,
         seed: int = 0,
+        adapt: bool = True,
     ) -> EvalReport:
         """Ingest the catalog (incrementally), then rank every labelled scene with scenefit and
         with two baselines using the same encoder: plain cosine between the whole photo's
         vector and product vectors (no analysis, no re-ranking), and a random ranking.
 
-        ``cv`` > 1: scenefit's weights and room model are fitted on the other folds for each
-        scene (as ``scenefit fit`` would), so its figures are held-out estimates.
+        ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
+        model are fitted on the other folds for each scene (as ``scenefit fit`` would), so its
+        figures are held-out estimates.
         """
         import numpy as np
 
@@ -407,7 +438,8 @@ class Engine:
             zero_shot = SceneAnalyzer(encoder, self.scene_config)
             base = self._explicit_rank or RankConfig()
             items = analyse_labelled(scenes, index, zero_shot, Ranker(base), k, self.progress)
-            scenefit_method = crossval_method(items, index, zero_shot, base, k=k, folds=cv, seed=seed)
+            scenefit_method = crossval_method(items, index, zero_shot, base, k=k, folds=cv, seed=seed,
+                                              adapt=adapt, progress=self.progress)
         else:
             def scenefit_method(image: Image.Image, scene) -> MethodOutput:
                 result = self.match(image, k=k)
@@ -427,19 +459,23 @@ class Engine:
         report.info = {
             "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
             "model": index.manifest.model_id, "products": len(index),
-            "scenefit": f"{cv}-fold cross-validated fit" if cv > 1 else _fit_status(self.index_dir, labels),
+            "scenefit": (f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
+                         if cv > 1 else _fit_status(self.index_dir, labels)),
         }
         return report
 
     # -- fit -------------------------------------------------------------------------------
-    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10
-            ) -> tuple[FittedRanking, RoomModel | None]:
-        """Fit on labelled scenes, each with k-fold cross-validation, and save in the index
-        folder where match and eval pick them up:
+    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
+            adapt: bool = True) -> FitResult:
+        """Fit on labelled scenes and save in the index folder where match and eval pick
+        them up:
 
-        - the fusion weights and MMR diversity (``ranking.json``);
+        - when the encoder has an appearance space (and ``adapt``), the appearance adapter
+          (``appearance-adapter.npz``); without ``adapt`` an earlier one is removed;
+        - the fusion weights and MMR diversity (``ranking.json``), k-fold cross-validated;
         - a room-type classifier on the scene's appearance features (``room-model.npz``), when
-          the encoder has an appearance space and the labels carry room types.
+          the encoder has an appearance space and the labels carry room types, k-fold
+          cross-validated.
         """
         from ._fitting import analyse_labelled, fit_models
         from .evaluate import read_labels
@@ -451,15 +487,19 @@ class Engine:
         analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
         ranker = Ranker(self._explicit_rank or RankConfig())
         items = analyse_labelled(scenes, self.index, analyzer, ranker, k, self.progress)
-        fitted, room_model = fit_models(items, ranker, k=k, labels=str(labels))
-        fitted.model_id = self.index.manifest.model_id
-        fitted.save(self.index_dir)
-        if room_model is not None:
-            room_model.model_id = self.index.manifest.model_id
-            room_model.save(self.index_dir)
+        result = fit_models(items, ranker, self.index, k=k, labels=str(labels), adapt=adapt)
+        model_id = self.index.manifest.model_id
+        if result.adapter is not None:
+            result.adapter.regions = self.scene_config.regions
+        for fitted in (result.ranking, result.room_model, result.adapter):
+            if fitted is not None:
+                fitted.model_id = model_id
+                fitted.save(self.index_dir)
+        if result.adapter is None:
+            (self.index_dir / ADAPTER_FILE).unlink(missing_ok=True)  # one fitted before no longer applies
         self._analyzer = None  # the next analysis uses the new room model…
-        self._fitted_rank = None  # …and the next ranking the new weights
-        return fitted, room_model
+        self._forget_fit()  # …and the next ranking the new weights and adapter
+        return result
 
 
 def _fit_status(index_dir: Path, labels) -> str:

@@ -36,3 +36,21 @@ def test_eval_reports_all_figures_and_baselines(subset, capsys):
 
 def _written(out):
     return [json.loads(line)["scene"] for line in (out / "labels.jsonl").read_text().splitlines()]
+
+
+def test_fitted_adapter_is_used_by_match_on_real_photos(subset, capsys):
+    """In-sample on purpose: after `fit` the ranking of the labelled rooms must move towards
+    their products, which shows the saved adapter is loaded and applied (held-out figures come
+    from `eval --cv`, docs/quality.md)."""
+    out, _ = subset
+    common = ["--catalog", str(out / "catalog.csv"), "--labels", str(out / "labels.jsonl"), "--index", str(out / "ix")]
+    recall = {}
+    for flag in ("--no-adapt", "--adapt"):
+        assert main(["fit", *common, "--encoder", "offline", flag]) == 0, capsys.readouterr().err
+        assert (out / "ix" / "appearance-adapter.npz").exists() == (flag == "--adapt")
+        assert main(["eval", *common, "--json", str(out / "fit" / "eval.json")]) == 0
+        capsys.readouterr()
+        data = json.loads((out / "fit" / "eval.json").read_text())
+        assert data["scenefit"].startswith("fitted on these same labels")
+        recall[flag] = data["methods"]["scenefit"]["overall"]["ndcg"]
+    assert recall["--adapt"] > recall["--no-adapt"], recall

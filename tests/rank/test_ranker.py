@@ -402,3 +402,22 @@ def test_explain_mentions_a_strong_appearance_match():
     text = explain(_rec("a", "vase"), _factors(appearance=0.97), _scene())
     assert text == "Its photo resembles part of the scene (top 3% of photos)"
     assert "photo" not in explain(_rec("a", "vase"), _factors(appearance=0.5, room=1.0), _scene("bedroom"))
+
+
+@pytest.mark.parametrize("with_adapter", [False, True])
+def test_ranker_scores_appearance_through_the_adapter(tmp_path, with_adapter):
+    """A region that matches product "b" only once the clutter dimension is damped."""
+    from scenefit.embed import l2_normalize
+    from scenefit.rank import AppearanceAdapter
+
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
+    records = [_rec("a"), _rec("b")]
+    looks = {"a": np.array([1, 0, 0], np.float32), "b": np.array([0, 1, 0], np.float32)}
+    idx.upsert(records, np.eye(DIM, dtype=np.float32)[:2], looks)
+    scene = _scene()
+    scene.regions = l2_normalize(np.array([[0.8, 0.6, 0]], np.float32))  # closer to "a" as is
+    damp_x = np.diag([-0.9, 0, 0]).astype(np.float32)  # x ↦ x + x·A damps the first dimension
+    adapter = AppearanceAdapter(damp_x) if with_adapter else None
+    weights = RankWeights(similarity=0, room=0, colour=0, style=0, appearance=1)
+    recs = Ranker(RankConfig(weights=weights, diversity=0), adapter).rank(scene, idx, 2, style_of=style_of)
+    assert recs[0].record.id == ("b" if with_adapter else "a")

@@ -1,8 +1,10 @@
 """Ranking: retrieve, re-rank by fit, diversify, filter and explain."""
 
+from ._adapter import FILE as ADAPTER_FILE
+from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
 from ._filters import Filters
 from ._priors import ROOMS, known_categories, room_affinity
 from ._fit import FIT_FILE, FitSample, FittedRanking, fit_ranking
 from ._ranker import Pool, RankConfig, Ranker, RankWeights, Recommendation
 
-__all__ = ["FIT_FILE", "FitSample", "FittedRanking", "Pool", "fit_ranking", "Filters", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation", "known_categories", "room_affinity"]
+__all__ = ["ADAPTER_FILE", "AdapterFitConfig", "AdapterSample", "AppearanceAdapter", "FIT_FILE", "FitSample", "FittedRanking", "Pool", "fit_ranking", "Filters", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation", "known_categories", "room_affinity"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -14,6 +14,7 @@ from .._colour import harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import ProductRecord, VectorIndex
+from ._adapter import AppearanceAdapter
 from ._explain import explain
 from ._filters import Filters
 from ._priors import room_affinity
@@ -68,8 +69,10 @@ class Recommendation:
 
 
 class Ranker:
-    def __init__(self, config: RankConfig | None = None):
+    def __init__(self, config: RankConfig | None = None, adapter: AppearanceAdapter | None = None):
         self.config = config or RankConfig()
+        #: fitted on labelled scenes (``scenefit fit``): applied to both sides of the appearance factor
+        self.adapter = adapter
 
     def rank(
         self,
@@ -130,8 +133,17 @@ class Ranker:
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
         if use_appearance:
-            factors["appearance"] = _appearance_fit(looks, index, keys)
+            factors["appearance"] = _appearance_fit(looks, index, keys, self.adapter)
         return Pool(records, vecs, sims, factors)
+
+    def rescore_appearance(self, pool: Pool, scene: SceneAnalysis, index: VectorIndex) -> Pool:
+        """The pool with its appearance factor recomputed through this ranker's adapter (the
+        candidates stay: they were retrieved by the raw vectors either way)."""
+        if "appearance" not in pool.factors or scene.looks is None:
+            return pool
+        keys = np.array([r.key for r in pool.records], np.int64)
+        return dataclasses.replace(
+            pool, factors={**pool.factors, "appearance": _appearance_fit(scene.looks, index, keys, self.adapter)})
 
     def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:
         """Weighted sum of the factors; weights of factors not present are left out and the
@@ -209,15 +221,21 @@ class Ranker:
         return chosen
 
 
-def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray) -> np.ndarray:
+def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
+                    adapter: AppearanceAdapter | None = None) -> np.ndarray:
     """Best region cosine per product, as a percentile among a catalog sample (0.5 without a
-    photo: no evidence either way)."""
+    photo: no evidence either way); through the fitted adapter when there is one."""
     ref = index.appearance.reference()
-    ref_best = np.sort((regions @ ref.T).max(axis=0)) if len(ref) else np.zeros(0)
+    if adapter is not None and adapter.dim == regions.shape[1]:
+        project, project_ref = adapter.apply, adapter.apply_cached
+    else:
+        project = project_ref = lambda x: x  # noqa: E731
+    regions = project(regions)
+    ref_best = np.sort((regions @ project_ref(ref).T).max(axis=0)) if len(ref) else np.zeros(0)
     out = np.full(len(keys), 0.5)
     have = np.flatnonzero(np.isin(keys, index.appearance.key_array()))
     if len(have) and len(ref_best):
-        best = (regions @ index.appearance.vectors(keys[have]).T).max(axis=0)
+        best = (regions @ project(index.appearance.vectors(keys[have])).T).max(axis=0)
         out[have] = np.searchsorted(ref_best, best, side="right") / len(ref_best)
     return out
 
