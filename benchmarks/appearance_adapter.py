@@ -1,0 +1,133 @@
+"""Does the appearance adapter carry over to products it never saw? (docs/quality.md)
+
+The held-out rooms of a benchmark reuse its catalog, so a room-level cross-validation could
+reward an adapter that merely learned which products tend to be relevant. This script holds
+out the *products* too: for each of 5 scene folds, the adapter is fitted on the other folds'
+scenes with every product relevant to a test scene removed from the positives (they stay in
+the catalog as negatives, which works against them). Scoring is max-only (a product's best
+dense window, no other factor), so it isolates the adapter.
+
+    python benchmarks/appearance_adapter.py --index .scenefit/eval-ikea-dev \
+        --data ../shared/benchmarks/ikea-dev
+
+    python benchmarks/appearance_adapter.py --index … --data … --time   # cost per match
+
+Reports Recall@10 and nDCG@10 of the raw cosine and of the adapter, per protocol, with the
+negatives of the fit drawn from the whole catalog (as `scenefit fit` does) or only from
+products relevant to some training scene (every negative is also a positive somewhere, so the
+fit cannot learn that a product is never relevant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scenefit.embed._offline import OfflineEncoder
+from scenefit.evaluate._metrics import ranking_metrics
+from scenefit.images import open_image
+from scenefit.index import VectorIndex
+from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.scene._windows import DENSE_SHORT_SIDE, feature_windows
+
+
+def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> None:
+    """Median time of the appearance factor of one match (a pool of 400 candidates, as
+    ``match`` retrieves with dense windows), raw and through an adapter (random weights: the
+    cost does not depend on them)."""
+    from scenefit.rank._ranker import _appearance_fit
+
+    index = VectorIndex.open(index_dir)
+    encoder = OfflineEncoder(runtime="onnx")
+    labels = [json.loads(x) for x in (data / "labels.jsonl").read_text().splitlines() if x.strip()][:scenes]
+    keys = index.appearance.key_array()
+    rng = np.random.default_rng(0)
+    adapter = AppearanceAdapter(rng.normal(scale=0.01, size=(index.appearance.dim,) * 2).astype(np.float32))
+    print("| regions | adapter | median ms | p95 ms |")
+    print("|---|---|---:|---:|")
+    for mode in ("crops", "dense"):
+        from scenefit.scene import SceneAnalyzer, SceneConfig
+
+        analyzer = SceneAnalyzer(encoder, SceneConfig(regions=mode))
+        embedded = [analyzer.embed(open_image(data / lab["scene"])) for lab in labels]
+        looks = [e.windows if e.windows is not None else e.regions for e in embedded]
+        for name, a in (("none", None), ("fitted", adapter)):
+            _appearance_fit(looks[0], index, keys[:400], a)  # warm: the reference projection is cached
+            times = []
+            for lk in looks:
+                pool = np.sort(rng.choice(keys, 400, replace=False))
+                t0 = time.perf_counter()
+                _appearance_fit(lk, index, pool, a)
+                times.append(time.perf_counter() - t0)
+            print(f"| {mode} | {name} | {np.median(times) * 1000:.1f} | {np.percentile(times, 95) * 1000:.1f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, required=True, help="an index built from --data's catalog (offline encoder)")
+    ap.add_argument("--data", type=Path, required=True, help="benchmark folder: labels.jsonl and scenes")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=AdapterFitConfig.steps)
+    ap.add_argument("--time", action="store_true", help="time the appearance factor with and without an adapter")
+    args = ap.parse_args()
+    if args.time:
+        time_appearance_factor(args.index, args.data)
+        return
+
+    index = VectorIndex.open(args.index)
+    keys = index.appearance.key_array()
+    ids = [index.record(int(k)).id for k in keys]
+    row = {pid: i for i, pid in enumerate(ids)}
+    catalog = index.appearance.vectors(keys)
+    indexed = set(index.ids())  # products without a photo count as relevant too, as in eval
+    encoder = OfflineEncoder(runtime="onnx")
+    labels = [json.loads(x) for x in (args.data / "labels.jsonl").read_text().splitlines() if x.strip()]
+    t0 = time.perf_counter()
+    looks = [feature_windows(encoder.scene_feature_map(open_image(args.data / lab["scene"]), DENSE_SHORT_SIDE))
+             for lab in labels]
+    relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
+    print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
+
+    order = np.random.default_rng(0).permutation(len(labels))
+    names = ["adapter, rooms held out", "adapter, rooms and their products held out"]
+    variants = [(n, neg) for neg in ("catalog", "positives") for n in names]
+    results: dict[str, list[dict]] = {"raw cosine": [], **{f"{n} (negatives: {neg})": [] for n, neg in variants}}
+    for f in range(args.folds):
+        test = order[f::args.folds]
+        train = np.setdiff1d(order, test)
+        unseen = np.unique(np.concatenate([relevant[i] for i in test]))
+        fits = {
+            names[0]: [AdapterSample(looks[i], relevant[i]) for i in train],
+            names[1]: [AdapterSample(looks[i], np.setdiff1d(relevant[i], unseen)) for i in train],
+        }
+        adapters = {}
+        for name, neg in variants:
+            samples = fits[name]
+            if neg == "positives":  # only products that are relevant somewhere in training
+                rows = np.unique(np.concatenate([s.relevant for s in samples]))
+                samples = [AdapterSample(s.looks, np.searchsorted(rows, s.relevant)) for s in samples]
+                adapter = AppearanceAdapter.fit(samples, catalog[rows], AdapterFitConfig(steps=args.steps))
+            else:
+                adapter = AppearanceAdapter.fit(samples, catalog, AdapterFitConfig(steps=args.steps))
+            adapters[f"{name} (negatives: {neg})"] = adapter
+        for i in test:
+            truth = set(labels[i]["relevant"])
+            for name in results:
+                a = adapters.get(name)
+                project = a.apply if a else (lambda x: x)
+                best = (project(looks[i]) @ project(catalog).T).max(axis=0)
+                ranked = [ids[j] for j in np.argsort(-best)[:10]]
+                results[name].append(ranking_metrics(ranked, truth & indexed, 10))
+        print(f"fold {f + 1}/{args.folds} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+    print("| scoring (max over dense windows) | Recall@10 | nDCG@10 |")
+    print("|---|---:|---:|")
+    for name, ms in results.items():
+        print(f"| {name} | {np.mean([m['recall'] for m in ms]):.4f} | {np.mean([m['ndcg'] for m in ms]):.4f} |")
+
+
+if __name__ == "__main__":
+    main()
