@@ -16,13 +16,13 @@ appearance factor of the retrieved candidates.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .._fitted_file import load_fitted, save_fitted
 from ..embed import l2_normalize
 
 FILE = "appearance-adapter.npz"
@@ -122,22 +122,14 @@ class AppearanceAdapter:
         return cls(weight.detach().numpy().astype(np.float32), n_scenes=len(samples), steps=config.steps)
 
     def save(self, folder: Path) -> Path:
-        path = Path(folder) / FILE
-        tmp = Path(folder) / (FILE + ".tmp.npz")
-        meta = {"format_version": FORMAT_VERSION, "n_scenes": self.n_scenes, "steps": self.steps,
-                "model_id": self.model_id, "regions": self.regions}
-        np.savez(tmp, matrix=self.matrix, meta=np.array(json.dumps(meta)))
-        tmp.replace(path)
-        return path
+        meta = {"n_scenes": self.n_scenes, "steps": self.steps, "model_id": self.model_id, "regions": self.regions}
+        return save_fitted(folder, FILE, FORMAT_VERSION, {"matrix": self.matrix}, meta)
 
     @classmethod
     def load(cls, folder: Path) -> "AppearanceAdapter | None":
-        path = Path(folder) / FILE
-        if not path.is_file():
+        found = load_fitted(folder, FILE, FORMAT_VERSION)
+        if found is None:
             return None
-        with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format_version") != FORMAT_VERSION:
-                return None
-            return cls(data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
-                       meta.get("model_id", ""), meta.get("regions", ""))
+        data, meta = found
+        return cls(data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
+                   meta.get("model_id", ""), meta.get("regions", ""))

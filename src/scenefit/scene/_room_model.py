@@ -8,12 +8,13 @@ k-fold cross-validation, saved in the index folder, and used by the scene analys
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.special import softmax
+
+from .._fitted_file import load_fitted, save_fitted
 
 FILE = "room-model.npz"
 FORMAT_VERSION = 1
@@ -88,23 +89,16 @@ class RoomModel:
         return self.probabilities(features).argmax(axis=1)
 
     def save(self, folder: Path) -> Path:
-        path = Path(folder) / FILE
-        tmp = Path(folder) / (FILE + ".tmp.npz")
-        meta = {"format_version": FORMAT_VERSION, "classes": self.classes,
-                "cv_accuracy": self.cv_accuracy, "n_scenes": self.n_scenes, "model_id": self.model_id}
-        np.savez(tmp, mean=self.mean, std=self.std, weights=self.weights, bias=self.bias,
-                 meta=np.array(json.dumps(meta)))
-        tmp.replace(path)
-        return path
+        meta = {"classes": self.classes, "cv_accuracy": self.cv_accuracy, "n_scenes": self.n_scenes,
+                "model_id": self.model_id}
+        return save_fitted(folder, FILE, FORMAT_VERSION, {"mean": self.mean, "std": self.std,
+                           "weights": self.weights, "bias": self.bias}, meta)
 
     @classmethod
     def load(cls, folder: Path) -> "RoomModel | None":
-        path = Path(folder) / FILE
-        if not path.is_file():
+        found = load_fitted(folder, FILE, FORMAT_VERSION)
+        if found is None:
             return None
-        with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format_version") != FORMAT_VERSION:
-                return None
-            return cls(meta["classes"], data["mean"], data["std"], data["weights"], data["bias"],
-                       meta.get("cv_accuracy"), meta.get("n_scenes", 0), meta.get("model_id", ""))
+        data, meta = found
+        return cls(meta["classes"], data["mean"], data["std"], data["weights"], data["bias"],
+                   meta.get("cv_accuracy"), meta.get("n_scenes", 0), meta.get("model_id", ""))

@@ -1,0 +1,30 @@
+"""Fitted models saved in an index folder as one ``.npz``: their arrays plus a JSON ``meta``
+entry that carries a format version (the room model, the appearance adapter). Written to a
+temporary file and renamed, so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def save_fitted(folder: Path, name: str, version: int, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    path = Path(folder) / name
+    tmp = Path(folder) / (name + ".tmp.npz")
+    np.savez(tmp, **arrays, meta=np.array(json.dumps({"format_version": version, **meta})))
+    tmp.replace(path)
+    return path
+
+
+def load_fitted(folder: Path, name: str, version: int) -> tuple[dict[str, np.ndarray], dict] | None:
+    """(arrays, meta), or None when there is no such file or it has another format version."""
+    path = Path(folder) / name
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta.get("format_version") != version:
+            return None
+        return {k: data[k] for k in data.files if k != "meta"}, meta
