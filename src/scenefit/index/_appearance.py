@@ -61,17 +61,12 @@ class KeyedVectors:
             self._key_array = np.sort(np.fromiter(self._keys, np.int64, count=len(self._keys)))
         return self._key_array
 
-    def reference_keys(self, n: int = 2048) -> np.ndarray:
-        """The keys of ``reference``: a fixed random sample of ``n`` (all when fewer)."""
-        keys = self.key_array()
-        if len(keys) > n:
-            keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
-        return keys
-
     def reference(self, n: int = 2048) -> np.ndarray:
         """A fixed random sample of the stored vectors (for expressing scores as percentiles)."""
         if self._reference is None:
-            keys = self.reference_keys(n)
+            keys = self.key_array()
+            if len(keys) > n:
+                keys = np.sort(np.random.default_rng(0).choice(keys, size=n, replace=False))
             self._reference = self.vectors(keys) if len(keys) else np.zeros((0, self.dim), np.float32)
         return self._reference
 

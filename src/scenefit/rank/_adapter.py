@@ -56,11 +56,8 @@ class AppearanceAdapter:
     steps: int = 0
     model_id: str = ""  # encoder whose appearance vectors it was fitted on
     regions: str = ""  # the scene regions it was fitted on (SceneConfig.regions: crops or dense)
-    _projected: tuple = field(default=(None, None), repr=False)  # (source array, projection)
-
-    @property
-    def dim(self) -> int:
-        return self.matrix.shape[0]
+    #: (source array, its projection): the reference sample, projected once per index generation
+    _projected: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)

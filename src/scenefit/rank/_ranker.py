@@ -226,7 +226,7 @@ def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
     """Best region cosine per product, as a percentile among a catalog sample (0.5 without a
     photo: no evidence either way); through the fitted adapter when there is one."""
     ref = index.appearance.reference()
-    if adapter is not None and adapter.dim == regions.shape[1]:
+    if adapter is not None:
         project, project_ref = adapter.apply, adapter.apply_cached
     else:
         project = project_ref = lambda x: x  # noqa: E731
