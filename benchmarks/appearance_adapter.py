@@ -32,29 +32,34 @@ from scenefit.evaluate._metrics import ranking_metrics
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
 from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter
-from scenefit.scene._windows import DENSE_SHORT_SIDE, feature_windows
+from scenefit.rank._ranker import _appearance_fit
+from scenefit.scene import SceneAnalyzer, SceneConfig
+
+
+def read_labels(data: Path) -> list[dict]:
+    return [json.loads(x) for x in (data / "labels.jsonl").read_text().splitlines() if x.strip()]
+
+
+def scene_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], regions: str) -> list[np.ndarray]:
+    """What match compares product photos with, for each labelled scene (crops or dense windows)."""
+    analyzer = SceneAnalyzer(encoder, SceneConfig(regions=regions))
+    return [analyzer.analyze(open_image(data / lab["scene"])).looks for lab in labels]
 
 
 def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> None:
     """Median time of the appearance factor of one match (a pool of 400 candidates, as
     ``match`` retrieves with dense windows), raw and through an adapter (random weights: the
     cost does not depend on them)."""
-    from scenefit.rank._ranker import _appearance_fit
-
     index = VectorIndex.open(index_dir)
     encoder = OfflineEncoder(runtime="onnx")
-    labels = [json.loads(x) for x in (data / "labels.jsonl").read_text().splitlines() if x.strip()][:scenes]
+    labels = read_labels(data)[:scenes]
     keys = index.appearance.key_array()
     rng = np.random.default_rng(0)
     adapter = AppearanceAdapter(rng.normal(scale=0.01, size=(index.appearance.dim,) * 2).astype(np.float32))
     print("| regions | adapter | median ms | p95 ms |")
     print("|---|---|---:|---:|")
     for mode in ("crops", "dense"):
-        from scenefit.scene import SceneAnalyzer, SceneConfig
-
-        analyzer = SceneAnalyzer(encoder, SceneConfig(regions=mode))
-        embedded = [analyzer.embed(open_image(data / lab["scene"])) for lab in labels]
-        looks = [e.windows if e.windows is not None else e.regions for e in embedded]
+        looks = scene_looks(encoder, data, labels, mode)
         for name, a in (("none", None), ("fitted", adapter)):
             _appearance_fit(looks[0], index, keys[:400], a)  # warm: the reference projection is cached
             times = []
@@ -85,10 +90,9 @@ def main() -> None:
     catalog = index.appearance.vectors(keys)
     indexed = set(index.ids())  # products without a photo count as relevant too, as in eval
     encoder = OfflineEncoder(runtime="onnx")
-    labels = [json.loads(x) for x in (args.data / "labels.jsonl").read_text().splitlines() if x.strip()]
+    labels = read_labels(args.data)
     t0 = time.perf_counter()
-    looks = [feature_windows(encoder.scene_feature_map(open_image(args.data / lab["scene"]), DENSE_SHORT_SIDE))
-             for lab in labels]
+    looks = scene_looks(encoder, args.data, labels, "dense")
     relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
 
