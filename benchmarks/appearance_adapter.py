@@ -11,11 +11,18 @@ dense window, no other factor), so it isolates the adapter.
         --data ../shared/benchmarks/ikea-dev
 
     python benchmarks/appearance_adapter.py --index … --data … --time   # cost per match
+    python benchmarks/appearance_adapter.py --index … --data … --scoring
 
 Reports Recall@10 and nDCG@10 of the raw cosine and of the adapter, per protocol, with the
 negatives of the fit drawn from the whole catalog (as `scenefit fit` does) or only from
 products relevant to some training scene (every negative is also a positive somewhere, so the
 fit cannot learn that a product is never relevant).
+
+``--scoring`` measures how match scores through an adapter fitted as ``scenefit fit`` fits it
+(rooms held out, negatives: positives elsewhere): the candidate pool (the 200 products with
+the best window, found through the raw vectors or through the adapter's retrieval queries, or
+the whole catalog) and the pooling over windows (the best one, or the adapter's soft
+maximum), with match's cap of 3 picks per product type.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from scenefit.evaluate._metrics import ranking_metrics
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
 from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.rank._adapter import pool_regions
 from scenefit.rank._ranker import _appearance_fit
 from scenefit.scene import SceneAnalyzer, SceneConfig
 
@@ -49,13 +57,14 @@ def scene_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], regions
 def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> None:
     """Median time of the appearance factor of one match (a pool of 400 candidates, as
     ``match`` retrieves with dense windows), raw and through an adapter (random weights: the
-    cost does not depend on them)."""
+    cost does not depend on them), the adapter's also with its retrieval queries."""
     index = VectorIndex.open(index_dir)
     encoder = OfflineEncoder(runtime="onnx")
     labels = read_labels(data)[:scenes]
     keys = index.appearance.key_array()
     rng = np.random.default_rng(0)
-    adapter = AppearanceAdapter(rng.normal(scale=0.01, size=(index.appearance.dim,) * 2).astype(np.float32))
+    adapter = AppearanceAdapter(rng.normal(scale=0.01, size=(index.appearance.dim,) * 2).astype(np.float32),
+                                pooling=AdapterFitConfig.pooling)
     print("| regions | adapter | median ms | p95 ms |")
     print("|---|---|---:|---:|")
     for mode in ("crops", "dense"):
@@ -66,9 +75,54 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
             for lk in looks:
                 pool = np.sort(rng.choice(keys, 400, replace=False))
                 t0 = time.perf_counter()
+                if a is not None:
+                    a.retrieval_queries(lk)  # the search itself costs the same with either queries
                 _appearance_fit(lk, index, pool, a)
                 times.append(time.perf_counter() - t0)
             print(f"| {mode} | {name} | {np.median(times) * 1000:.1f} | {np.percentile(times, 95) * 1000:.1f} |")
+
+
+def capped(scores: np.ndarray, types: list, cap: int = 3, k: int = 10) -> list[int]:
+    """The top ``k`` rows by score with at most ``cap`` of one type (match's default cap)."""
+    out, seen = [], {}
+    for j in np.argsort(-scores):
+        if seen.get(types[j], 0) < cap:
+            out.append(int(j))
+            seen[types[j]] = seen.get(types[j], 0) + 1
+            if len(out) == k:
+                break
+    return out
+
+
+def scoring(catalog: np.ndarray, ids: list[str], types: list, looks: list[np.ndarray],
+            labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int) -> None:
+    order = np.random.default_rng(0).permutation(len(labels))  # the folds of eval --cv
+    pools = ("raw vectors", "through the adapter", "whole catalog")
+    results: dict[tuple[str, str], list[dict]] = {(p, s): [] for p in pools for s in ("best window", "soft")}
+    for f in range(folds):
+        test = order[f::folds]
+        train = np.setdiff1d(order, test)
+        rows = np.unique(np.concatenate([relevant[i] for i in train]))
+        samples = [AdapterSample(looks[i], np.searchsorted(rows, relevant[i])) for i in train if len(relevant[i])]
+        adapter = AppearanceAdapter.fit(samples, catalog[rows], AdapterFitConfig(steps=steps, seed=seed))
+        projected = adapter.apply(catalog)
+        for i in test:
+            cosines = adapter.apply(looks[i]) @ projected.T
+            candidates = {
+                "raw vectors": np.argsort(-(looks[i] @ catalog.T).max(axis=0))[:200],
+                "through the adapter": np.argsort(-(adapter.retrieval_queries(looks[i]) @ catalog.T).max(axis=0))[:200],
+                "whole catalog": np.arange(len(catalog)),
+            }
+            for (pool, score), out in results.items():
+                found = candidates[pool]
+                values = pool_regions(cosines[:, found], adapter.pooling if score == "soft" else 0.0)
+                ranked = [ids[found[j]] for j in capped(values, [types[j] for j in found])]
+                out.append(ranking_metrics(ranked, set(labels[i]["relevant"]) & indexed, 10))
+        print(f"fold {f + 1}/{folds} done", flush=True)
+    print(f"| candidates | pooling over windows (soft: t = {AdapterFitConfig.pooling}) | Recall@10 | nDCG@10 |")
+    print("|---|---|---:|---:|")
+    for (pool, score), ms in results.items():
+        print(f"| {pool} | {score} | {np.mean([m['recall'] for m in ms]):.4f} | {np.mean([m['ndcg'] for m in ms]):.4f} |")
 
 
 def main() -> None:
@@ -77,7 +131,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True, help="benchmark folder: labels.jsonl and scenes")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=AdapterFitConfig.steps)
+    ap.add_argument("--seed", type=int, default=AdapterFitConfig.seed, help="seed of the --scoring adapter fits (their batch order)")
     ap.add_argument("--time", action="store_true", help="time the appearance factor with and without an adapter")
+    ap.add_argument("--scoring", action="store_true", help="candidate pool and pooling over windows, as match scores")
     args = ap.parse_args()
     if args.time:
         time_appearance_factor(args.index, args.data)
@@ -95,6 +151,10 @@ def main() -> None:
     looks = scene_looks(encoder, args.data, labels, "dense")
     relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
+    if args.scoring:
+        types = [index.record(int(k)).category for k in keys]
+        scoring(catalog, ids, types, looks, labels, relevant, indexed, args.folds, args.steps, args.seed)
+        return
 
     order = np.random.default_rng(0).permutation(len(labels))
     names = ["adapter, rooms held out", "adapter, rooms and their products held out"]

@@ -44,15 +44,24 @@ def analyse_labelled(scenes: list[LabelledScene], index: VectorIndex, analyzer: 
     with progress.task("Analysing labelled scenes", len(scenes)) as advance:
         for sc in scenes:
             analysis = analyzer.analyze(open_image(sc.path))
-            relevant = {index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}
-            pool = ranker.pool(analysis, index, k, style_of=analyzer.style_distribution)
-            sample = None
-            if pool is not None and relevant:
-                sample = FitSample(pool, np.array([r.key in relevant for r in pool.records]), len(relevant))
+            relevant = np.array(sorted({index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}),
+                                np.int64)
+            sample = _fit_sample(analysis, relevant, ranker, index, k, analyzer.style_distribution)
             features = room_features(analysis.regions) if analysis.regions is not None else None
-            out.append(LabelledAnalysis(sc, analysis, sample, features, np.array(sorted(relevant), np.int64)))
+            out.append(LabelledAnalysis(sc, analysis, sample, features, relevant))
             advance(1)
     return out
+
+
+def _fit_sample(analysis: SceneAnalysis, relevant: np.ndarray, ranker: Ranker, index: VectorIndex, k: int,
+                style_of) -> FitSample | None:
+    """The scene's candidate pool as ``ranker`` retrieves it, with which entries are relevant."""
+    if not len(relevant):
+        return None
+    pool = ranker.pool(analysis, index, k, style_of=style_of)
+    if pool is None:
+        return None
+    return FitSample(pool, np.isin([r.key for r in pool.records], relevant), len(relevant))
 
 
 def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex,
@@ -77,15 +86,16 @@ def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex,
 
 
 def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex, *, k: int, labels: str,
-               folds: int = 5, adapt: bool = True) -> FitResult:
+               style_of, folds: int = 5, adapt: bool = True) -> FitResult:
     """The appearance adapter (when ``adapt``), then the fusion weights (+ MMR diversity) on
-    appearance factors through it, and, where possible, a room-type model."""
+    candidate pools retrieved and scored through it, and, where possible, a room-type model.
+    ``style_of`` is the analyser's ``style_distribution``."""
     adapter = fit_adapter(items, index) if adapt else None
     samples = [i.sample for i in items if i.sample is not None]
     if adapter is not None:
         ranker = Ranker(ranker.config, adapter)
-        samples = [FitSample(ranker.rescore_appearance(i.sample.pool, i.analysis, index), i.sample.relevant,
-                             i.sample.n_relevant) for i in items if i.sample is not None]
+        samples = [s for i in items if i.sample is not None
+                   if (s := _fit_sample(i.analysis, i.relevant_keys, ranker, index, k, style_of)) is not None]
     fitted = fit_ranking(samples, ranker, k=k, labels=labels, folds=folds)
     with_rooms = [i for i in items if i.features is not None and i.scene.room_type]
     room_model = None
@@ -127,7 +137,8 @@ def _rank_fold(items: list[LabelledAnalysis], test: set[int], index: VectorIndex
                base: RankConfig, k: int, adapt: bool, outputs: dict[int, MethodOutput]) -> None:
     train = [items[i] for i in range(len(items)) if i not in test]
     try:
-        result = fit_models(train, Ranker(base), index, k=k, labels="", folds=0, adapt=adapt)
+        result = fit_models(train, Ranker(base), index, k=k, labels="", style_of=analyzer.style_distribution,
+                            folds=0, adapt=adapt)
         fitted, room_model = result.ranking, result.room_model
         ranker = Ranker(base.model_copy(update={"weights": fitted.weights, "diversity": fitted.diversity}),
                         result.adapter)

@@ -52,8 +52,9 @@ ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(Enco
 
 
 RegionsOpt = typer.Option(
-    "crops", "--regions", help="How product photos are matched against the scene: crops (default) or dense "
-    "(feature-map windows at 896 px: better image-to-image recall, about 2.4× the scene encoding time).")
+    None, "--regions", help="How product photos are matched against the scene: crops or dense (feature-map "
+    "windows at 896 px: better image-to-image recall, about 2.4× the scene encoding time). Default: the "
+    "regions the index's appearance adapter was fitted on (scenefit fit), else crops.")
 StoreOpt = typer.Option(
     None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "
     "Milvus Lite file (FILE.db). Default: FAISS files in the index folder. Recorded in the index.")
@@ -72,9 +73,11 @@ def _runtime(runtime: Optional[str]) -> dict:
     return {"runtime": runtime}
 
 
-def _scene(regions: str):
+def _scene(regions: Optional[str]):
     from .scene import SceneConfig
 
+    if regions is None:
+        return None  # the engine follows the fitted adapter
     if regions not in ("crops", "dense"):
         from ._errors import ConfigError
 
@@ -152,7 +155,7 @@ def match(
     price_min: Optional[float] = typer.Option(None, "--price-min", help="Lowest price (the catalog's price column)."),
     price_max: Optional[float] = typer.Option(None, "--price-max", help="Highest price (the catalog's price column)."),
     runtime: Optional[str] = RuntimeOpt,
-    regions: str = RegionsOpt,
+    regions: Optional[str] = RegionsOpt,
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
@@ -216,7 +219,7 @@ def eval_(
     clip_model: str = ClipModelOpt,
     runtime: Optional[str] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
-    regions: str = RegionsOpt,
+    regions: Optional[str] = RegionsOpt,
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
 ):
@@ -246,7 +249,7 @@ def fit(
         help="Fit the appearance adapter (product photos vs scene regions); --no-adapt removes one."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
-    regions: str = RegionsOpt,
+    regions: Optional[str] = RegionsOpt,
 ):
     """Fit on your labelled scenes and save in the index: the appearance adapter, the ranking
     weights and the room-type model (the last two cross-validated)."""

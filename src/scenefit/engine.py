@@ -83,7 +83,8 @@ class Engine:
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
-        self.scene_config = scene or SceneConfig()
+        self._scene_config = scene  # None: on the regions the appearance adapter was fitted on
+        self._scene_explicit = scene is not None
         self._explicit_rank = rank  # None: fitted weights from the index folder, else defaults
         self.ingest_config = ingest or IngestConfig()
         self.fetch_config = fetch or FetchConfig()
@@ -183,14 +184,28 @@ class Engine:
         return self._fitted_rank
 
     @property
+    def scene_config(self) -> SceneConfig:
+        """The explicit scene config, else the defaults matching on the regions the index's
+        appearance adapter was fitted on: after ``fit --regions dense``, a plain ``match``
+        uses dense windows and the adapter rather than ignoring it."""
+        if self._scene_config is None:
+            adapter = self._stored_adapter()
+            self._scene_config = SceneConfig(**({"regions": adapter.regions} if adapter and adapter.regions else {}))
+        return self._scene_config
+
+    def _stored_adapter(self) -> AppearanceAdapter | None:
+        adapter = AppearanceAdapter.load(self.index_dir)
+        if adapter is not None and (not VectorIndex.exists(self.index_dir)
+                                    or adapter.model_id != self.index.manifest.model_id):
+            return None  # fitted on another encoder's vectors (the index was rebuilt)
+        return adapter
+
+    @property
     def appearance_adapter(self) -> AppearanceAdapter | None:
         """The appearance adapter fitted by ``scenefit fit`` for this index, if any: one fitted
         under the index's encoder and on the regions this engine matches against."""
         if not self._adapter_read:
-            adapter = AppearanceAdapter.load(self.index_dir)
-            if adapter is not None and (not VectorIndex.exists(self.index_dir)
-                                        or adapter.model_id != self.index.manifest.model_id):
-                adapter = None  # fitted on another encoder's vectors (the index was rebuilt)
+            adapter = self._stored_adapter()
             if adapter is not None and adapter.regions != self.scene_config.regions:
                 self.log(f"appearance adapter not used: fitted on --regions {adapter.regions}, "
                          f"matching with --regions {self.scene_config.regions}")
@@ -204,6 +219,8 @@ class Engine:
 
     def _forget_fit(self) -> None:
         self._fitted_rank, self._adapter, self._adapter_read = None, None, False
+        if not self._scene_explicit:
+            self._scene_config = None  # it follows the adapter, which may have changed
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None,
@@ -487,7 +504,8 @@ class Engine:
         analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
         ranker = Ranker(self._explicit_rank or RankConfig())
         items = analyse_labelled(scenes, self.index, analyzer, ranker, k, self.progress)
-        result = fit_models(items, ranker, self.index, k=k, labels=str(labels), adapt=adapt)
+        result = fit_models(items, ranker, self.index, k=k, labels=str(labels),
+                            style_of=analyzer.style_distribution, adapt=adapt)
         model_id = self.index.manifest.model_id
         if result.adapter is not None:
             result.adapter.regions = self.scene_config.regions

@@ -5,6 +5,7 @@ import pytest
 
 from scenefit.embed import l2_normalize
 from scenefit.rank import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.rank._adapter import pool_regions
 
 D = 24
 NOISY = slice(0, 8)  # dimensions where scene photos carry clutter that product photos don't
@@ -77,17 +78,20 @@ def test_apply_normalises_and_caches_the_reference_projection():
 
 def test_save_and_load_round_trip_and_other_versions_are_ignored(tmp_path):
     adapter = AppearanceAdapter(np.full((D, D), 0.01, np.float32), n_scenes=7, steps=100,
-                                model_id="m1", regions="dense")
+                                model_id="m1", regions="dense", pooling=0.02)
     path = adapter.save(tmp_path)
     assert path.name == ADAPTER_FILE
     back = AppearanceAdapter.load(tmp_path)
     np.testing.assert_array_equal(back.matrix, adapter.matrix)
-    assert (back.n_scenes, back.steps, back.model_id, back.regions) == (7, 100, "m1", "dense")
+    assert (back.n_scenes, back.steps, back.model_id, back.regions, back.pooling) == (7, 100, "m1", "dense", 0.02)
     assert AppearanceAdapter.load(tmp_path / "nothing") is None
     import json
 
     with np.load(path) as data:
         matrix, meta = data["matrix"], json.loads(str(data["meta"]))
+    # a file from before pooling existed scored the best region only, and still does
+    np.savez(path, matrix=matrix, meta=np.array(json.dumps({k: v for k, v in meta.items() if k != "pooling"})))
+    assert AppearanceAdapter.load(tmp_path).pooling == 0.0
     np.savez(path, matrix=matrix, meta=np.array(json.dumps({**meta, "format_version": 99})))
     assert AppearanceAdapter.load(tmp_path) is None
 
@@ -107,3 +111,55 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
     assert dense.appearance_adapter is None and "fitted on --regions crops" in notes[0]
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="crops").save(tmp_path)
     assert Engine(tmp_path).appearance_adapter is None  # e.g. the index was rebuilt with another encoder
+
+
+def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
+    from scenefit import Engine
+    from scenefit.index import VectorIndex
+    from scenefit.scene import SceneConfig
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    assert Engine(tmp_path).scene_config.regions == "crops"  # nothing fitted: the default
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
+    engine = Engine(tmp_path)
+    assert engine.scene_config.regions == "dense" and engine.appearance_adapter is not None
+    notes = []
+    crops = Engine(tmp_path, scene=SceneConfig(regions="crops"), log=notes.append)  # explicit: kept
+    assert crops.scene_config.regions == "crops" and crops.appearance_adapter is None and notes
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="dense").save(tmp_path)
+    assert Engine(tmp_path).scene_config.regions == "crops"  # another encoder's adapter does not count
+    # a refit changes what an engine without explicit regions follows
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
+    engine = Engine(tmp_path)
+    assert engine.scene_config.regions == "dense"
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
+    engine._forget_fit()
+    assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
+
+
+def test_soft_pooling_rewards_several_close_regions_within_its_bound():
+    # product 0: one region at 0.80; product 1: three regions at 0.79
+    cosines = np.array([[0.80, 0.79], [0.10, 0.79], [0.10, 0.79], [0.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(pool_regions(cosines), cosines.max(axis=0))  # temperature 0: best region
+    soft = pool_regions(cosines, 0.02)
+    assert soft[1] > soft[0]  # several windows on the object add up
+    assert np.all(soft >= cosines.max(axis=0)) and np.all(soft <= cosines.max(axis=0) + 0.02 * np.log(4) + 1e-6)
+    catalog, samples = _world(scenes=4)
+    assert AppearanceAdapter.fit(samples, catalog, AdapterFitConfig(steps=1, batch=2, pooling=0.05)).pooling == 0.05
+    adapter = AppearanceAdapter(np.zeros((2, 2), np.float32), pooling=0.02)
+    np.testing.assert_allclose(adapter.pool(cosines), soft)
+
+
+def test_retrieval_queries_find_the_adapted_neighbours_among_raw_vectors():
+    rng = np.random.default_rng(3)
+    catalog = l2_normalize(rng.normal(size=(2000, D)).astype(np.float32))
+    adapter = AppearanceAdapter(rng.normal(scale=0.3, size=(D, D)).astype(np.float32))
+    regions = l2_normalize(rng.normal(size=(20, D)).astype(np.float32))
+    exact = adapter.pool(adapter.apply(regions) @ adapter.apply(catalog).T)
+    top = set(np.argsort(-exact)[:10].tolist())
+
+    def found(queries, n=100):
+        return set(np.argsort(-(queries @ catalog.T).max(axis=0))[:n].tolist())
+
+    assert len(top & found(adapter.retrieval_queries(regions))) >= 9
+    assert len(top & found(regions)) < 9  # the raw regions miss them: the adapter moved them

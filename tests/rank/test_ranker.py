@@ -421,3 +421,31 @@ def test_ranker_scores_appearance_through_the_adapter(tmp_path, with_adapter):
     weights = RankWeights(similarity=0, room=0, colour=0, style=0, appearance=1)
     recs = Ranker(RankConfig(weights=weights, diversity=0), adapter).rank(scene, idx, 2, style_of=style_of)
     assert recs[0].record.id == ("b" if with_adapter else "a")
+
+
+@pytest.mark.parametrize("with_adapter", [False, True])
+def test_ranker_retrieves_candidates_through_the_adapter(tmp_path, with_adapter):
+    """Product "b" is the region's match once the clutter dimension is damped, but 20 others
+    are nearer to the raw region: only a search through the adapter brings it into the pool."""
+    from scenefit.embed import l2_normalize
+    from scenefit.rank import AppearanceAdapter
+
+    n = 21
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
+    records = [_rec("b")] + [_rec(f"x{i}", category=f"c{i}") for i in range(n - 1)]
+    rng = np.random.default_rng(0)
+    looks = {"b": np.array([0, 1, 0], np.float32)}
+    for i in range(n - 1):  # mostly clutter, a little of the region's other direction
+        looks[f"x{i}"] = l2_normalize(np.array([1, 0.3, 0.1 * rng.normal()], np.float32))
+    # the text-side search (scene vector Q) must not find "b" either
+    idx.upsert(records, np.stack([np.eye(DIM, dtype=np.float32)[1]] + [_vec(0.9, j % (DIM - 1) + 1)
+                                                                       for j in range(n - 1)]), looks)
+    scene = _scene()
+    scene.regions = l2_normalize(np.array([[0.8, 0.6, 0]], np.float32))
+    adapter = AppearanceAdapter(np.diag([-0.95, 0, 0]).astype(np.float32)) if with_adapter else None
+    config = RankConfig(candidates=1, weights=RankWeights(similarity=0, room=0, colour=0, style=0, appearance=1),
+                        diversity=0)
+    pool = Ranker(config, adapter).pool(scene, idx, 1, style_of=style_of)  # 5 candidates per search
+    assert ("b" in [r.id for r in pool.records]) is with_adapter
+    if with_adapter:
+        assert Ranker(config, adapter).rank(scene, idx, 1, style_of=style_of)[0].record.id == "b"

@@ -47,6 +47,10 @@ class AdapterFitConfig:
     #: softmax temperature over cosines (they spread over ~0.2 between a match and the rest)
     temperature: float = 0.03
     seed: int = 0
+    #: how the fitted adapter's scores pool a product's cosines over the scene regions: a
+    #: soft maximum at this temperature (0: the best region only). Several windows on the same
+    #: object then add up; through the raw vectors it does not help (docs/quality.md)
+    pooling: float = 0.02
 
 
 @dataclass
@@ -56,12 +60,27 @@ class AppearanceAdapter:
     steps: int = 0
     model_id: str = ""  # encoder whose appearance vectors it was fitted on
     regions: str = ""  # the scene regions it was fitted on (SceneConfig.regions: crops or dense)
+    pooling: float = 0.0  # soft-max temperature over regions when scoring (AdapterFitConfig.pooling)
     #: (source array, its projection): the reference sample, projected once per index generation
     _projected: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)
         return l2_normalize(x + x @ self.matrix)
+
+    def retrieval_queries(self, regions: np.ndarray) -> np.ndarray:
+        """Queries that find, among the *raw* product vectors, the products closest to the
+        regions through the adapter, so no projected copy of the catalog is kept.
+
+        With ``T = I + A`` and ``q`` a projected region, ``(q·Tᵀ)·p = q·(p·T)``: the adapted
+        cosine times the product's norm ``|p·T|``, which varies little, so the exact score is
+        computed afterwards on the retrieved pool only."""
+        q = self.apply(regions)
+        return l2_normalize(q + q @ self.matrix.T)
+
+    def pool(self, cosines: np.ndarray) -> np.ndarray:
+        """A product's score from its cosines to every region (rows: regions)."""
+        return pool_regions(cosines, self.pooling)
 
     def apply_cached(self, x: np.ndarray) -> np.ndarray:
         """``apply`` for an array that is reused across queries (the catalog's reference
@@ -116,10 +135,12 @@ class AppearanceAdapter:
             opt.zero_grad()
             (loss / max(count, 1)).backward()
             opt.step()
-        return cls(weight.detach().numpy().astype(np.float32), n_scenes=len(samples), steps=config.steps)
+        return cls(weight.detach().numpy().astype(np.float32), n_scenes=len(samples), steps=config.steps,
+                   pooling=config.pooling)
 
     def save(self, folder: Path) -> Path:
-        meta = {"n_scenes": self.n_scenes, "steps": self.steps, "model_id": self.model_id, "regions": self.regions}
+        meta = {"n_scenes": self.n_scenes, "steps": self.steps, "model_id": self.model_id, "regions": self.regions,
+                "pooling": self.pooling}
         return save_fitted(folder, FILE, FORMAT_VERSION, {"matrix": self.matrix}, meta)
 
     @classmethod
@@ -128,5 +149,16 @@ class AppearanceAdapter:
         if found is None:
             return None
         data, meta = found
+        # files written before pooling existed scored the best region only
         return cls(data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
-                   meta.get("model_id", ""), meta.get("regions", ""))
+                   meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0))
+
+
+def pool_regions(cosines: np.ndarray, temperature: float = 0.0) -> np.ndarray:
+    """Per column (product), the best cosine over the rows (regions), or with ``temperature``
+    > 0 a soft maximum: ``t·log Σ exp(c/t)``, which adds to the best region a bonus for other
+    regions nearly as close (at most ``t·log(regions)``)."""
+    best = cosines.max(axis=0)
+    if temperature <= 0 or len(cosines) == 0:
+        return best
+    return best + temperature * np.log(np.exp((cosines - best) / temperature).sum(axis=0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -14,7 +13,7 @@ from .._colour import harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import ProductRecord, VectorIndex
-from ._adapter import AppearanceAdapter
+from ._adapter import AppearanceAdapter, pool_regions
 from ._explain import explain
 from ._filters import Filters
 from ._priors import room_affinity
@@ -117,7 +116,10 @@ class Ranker:
             # A product can look right without its text matching: retrieve by regions too.
             # Hundreds of dense windows would bring in thousands: keep the best by any window.
             limit = n_cand if scene.windows is not None else None
-            keys = np.union1d(keys, index.appearance.search(looks, n_cand, allowed, limit=limit)).astype(np.int64)
+            # Through a fitted adapter the right products are often not among the raw nearest
+            # ones (a pool by raw vectors lost a tenth of held-out recall): search through it.
+            queries = looks if self.adapter is None else self.adapter.retrieval_queries(looks)
+            keys = np.union1d(keys, index.appearance.search(queries, n_cand, allowed, limit=limit)).astype(np.int64)
         if timings is not None:
             timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
         if len(keys) == 0:
@@ -135,15 +137,6 @@ class Ranker:
         if use_appearance:
             factors["appearance"] = _appearance_fit(looks, index, keys, self.adapter)
         return Pool(records, vecs, sims, factors)
-
-    def rescore_appearance(self, pool: Pool, scene: SceneAnalysis, index: VectorIndex) -> Pool:
-        """The pool with its appearance factor recomputed through this ranker's adapter (the
-        candidates stay: they were retrieved by the raw vectors either way)."""
-        if "appearance" not in pool.factors or scene.looks is None:
-            return pool
-        keys = np.array([r.key for r in pool.records], np.int64)
-        return dataclasses.replace(
-            pool, factors={**pool.factors, "appearance": _appearance_fit(scene.looks, index, keys, self.adapter)})
 
     def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:
         """Weighted sum of the factors; weights of factors not present are left out and the
@@ -224,18 +217,20 @@ class Ranker:
 def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
                     adapter: AppearanceAdapter | None = None) -> np.ndarray:
     """Best region cosine per product, as a percentile among a catalog sample (0.5 without a
-    photo: no evidence either way); through the fitted adapter when there is one."""
+    photo: no evidence either way); through the fitted adapter when there is one, pooled over
+    the regions as the adapter says."""
     ref = index.appearance.reference()
     if adapter is not None:
-        project, project_ref = adapter.apply, adapter.apply_cached
+        project, project_ref, pool = adapter.apply, adapter.apply_cached, adapter.pool
     else:
         project = project_ref = lambda x: x  # noqa: E731
+        pool = pool_regions
     regions = project(regions)
-    ref_best = np.sort((regions @ project_ref(ref).T).max(axis=0)) if len(ref) else np.zeros(0)
+    ref_best = np.sort(pool(regions @ project_ref(ref).T)) if len(ref) else np.zeros(0)
     out = np.full(len(keys), 0.5)
     have = np.flatnonzero(np.isin(keys, index.appearance.key_array()))
     if len(have) and len(ref_best):
-        best = (regions @ project(index.appearance.vectors(keys[have])).T).max(axis=0)
+        best = pool(regions @ project(index.appearance.vectors(keys[have])).T)
         out[have] = np.searchsorted(ref_best, best, side="right") / len(ref_best)
     return out
 
