@@ -10,8 +10,9 @@ relevant to some labelled scene, so that no product is only ever a negative).
 
 It carries over to products the fit never saw: with the products of the test rooms left out
 of training too, held-out Recall@10 still rises (``benchmarks/appearance_adapter.py``,
-docs/quality.md). Saved in the index folder by ``scenefit fit``; the ranker applies it to the
-appearance factor of the retrieved candidates.
+docs/quality.md). Saved in the index folder by ``scenefit fit``; the ranker retrieves
+appearance candidates through it (``retrieval_queries``) and scores them through it, pooling
+each product's cosines over the regions softly (``pool``).
 """
 
 from __future__ import annotations
