@@ -207,7 +207,24 @@ def test_eval_cross_validated(capsys, colour_benchmark):
     assert data["scenefit"] == "2-fold cross-validated fit"
     assert data["methods"]["scenefit"]["overall"]["recall"] == 1.0  # colour appearance finds them
     assert data["room_accuracy"]["n"] == 8
+    assert (data["regions"], data["seed"]) == ("crops", 0)
     assert not (tmp_path / "ix" / "ranking.json").exists()  # eval --cv saves nothing
+
+
+def test_eval_seed_changes_the_fold_split(capsys, colour_benchmark, monkeypatch):
+    import scenefit._fitting as fitting
+
+    splits = []
+    real = fitting._rank_fold
+    monkeypatch.setattr(fitting, "_rank_fold", lambda items, test, *a: (splits.append(sorted(test)), real(items, test, *a)))
+    tmp_path = colour_benchmark
+    for seed in ("0", "3"):
+        code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                             "--index", tmp_path / "ix", "-k", "2", "--cv", "2", "--seed", seed,
+                             "--json", tmp_path / f"r{seed}.json")
+        assert code == 0, err
+        assert json.loads((tmp_path / f"r{seed}.json").read_text())["seed"] == int(seed)
+    assert len(splits) == 4 and splits[:2] != splits[2:]  # two folds per run, split differently
 
 
 def test_fit_on_a_small_labelled_set(capsys, colour_benchmark):

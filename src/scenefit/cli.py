@@ -215,6 +215,9 @@ def eval_(
     adapt: bool = typer.Option(
         True, "--adapt/--no-adapt",
         help="With --cv: fit the appearance adapter on the other folds too (--no-adapt: without it)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the random baseline and of the --cv fold split: another split of the same "
+        "scenes shows how much the held-out figures depend on it."),
     encoder: Optional[str] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     runtime: Optional[str] = RuntimeOpt,
@@ -229,7 +232,7 @@ def eval_(
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
     engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions))
-    report = engine.evaluate(catalog, labels, k=k, cv=cv, adapt=adapt)
+    report = engine.evaluate(catalog, labels, k=k, cv=cv, seed=seed, adapt=adapt)
     render_eval(report, out)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

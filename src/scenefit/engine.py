@@ -476,6 +476,7 @@ class Engine:
         report.info = {
             "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
             "model": index.manifest.model_id, "products": len(index),
+            "regions": self.scene_config.regions, "seed": seed,
             "scenefit": (f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
                          if cv > 1 else _fit_status(self.index_dir, labels)),
         }
