@@ -194,3 +194,30 @@ def test_rebuild_recovers_a_corrupt_index(tmp_path, monkeypatch, fake_encoder, d
     Engine(tmp_path / "ix", encoder=EncoderConfig(backend="offline"), log=lambda m: None).ingest(
         tmp_path / "c.csv", rebuild=True)
     assert len(Engine(tmp_path / "ix", log=lambda m: None).index) == 1
+
+
+def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
+    import numpy as np
+
+    from scenefit.index import VectorIndex
+    from scenefit.rank import AppearanceAdapter
+    from scenefit.scene import SceneConfig
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    assert Engine(tmp_path).scene_config.regions == "crops"  # nothing fitted: the default
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
+    engine = Engine(tmp_path)
+    assert engine.scene_config.regions == "dense" and engine.appearance_adapter is not None
+    notes = []
+    crops = Engine(tmp_path, scene=SceneConfig(regions="crops"), log=notes.append)  # explicit: kept
+    assert crops.scene_config.regions == "crops" and crops.appearance_adapter is None and notes
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="dense").save(tmp_path)
+    assert Engine(tmp_path).scene_config.regions == "crops"  # another encoder's adapter does not count
+    # a refit changes what an engine without explicit regions follows
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
+    engine = Engine(tmp_path)
+    assert engine.scene_config.regions == "dense"
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
+    engine._forget_fit()
+    assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
+

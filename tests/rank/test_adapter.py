@@ -113,30 +113,6 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
     assert Engine(tmp_path).appearance_adapter is None  # e.g. the index was rebuilt with another encoder
 
 
-def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
-    from scenefit import Engine
-    from scenefit.index import VectorIndex
-    from scenefit.scene import SceneConfig
-
-    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
-    assert Engine(tmp_path).scene_config.regions == "crops"  # nothing fitted: the default
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
-    engine = Engine(tmp_path)
-    assert engine.scene_config.regions == "dense" and engine.appearance_adapter is not None
-    notes = []
-    crops = Engine(tmp_path, scene=SceneConfig(regions="crops"), log=notes.append)  # explicit: kept
-    assert crops.scene_config.regions == "crops" and crops.appearance_adapter is None and notes
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="dense").save(tmp_path)
-    assert Engine(tmp_path).scene_config.regions == "crops"  # another encoder's adapter does not count
-    # a refit changes what an engine without explicit regions follows
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
-    engine = Engine(tmp_path)
-    assert engine.scene_config.regions == "dense"
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
-    engine._forget_fit()
-    assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
-
-
 def test_soft_pooling_rewards_several_close_regions_within_its_bound():
     # product 0: one region at 0.80; product 1: three regions at 0.79
     cosines = np.array([[0.80, 0.79], [0.10, 0.79], [0.10, 0.79], [0.0, 0.0]], np.float32)
