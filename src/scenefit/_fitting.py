@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,8 +54,11 @@ def analyse_labelled(scenes: list[LabelledScene], index: VectorIndex, analyzer: 
     return out
 
 
+StyleOf = Callable[[np.ndarray, Sequence[str]], np.ndarray]  # SceneAnalyzer.style_distribution
+
+
 def _fit_sample(analysis: SceneAnalysis, relevant: np.ndarray, ranker: Ranker, index: VectorIndex, k: int,
-                style_of) -> FitSample | None:
+                style_of: StyleOf) -> FitSample | None:
     """The scene's candidate pool as ``ranker`` retrieves it, with which entries are relevant."""
     if not len(relevant):
         return None
@@ -86,7 +90,7 @@ def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex,
 
 
 def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex, *, k: int, labels: str,
-               style_of, folds: int = 5, adapt: bool = True) -> FitResult:
+               style_of: StyleOf, folds: int = 5, adapt: bool = True) -> FitResult:
     """The appearance adapter (when ``adapt``), then the fusion weights (+ MMR diversity) on
     candidate pools retrieved and scored through it, and, where possible, a room-type model.
     ``style_of`` is the analyser's ``style_distribution``."""
