@@ -75,7 +75,8 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
             for lk in looks:
                 pool = np.sort(rng.choice(keys, 400, replace=False))
                 t0 = time.perf_counter()
-                if a is not None:
+                if a is not None:  # as Ranker.pool: the regions through the adapter once
+                    lk = a.apply(lk)
                     a.retrieval_queries(lk)  # the search itself costs the same with either queries
                 _appearance_fit(lk, index, pool, a)
                 times.append(time.perf_counter() - t0)
@@ -107,10 +108,11 @@ def scoring(catalog: np.ndarray, ids: list[str], types: list, looks: list[np.nda
         adapter = AppearanceAdapter.fit(samples, catalog[rows], AdapterFitConfig(steps=steps, seed=seed))
         projected = adapter.apply(catalog)
         for i in test:
-            cosines = adapter.apply(looks[i]) @ projected.T
+            regions = adapter.apply(looks[i])
+            cosines = regions @ projected.T
             candidates = {
                 "raw vectors": np.argsort(-(looks[i] @ catalog.T).max(axis=0))[:200],
-                "through the adapter": np.argsort(-(adapter.retrieval_queries(looks[i]) @ catalog.T).max(axis=0))[:200],
+                "through the adapter": np.argsort(-(adapter.retrieval_queries(regions) @ catalog.T).max(axis=0))[:200],
                 "whole catalog": np.arange(len(catalog)),
             }
             for (pool, score), out in results.items():

@@ -137,5 +137,5 @@ def test_retrieval_queries_find_the_adapted_neighbours_among_raw_vectors():
     def found(queries, n=100):
         return set(np.argsort(-(queries @ catalog.T).max(axis=0))[:n].tolist())
 
-    assert len(top & found(adapter.retrieval_queries(regions))) >= 9
+    assert len(top & found(adapter.retrieval_queries(adapter.apply(regions)))) >= 9
     assert len(top & found(regions)) < 9  # the raw regions miss them: the adapter moved them

@@ -69,15 +69,15 @@ class AppearanceAdapter:
         x = np.asarray(x, np.float32)
         return l2_normalize(x + x @ self.matrix)
 
-    def retrieval_queries(self, regions: np.ndarray) -> np.ndarray:
+    def retrieval_queries(self, projected: np.ndarray) -> np.ndarray:
         """Queries that find, among the *raw* product vectors, the products closest to the
         regions through the adapter, so no projected copy of the catalog is kept.
+        ``projected``: the regions after ``apply`` (the ranker scores with them too).
 
         With ``T = I + A`` and ``q`` a projected region, ``(q·Tᵀ)·p = q·(p·T)``: the adapted
         cosine times the product's norm ``|p·T|``, which varies little, so the exact score is
         computed afterwards on the retrieved pool only."""
-        q = self.apply(regions)
-        return l2_normalize(q + q @ self.matrix.T)
+        return l2_normalize(projected + projected @ self.matrix.T)
 
     def pool(self, cosines: np.ndarray) -> np.ndarray:
         """A product's score from its cosines to every region (rows: regions)."""

@@ -70,7 +70,8 @@ class Recommendation:
 class Ranker:
     def __init__(self, config: RankConfig | None = None, adapter: AppearanceAdapter | None = None):
         self.config = config or RankConfig()
-        #: fitted on labelled scenes (``scenefit fit``): applied to both sides of the appearance factor
+        #: fitted on labelled scenes (``scenefit fit``): appearance candidates are retrieved and
+        #: scored through it
         self.adapter = adapter
 
     def rank(
@@ -113,6 +114,8 @@ class Ranker:
         looks = scene.looks
         use_appearance = looks is not None and index.appearance is not None and len(index.appearance) > 0
         if use_appearance:
+            if self.adapter is not None:
+                looks = self.adapter.apply(looks)  # once: retrieval and scoring both use it
             # A product can look right without its text matching: retrieve by regions too.
             # Hundreds of dense windows would bring in thousands: keep the best by any window.
             limit = n_cand if scene.windows is not None else None
@@ -216,16 +219,16 @@ class Ranker:
 
 def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
                     adapter: AppearanceAdapter | None = None) -> np.ndarray:
-    """Best region cosine per product, as a percentile among a catalog sample (0.5 without a
-    photo: no evidence either way); through the fitted adapter when there is one, pooled over
-    the regions as the adapter says."""
+    """Each product's cosines to the regions, pooled (the best one; softly through an
+    adapter), as a percentile among a catalog sample (0.5 without a photo: no evidence either
+    way). With an adapter, ``regions`` have been through it already and the products go
+    through it here."""
     ref = index.appearance.reference()
     if adapter is not None:
         project, project_ref, pool = adapter.apply, adapter.apply_cached, adapter.pool
     else:
         project = project_ref = lambda x: x  # noqa: E731
         pool = pool_regions
-    regions = project(regions)
     ref_best = np.sort(pool(regions @ project_ref(ref).T)) if len(ref) else np.zeros(0)
     out = np.full(len(keys), 0.5)
     have = np.flatnonzero(np.isin(keys, index.appearance.key_array()))
