@@ -96,7 +96,9 @@ class Engine:
         self._index: VectorIndex | None = None
         self._analyzer: SceneAnalyzer | None = None
         self._fitted_rank: RankConfig | None = None
-        self._adapter: AppearanceAdapter | None = None
+        self._stored: AppearanceAdapter | None = None  # the index folder's adapter, as read
+        self._stored_read = False
+        self._adapter: AppearanceAdapter | None = None  # …if it applies to this engine's regions
         self._adapter_read = False
 
     # -- wiring ----------------------------------------------------------------------------
@@ -194,11 +196,15 @@ class Engine:
         return self._scene_config
 
     def _stored_adapter(self) -> AppearanceAdapter | None:
-        adapter = AppearanceAdapter.load(self.index_dir)
-        if adapter is not None and (not VectorIndex.exists(self.index_dir)
-                                    or adapter.model_id != self.index.manifest.model_id):
-            return None  # fitted on another encoder's vectors (the index was rebuilt)
-        return adapter
+        """The adapter saved in the index folder under the index's encoder (read once: both
+        the scene config and the ranker ask for it)."""
+        if not self._stored_read:
+            adapter = AppearanceAdapter.load(self.index_dir)
+            if adapter is not None and (not VectorIndex.exists(self.index_dir)
+                                        or adapter.model_id != self.index.manifest.model_id):
+                adapter = None  # fitted on another encoder's vectors (the index was rebuilt)
+            self._stored, self._stored_read = adapter, True
+        return self._stored
 
     @property
     def appearance_adapter(self) -> AppearanceAdapter | None:
@@ -219,6 +225,7 @@ class Engine:
 
     def _forget_fit(self) -> None:
         self._fitted_rank, self._adapter, self._adapter_read = None, None, False
+        self._stored, self._stored_read = None, False
         if not self._scene_explicit:
             self._scene_config = None  # it follows the adapter, which may have changed
 
