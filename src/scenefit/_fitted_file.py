@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def save_fitted(folder: Path, name: str, version: int, arrays: dict[str, np.ndarray], meta: dict) -> Path:
@@ -18,8 +21,9 @@ def save_fitted(folder: Path, name: str, version: int, arrays: dict[str, np.ndar
     return path
 
 
-def load_fitted(folder: Path, name: str, version: int) -> tuple[dict[str, np.ndarray], dict] | None:
-    """(arrays, meta), or None when there is no such file or it has another format version."""
+def load_fitted(folder: Path, name: str, version: int, build: Callable[[dict[str, np.ndarray], dict], T]) -> T | None:
+    """``build(arrays, meta)``, or None when there is no such file or it has another format
+    version."""
     path = Path(folder) / name
     if not path.is_file():
         return None
@@ -27,4 +31,4 @@ def load_fitted(folder: Path, name: str, version: int) -> tuple[dict[str, np.nda
         meta = json.loads(str(data["meta"]))
         if meta.get("format_version") != version:
             return None
-        return {k: data[k] for k in data.files if k != "meta"}, meta
+        return build({k: data[k] for k in data.files if k != "meta"}, meta)

@@ -146,13 +146,10 @@ class AppearanceAdapter:
 
     @classmethod
     def load(cls, folder: Path) -> "AppearanceAdapter | None":
-        found = load_fitted(folder, FILE, FORMAT_VERSION)
-        if found is None:
-            return None
-        data, meta = found
         # files written before pooling existed scored the best region only
-        return cls(data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
-                   meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0))
+        return load_fitted(folder, FILE, FORMAT_VERSION, lambda data, meta: cls(
+            data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
+            meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0)))
 
 
 def pool_regions(cosines: np.ndarray, temperature: float = 0.0) -> np.ndarray:

@@ -96,9 +96,6 @@ class RoomModel:
 
     @classmethod
     def load(cls, folder: Path) -> "RoomModel | None":
-        found = load_fitted(folder, FILE, FORMAT_VERSION)
-        if found is None:
-            return None
-        data, meta = found
-        return cls(meta["classes"], data["mean"], data["std"], data["weights"], data["bias"],
-                   meta.get("cv_accuracy"), meta.get("n_scenes", 0), meta.get("model_id", ""))
+        return load_fitted(folder, FILE, FORMAT_VERSION, lambda data, meta: cls(
+            meta["classes"], data["mean"], data["std"], data["weights"], data["bias"],
+            meta.get("cv_accuracy"), meta.get("n_scenes", 0), meta.get("model_id", "")))
