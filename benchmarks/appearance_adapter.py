@@ -22,7 +22,8 @@ fit cannot learn that a product is never relevant).
 (rooms held out, negatives: positives elsewhere): the candidate pool (the 200 products with
 the best window, found through the raw vectors or through the adapter's retrieval queries, or
 the whole catalog) and the pooling over windows (the best one, or the adapter's soft
-maximum), with match's cap of 3 picks per product type.
+maximum), ordered by match's own ``Ranker.order`` (no MMR, as fitted here: its cap of 3 picks
+per product type and its duplicate skipping).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from scenefit.embed._offline import OfflineEncoder
 from scenefit.evaluate._metrics import ranking_metrics
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
-from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter, Pool, RankConfig, Ranker
 from scenefit.rank._adapter import pool_regions
 from scenefit.rank._ranker import _appearance_fit
 from scenefit.scene import SceneAnalyzer, SceneConfig
@@ -83,21 +84,12 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
             print(f"| {mode} | {name} | {np.median(times) * 1000:.1f} | {np.percentile(times, 95) * 1000:.1f} |")
 
 
-def capped(scores: np.ndarray, types: list, cap: int = 3, k: int = 10) -> list[int]:
-    """The top ``k`` rows by score with at most ``cap`` of one type (match's default cap)."""
-    out, seen = [], {}
-    for j in np.argsort(-scores):
-        if seen.get(types[j], 0) < cap:
-            out.append(int(j))
-            seen[types[j]] = seen.get(types[j], 0) + 1
-            if len(out) == k:
-                break
-    return out
-
-
-def scoring(catalog: np.ndarray, ids: list[str], types: list, looks: list[np.ndarray],
+def scoring(index: VectorIndex, keys: np.ndarray, catalog: np.ndarray, ids: list[str], looks: list[np.ndarray],
             labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int) -> None:
     order = np.random.default_rng(0).permutation(len(labels))  # the folds of eval --cv
+    # match's own ordering without MMR (as fitted here): its per-type cap and duplicate skipping
+    ranker = Ranker(RankConfig(diversity=0))
+    records, vectors = [index.record(int(k)) for k in keys], index.vectors(keys)
     pools = ("raw vectors", "through the adapter", "whole catalog")
     results: dict[tuple[str, str], list[dict]] = {(p, s): [] for p in pools for s in ("best window", "soft")}
     for f in range(folds):
@@ -118,7 +110,8 @@ def scoring(catalog: np.ndarray, ids: list[str], types: list, looks: list[np.nda
             for (pool, score), out in results.items():
                 found = candidates[pool]
                 values = pool_regions(cosines[:, found], adapter.pooling if score == "soft" else 0.0)
-                ranked = [ids[found[j]] for j in capped(values, [types[j] for j in found])]
+                picks = ranker.order(Pool([records[j] for j in found], vectors[found], values, {}), values, 10)
+                ranked = [ids[found[j]] for j in picks]
                 out.append(ranking_metrics(ranked, set(labels[i]["relevant"]) & indexed, 10))
         print(f"fold {f + 1}/{folds} done", flush=True)
     print(f"| candidates | pooling over windows (soft: t = {AdapterFitConfig.pooling}) | Recall@10 | nDCG@10 |")
@@ -154,8 +147,7 @@ def main() -> None:
     relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
     if args.scoring:
-        types = [index.record(int(k)).category for k in keys]
-        scoring(catalog, ids, types, looks, labels, relevant, indexed, args.folds, args.steps, args.seed)
+        scoring(index, keys, catalog, ids, looks, labels, relevant, indexed, args.folds, args.steps, args.seed)
         return
 
     order = np.random.default_rng(0).permutation(len(labels))
