@@ -221,3 +221,22 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     engine._forget_fit()
     assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
 
+
+def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
+    import numpy as np
+
+    from scenefit.index import VectorIndex
+    from scenefit.rank import AppearanceAdapter
+    from scenefit.scene import SceneConfig
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    assert Engine(tmp_path).appearance_adapter is None
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
+    engine = Engine(tmp_path)
+    assert engine.appearance_adapter is not None and engine.ranker().adapter is engine.appearance_adapter
+    notes = []
+    dense = Engine(tmp_path, scene=SceneConfig(regions="dense"), log=notes.append)
+    assert dense.appearance_adapter is None and "fitted on --regions crops" in notes[0]
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="crops").save(tmp_path)
+    assert Engine(tmp_path).appearance_adapter is None  # e.g. the index was rebuilt with another encoder
+

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from scenefit.embed import l2_normalize
 from scenefit.rank import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
@@ -94,23 +93,6 @@ def test_save_and_load_round_trip_and_other_versions_are_ignored(tmp_path):
     assert AppearanceAdapter.load(tmp_path).pooling == 0.0
     np.savez(path, matrix=matrix, meta=np.array(json.dumps({**meta, "format_version": 99})))
     assert AppearanceAdapter.load(tmp_path) is None
-
-
-def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
-    from scenefit import Engine
-    from scenefit.index import VectorIndex
-    from scenefit.scene import SceneConfig
-
-    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
-    assert Engine(tmp_path).appearance_adapter is None
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
-    engine = Engine(tmp_path)
-    assert engine.appearance_adapter is not None and engine.ranker().adapter is engine.appearance_adapter
-    notes = []
-    dense = Engine(tmp_path, scene=SceneConfig(regions="dense"), log=notes.append)
-    assert dense.appearance_adapter is None and "fitted on --regions crops" in notes[0]
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="crops").save(tmp_path)
-    assert Engine(tmp_path).appearance_adapter is None  # e.g. the index was rebuilt with another encoder
 
 
 def test_soft_pooling_rewards_several_close_regions_within_its_bound():
