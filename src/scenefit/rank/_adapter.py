@@ -125,7 +125,8 @@ class AppearanceAdapter:
             loss = torch.zeros(())
             count = 0
             for i in rng.choice(len(samples), batch, replace=False):
-                # a product's score is its best region's cosine
+                # here a product's score is its best region's cosine; scoring pools softly
+                # (``pooling``), which measured no better inside the objective
                 scores = (project(looks[i]) @ projected.T).max(dim=0).values / config.temperature
                 others = scores.masked_fill(masks[i], float("-inf"))
                 # each relevant product against the catalog's irrelevant ones
