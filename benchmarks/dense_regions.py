@@ -1,7 +1,7 @@
 """Dense regional matching, measured outside the product code (docs/quality.md, "Next").
 
 Instead of cropping the scene photo into 14 views and encoding each, run EfficientNet-Lite0
-once on the whole photo at a higher resolution and average its final feature map over
+once on the whole photo at a higher resolution and average its feature maps over
 windows of several sizes (an integral image makes each window one subtraction). Each window
 approximates the pooled features of that part of the photo; a product's score is its best
 window's cosine with the product photo's pooled features (from an existing index's
@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from scenefit.embed import EncoderConfig, build_encoder, l2_normalize
 from scenefit.embed._offline import OfflineEncoder
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
-from scenefit.scene._windows import feature_windows as windows
+from scenefit.scene._windows import window_means
 
 
 def time_scene_encoding(data: Path, photos: int = 20) -> None:
@@ -67,7 +68,7 @@ def main() -> None:
     keys = index.appearance.key_array()
     ids = [index.record(int(k)).id for k in keys]
     products = l2_normalize(index.appearance.vectors(keys))
-    encoder = OfflineEncoder()
+    encoder = build_encoder(EncoderConfig.model_validate(index.manifest.encoder))[0]  # the index's own
     labels = [json.loads(x) for x in (args.data / "labels.jsonl").read_text().splitlines() if x.strip()]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo")
     print("| short side | window sizes (cells) | stride | windows per scene | Recall@10 |")
@@ -79,7 +80,7 @@ def main() -> None:
         recalls, counts, t0 = [], [], time.perf_counter()
         for lab in labels:
             fmap = encoder.scene_feature_map(open_image(args.data / lab["scene"]), int(short))
-            regions = windows(fmap, sizes_, stride)
+            regions = encoder.appearance_vectors(window_means(fmap, sizes_, stride))
             counts.append(len(regions))
             top = np.argsort(-(regions @ products.T).max(axis=0))[:10]
             relevant = set(lab["relevant"])

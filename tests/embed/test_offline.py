@@ -15,7 +15,7 @@ from PIL import Image
 
 from scenefit._errors import ModelError
 from scenefit.embed._base import Encoder, l2_normalize
-from scenefit.embed._offline import OfflineEncoder, _cache_dir, _preprocess, imagenet_labels
+from scenefit.embed._offline import OfflineEncoder, _cache_dir, _preprocess, feature_maps, imagenet_labels
 
 pytestmark = pytest.mark.slow
 
@@ -243,8 +243,15 @@ def test_model_id_names_the_bridge():
     assert len(ids) == 4
     assert OfflineEncoder(top_k=5).model_id == OfflineEncoder(top_k=5).model_id
     assert OfflineEncoder(temperature=2.0).model_id != OfflineEncoder().model_id
-    assert OfflineEncoder().model_id.startswith("offline-v1:")
+    assert OfflineEncoder(block_weight=1.0).model_id != OfflineEncoder().model_id
+    assert OfflineEncoder().model_id.startswith("offline-v2:")
     assert OfflineEncoder().dim == DIM
+
+
+@pytest.mark.parametrize("w", [-0.1, 4.5])
+def test_bad_block_weight(w):
+    with pytest.raises(ModelError, match="block_weight"):
+        OfflineEncoder(block_weight=w)
 
 
 @pytest.mark.parametrize("k", [0, -1, 1001])
@@ -363,3 +370,43 @@ def test_one_pass_gives_both_vectors(enc):
     np.testing.assert_allclose(vecs, enc.encode_images(images), atol=1e-5)
     np.testing.assert_allclose(looks, enc.encode_appearance(images), atol=1e-5)
     assert looks.shape == (2, enc.appearance_dim)
+
+
+# -- the appearance space: the head's and the last block's features --------------------------
+def test_feature_maps_keep_the_head_of_extract_features(enc):
+    import torch
+
+    model = enc._image_model
+    x = torch.from_numpy(_preprocess(Image.open(ROOM).convert("RGB"))[None])
+    with torch.inference_mode():
+        head, block = feature_maps(model, x)
+        expected = model.extract_features(x)
+    assert head.shape == (1, 1280, 7, 7) and block.shape == (1, 320, 7, 7)
+    torch.testing.assert_close(head, expected)
+    # the last block's output is what the head convolves
+    with torch.inference_mode():
+        torch.testing.assert_close(model._swish(model._bn1(model._conv_head(block))), expected)
+
+
+def test_appearance_vectors_weigh_the_two_parts():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 1600)).astype(np.float32)
+    cos = {}
+    for part, cols in (("head", slice(0, 1280)), ("block", slice(1280, 1600))):
+        cos[part] = float(l2_normalize(a[None, cols])[0] @ l2_normalize(b[None, cols])[0])
+    for w in (0.0, 0.5, 2.0):
+        va, vb = OfflineEncoder(block_weight=w).appearance_vectors(np.stack([a, b]))
+        np.testing.assert_allclose(np.linalg.norm(va), 1, rtol=1e-5)
+        # a cosine is the parts' cosines, the block's with weight w²
+        np.testing.assert_allclose(va @ vb, (cos["head"] + w * w * cos["block"]) / (1 + w * w), rtol=1e-5)
+    assert not OfflineEncoder(block_weight=0).appearance_vectors(a[None])[0, 1280:].any()
+
+
+def test_a_photo_and_its_whole_feature_map_give_one_appearance_vector(enc):
+    # products are encoded as photos and scene windows from the feature map: the same vector
+    # for the same pixels, so the two compare alike
+    square = Image.open(ROOM).convert("RGB").resize((224, 224))
+    fmap = enc.scene_feature_map(square, 224)
+    assert fmap.shape == (enc.appearance_dim, 7, 7)
+    from_map = enc.appearance_vectors(fmap.mean(axis=(1, 2))[None])
+    np.testing.assert_allclose(from_map, enc.encode_appearance([square]), atol=1e-5)

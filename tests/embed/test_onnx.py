@@ -9,6 +9,7 @@ from PIL import Image
 from scenefit import ModelError
 from scenefit.embed import EncoderConfig, build_encoder
 from scenefit.embed._offline import OfflineEncoder
+from scenefit.embed._onnx import EXPORT_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +116,7 @@ def test_int8_model_is_quantised_and_cached(int8, living_room):
     import onnx
 
     int8.encode_scene_views(_photos(living_room)[:1])
-    path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", "efficientnet-lite0-int8-v1.onnx")
+    path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", f"efficientnet-lite0-int8-v{EXPORT_VERSION}.onnx")
     graph = onnx.load(path).graph
     ops = {n.op_type for n in graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops

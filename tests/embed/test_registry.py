@@ -76,9 +76,9 @@ def test_auto_picks_clip_from_local_folder(tiny_clip_dir, hub_offline):
 
 
 def test_offline_never_consults_clip(no_clip):
-    enc, resolved, reason = build_encoder(EncoderConfig(backend="offline", offline_top_k=3))
+    enc, resolved, reason = build_encoder(EncoderConfig(backend="offline", offline_top_k=3, offline_block_weight=1.5))
     assert isinstance(enc, OfflineEncoder)
-    assert enc.top_k == 3
+    assert enc.top_k == 3 and enc.block_weight == 1.5
     assert resolved.backend == "offline"
     assert reason == "offline backend requested"
     assert "_image_model" not in vars(enc) and "_text_model" not in vars(enc)  # still lazy
@@ -135,6 +135,14 @@ def test_invalid_backend_rejected_by_pydantic(backend):
 def test_invalid_top_k_rejected_by_pydantic(top_k):
     with pytest.raises(ValidationError):
         EncoderConfig(offline_top_k=top_k)
+
+
+def test_block_weight_default_is_the_encoders():
+    from scenefit.embed._offline import BLOCK_WEIGHT
+
+    assert EncoderConfig().offline_block_weight == BLOCK_WEIGHT
+    with pytest.raises(ValidationError):
+        EncoderConfig(offline_block_weight=-0.5)
 
 
 def test_unvalidated_backend_raises_config_error(no_clip):

@@ -7,26 +7,24 @@ import pytest
 from PIL import Image
 
 from scenefit.scene import SceneAnalyzer, SceneConfig
-from scenefit.scene._windows import feature_windows
+from scenefit.scene._windows import window_means
 
 
-def test_windows_are_normalised_block_means():
+def test_windows_are_block_means():
     rng = np.random.default_rng(0)
     fmap = rng.random((8, 10, 13)).astype(np.float32)
-    out = feature_windows(fmap, sizes=(2, 4), stride=3)
+    out = window_means(fmap, sizes=(2, 4), stride=3)
     # 2×2 windows at stride 3: 3 rows × 4 columns; 4×4: 3 × 4.
     assert out.shape == (3 * 4 + 3 * 4, 8)
-    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, rtol=1e-5)
-    block = fmap[:, 3:5, 6:8].mean(axis=(1, 2))
-    np.testing.assert_allclose(out[1 * 4 + 2], block / np.linalg.norm(block), rtol=1e-5)
+    np.testing.assert_allclose(out[1 * 4 + 2], fmap[:, 3:5, 6:8].mean(axis=(1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(out[12 + 2 * 4 + 1], fmap[:, 6:10, 3:7].mean(axis=(1, 2)), rtol=1e-5)
 
 
 def test_a_window_larger_than_the_map_is_the_whole_map():
     fmap = np.random.default_rng(1).random((4, 3, 5)).astype(np.float32)
-    out = feature_windows(fmap, sizes=(16,), stride=3)
-    whole = fmap.mean(axis=(1, 2))
+    out = window_means(fmap, sizes=(16,), stride=3)
     assert out.shape == (1, 4)
-    np.testing.assert_allclose(out[0], whole / np.linalg.norm(whole), rtol=1e-5)
+    np.testing.assert_allclose(out[0], fmap.mean(axis=(1, 2)), rtol=1e-5)
 
 
 def test_dense_config_is_validated():
@@ -43,7 +41,8 @@ def test_dense_scene_analysis_with_the_offline_encoder(living_room):
     crops = SceneAnalyzer(encoder, SceneConfig()).analyze(photo)
     dense = SceneAnalyzer(encoder, SceneConfig(regions="dense")).analyze(photo)
     assert crops.windows is None and crops.looks is crops.regions
-    assert dense.windows.shape[1] == 1280 and 100 <= len(dense.windows) <= 400
+    assert dense.windows.shape[1] == encoder.appearance_dim and 100 <= len(dense.windows) <= 400
+    np.testing.assert_allclose(np.linalg.norm(dense.windows, axis=1), 1, rtol=1e-5)
     assert dense.looks is dense.windows
     np.testing.assert_array_equal(dense.regions, crops.regions)  # the room model's input is unchanged
     # Windows see different parts of the room, not one global average.
@@ -58,7 +57,7 @@ def test_onnx_feature_map_matches_pytorch(living_room):
     photo = Image.open(living_room).convert("RGB")
     a = OfflineEncoder().scene_feature_map(photo, 448)
     b = OfflineEncoder(runtime="onnx").scene_feature_map(photo, 448)
-    assert a.shape == b.shape == (1280, 14, 14)
-    fa, fb = a.reshape(1280, -1).T, b.reshape(1280, -1).T
+    assert a.shape == b.shape == (1280 + 320, 14, 14)
+    fa, fb = a.reshape(1600, -1).T, b.reshape(1600, -1).T
     cos = (fa * fb).sum(1) / np.linalg.norm(fa, axis=1) / np.linalg.norm(fb, axis=1)
     assert cos.min() >= 0.999

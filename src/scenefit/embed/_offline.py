@@ -5,6 +5,13 @@ are *bridged* into the text space: the image's ImageNet label distribution (top-
 renormalised) weights the MiniLM embeddings of those labels' names. A photo of a couch
 therefore lands near the texts "studio couch", "sofa", "living room"; no pair of models is
 pretended to share a space they were never trained to share.
+
+Image to image (product photo against regions of a room photo), the encoder has a second,
+appearance space: the pooled output of the network's 1×1 head (1280 channels, what the
+classifier reads) joined with the pooled output of its last block (320 channels, one layer
+earlier: less about the ImageNet class, more about this particular object's look). Each part
+is normalised and the block's weighted (``block_weight``); a region's vector is built the same
+way from its mean features, so a product photo and a window of a room photo compare alike.
 """
 
 from __future__ import annotations
@@ -26,6 +33,12 @@ from ._base import l2_normalize
 _INPUT_SIZE = 224
 #: torch; onnx (same vectors, ONNX Runtime); onnx-int8 (onnx with an int8 network for scene photos)
 RUNTIMES = ("torch", "onnx", "onnx-int8")
+#: Channels of the head's and the last block's feature maps (EfficientNet-Lite0).
+HEAD_CHANNELS, BLOCK_CHANNELS = 1280, 320
+#: Weight of the last block's part of an appearance vector (its share of a cosine is w²/(1+w²):
+#: 0.2 at 0.5). Held-out Recall@10 on the IKEA dev rooms, 5 folds (docs/quality.md, v0.5):
+#: 0.0995 (three splits) without it, 0.1095 at 0.5 and 0.1070 at 1 on the first split.
+BLOCK_WEIGHT = 0.5
 
 
 def imagenet_labels() -> list[str]:
@@ -53,13 +66,15 @@ class OfflineEncoder:
     dim = 384
     #: Softmax temperature for zero-shot prompt similarities (MiniLM cosines spread ~0.1–0.6).
     similarity_temperature = 0.05
-    #: Size of the image-to-image appearance vectors (EfficientNet-Lite0's pooled features).
-    appearance_dim = 1280
+    #: Size of the image-to-image appearance vectors (the head's and the last block's features).
+    appearance_dim = HEAD_CHANNELS + BLOCK_CHANNELS
 
     def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32,
-                 runtime: str = "torch"):
+                 runtime: str = "torch", block_weight: float = BLOCK_WEIGHT):
         if top_k < 1 or top_k > 1000:
             raise ModelError("offline encoder: top_k must be in 1..1000")
+        if not 0 <= block_weight <= 4:
+            raise ModelError("offline encoder: block_weight must be in 0..4")
         if runtime not in RUNTIMES:
             raise ModelError(f"offline encoder: unknown runtime {runtime!r} ({', '.join(RUNTIMES)})")
         #: torch, or onnx: the same networks exported once and run by ONNX Runtime. The
@@ -70,9 +85,11 @@ class OfflineEncoder:
         self.top_k = top_k
         self.temperature = temperature
         self.batch_size = batch_size
-        # The id names every knob that changes vectors, so a changed bridge invalidates caches.
+        self.block_weight = block_weight
+        # The id names every knob that changes vectors, so a changed bridge invalidates caches
+        # (v2: appearance vectors gained the last block's features).
         self.model_id = (
-            f"offline-v1:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}"
+            f"offline-v2:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}:b{block_weight:g}"
         )
         #: what makes scene (query) vectors: the model, plus the int8 network under onnx-int8,
         #: whose scene vectors differ a little (the scene cache keys on it)
@@ -193,7 +210,8 @@ class OfflineEncoder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def _image_pass(self, images: Sequence[Image.Image], *, scene: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """One forward pass: (n, 1000) ImageNet probabilities and (n, 1280) pooled features."""
+        """One forward pass: (n, 1000) ImageNet probabilities and (n, 1600) pooled features
+        (the head's 1280, then the last block's 320; not yet appearance vectors)."""
         if not images:
             return np.zeros((0, 1000), np.float32), np.zeros((0, self.appearance_dim), np.float32)
         probs, pooled = [], []
@@ -210,10 +228,11 @@ class OfflineEncoder:
         for start in range(0, len(images), self.batch_size):
             batch = _preprocess_many(images[start : start + self.batch_size])
             with torch.inference_mode():
-                pool = model.extract_features(torch.from_numpy(batch)).mean(dim=(2, 3))
+                head, block = feature_maps(model, torch.from_numpy(batch))
+                pool = head.mean(dim=(2, 3))
                 logits = model._fc(pool)  # the classifier head, as forward() applies it
                 probs.append(torch.softmax(logits / self.temperature, dim=-1).numpy())
-                pooled.append(pool.numpy())
+                pooled.append(torch.cat([pool, block.mean(dim=(2, 3))], dim=1).numpy())
         return np.concatenate(probs).astype(np.float32), np.concatenate(pooled).astype(np.float32)
 
     def image_probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -221,16 +240,24 @@ class OfflineEncoder:
         return self._image_pass(images)[0]
 
     def encode_appearance(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """(n, 1280) L2-normalised pooled EfficientNet features: what a photo *looks* like,
-        for matching product photos against regions of a scene photo (image to image)."""
-        return l2_normalize(self._image_pass(images)[1])
+        """(n, 1600) appearance vectors: what a photo *looks* like, for matching product
+        photos against regions of a scene photo (image to image)."""
+        return self.appearance_vectors(self._image_pass(images)[1])
+
+    def appearance_vectors(self, means: np.ndarray) -> np.ndarray:
+        """Appearance vectors from (n, 1600) mean features over photos or regions of one (as
+        ``_image_pass`` and ``scene_feature_map`` give them): the head's part and the last
+        block's, each L2-normalised, the block's times ``block_weight``, normalised again."""
+        means = np.asarray(means, np.float32)
+        parts = [l2_normalize(means[:, :HEAD_CHANNELS]), self.block_weight * l2_normalize(means[:, HEAD_CHANNELS:])]
+        return l2_normalize(np.concatenate(parts, axis=1))
 
     def encode_images_and_appearance(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """``encode_images`` and ``encode_appearance`` from one forward pass."""
         probs, pooled = self._image_pass(images)
         if not len(probs):
             return np.zeros((0, self.dim), np.float32), pooled
-        return self.bridge(probs), l2_normalize(pooled)
+        return self.bridge(probs), self.appearance_vectors(pooled)
 
     def encode_scene_views(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """``encode_images_and_appearance`` for views of a scene photo (queries): the int8
@@ -238,12 +265,13 @@ class OfflineEncoder:
         probs, pooled = self._image_pass(images, scene=True)
         if not len(probs):
             return np.zeros((0, self.dim), np.float32), pooled
-        return self.bridge(probs), l2_normalize(pooled)
+        return self.bridge(probs), self.appearance_vectors(pooled)
 
     def scene_feature_map(self, image: Image.Image, short_side: int) -> np.ndarray:
-        """(1280, h, w) final EfficientNet features of the whole photo resized to a short side
-        of about ``short_side`` px (sides rounded to the network's 32-px cells), for dense
-        regional matching (``scene/_windows.py``)."""
+        """(1600, h, w) feature maps of the whole photo resized to a short side of about
+        ``short_side`` px (sides rounded to the network's 32-px cells): the head's 1280
+        channels, then the last block's 320, for dense regional matching (``scene/_windows.py``;
+        ``appearance_vectors`` turns window means into appearance vectors)."""
         w, h = image.size
         scale = short_side / min(w, h)
         size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
@@ -253,7 +281,7 @@ class OfflineEncoder:
             return self._onnx_fmap(pixels)[0]
         torch = self._torch
         with torch.inference_mode():
-            return self._image_model.extract_features(torch.from_numpy(np.ascontiguousarray(pixels))).numpy()[0]
+            return torch.cat(feature_maps(self._image_model, torch.from_numpy(np.ascontiguousarray(pixels))), dim=1).numpy()[0]
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
@@ -269,6 +297,16 @@ class OfflineEncoder:
         weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         vecs = np.einsum("nk,nkd->nd", weights, self.label_matrix[top])
         return l2_normalize(vecs)
+
+
+def feature_maps(model, x):
+    """``EfficientNet.extract_features`` that also keeps the last block's output: the head's
+    (n, 1280, h, w) and the last block's (n, 320, h, w) feature maps of a batch (torch).
+    Drop-connect only acts in training, so the blocks need no rate here."""
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    for block in model._blocks:
+        x = block(x)
+    return model._swish(model._bn1(model._conv_head(x))), x
 
 
 def _calibration_batch() -> np.ndarray:

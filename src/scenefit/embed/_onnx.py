@@ -23,7 +23,7 @@ import numpy as np
 from .._errors import ModelError
 
 #: Bump when the exported graphs change: the cache key includes it.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: the image graphs also give the last block's features
 
 
 def _ort():
@@ -85,12 +85,18 @@ def export_module(model, forward: Callable, example: tuple, path: Path, inputs: 
 
 
 class ImageNet:
-    """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled."""
+    """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled
+    (the head's 1280 pooled features, then the last block's 320)."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
         def head(m, x):
-            pool = m.extract_features(x).mean(dim=(2, 3))
-            return m._fc(pool), pool
+            import torch
+
+            from ._offline import feature_maps
+
+            top, block = feature_maps(m, x)
+            pool = top.mean(dim=(2, 3))
+            return m._fc(pool), torch.cat([pool, block.mean(dim=(2, 3))], dim=1)
 
         def export(target: Path) -> None:
             import torch
@@ -107,13 +113,16 @@ class ImageNet:
 
 
 class FeatureMapNet:
-    """EfficientNet's final feature map for a photo of any size: (1, 3, H, W) → (1, C, H/32, W/32)."""
+    """EfficientNet's head and last-block feature maps, stacked, for a photo of any size:
+    (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
         def export(target: Path) -> None:
             import torch
 
-            export_module(torch_model(), lambda m, x: m.extract_features(x), (torch.zeros(1, 3, 256, 320),), target,
+            from ._offline import feature_maps
+
+            export_module(torch_model(), lambda m, x: torch.cat(feature_maps(m, x), dim=1), (torch.zeros(1, 3, 256, 320),), target,
                           ["pixels"], ["fmap"], {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
 
         self.session = load_or_export(path, export)

@@ -29,6 +29,10 @@ class EncoderConfig(BaseModel):
     offline_top_k: int = Field(
         10, ge=1, le=1000, description="ImageNet labels bridged into text space per image."
     )
+    offline_block_weight: float = Field(
+        0.5, ge=0, le=4, description="offline backend: weight of the network's last block in "
+        "appearance vectors, beside its head (0: the head alone).",
+    )
     runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
         "torch", description="offline backend: torch, or onnx (ONNX Runtime; the networks are "
         "exported once into the user cache; same vectors, about 4× faster image encoding), or "
@@ -71,7 +75,8 @@ def _build(config: EncoderConfig, backend: str) -> tuple[Encoder, EncoderConfig,
         from ._offline import OfflineEncoder
 
         resolved = config.model_copy(update={"backend": "offline"})
-        return OfflineEncoder(top_k=config.offline_top_k, runtime=config.runtime), resolved, reason
+        return OfflineEncoder(top_k=config.offline_top_k, runtime=config.runtime,
+                              block_weight=config.offline_block_weight), resolved, reason
     raise ConfigError(f"unknown encoder backend {backend!r} (use auto, clip or offline)")
 
 

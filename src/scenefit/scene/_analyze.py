@@ -14,7 +14,7 @@ from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ..images import centre, grid
 from ._colours import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
-from ._windows import DENSE_SHORT_SIDE, feature_windows
+from ._windows import DENSE_SHORT_SIDE, window_means
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
 ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
@@ -126,7 +126,8 @@ class SceneAnalyzer:
         vec, regions = self.embed_scene(image)
         windows = None
         if self.config.regions == "dense" and regions is not None and hasattr(self.encoder, "scene_feature_map"):
-            windows = feature_windows(self.encoder.scene_feature_map(image, DENSE_SHORT_SIDE))
+            fmap = self.encoder.scene_feature_map(image, DENSE_SHORT_SIDE)
+            windows = self.encoder.appearance_vectors(window_means(fmap))
         return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:

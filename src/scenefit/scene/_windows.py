@@ -1,5 +1,5 @@
 """Dense regional matching: one model pass over the whole scene photo at a higher
-resolution, its final feature map averaged over many windows. Each window approximates the
+resolution, its feature maps averaged over many windows. Each window approximates the
 pooled features of that part of the photo, so product photos (pooled features) can be
 compared with hundreds of regions for the price of one pass (``benchmarks/dense_regions.py``,
 docs/quality.md)."""
@@ -7,8 +7,6 @@ docs/quality.md)."""
 from __future__ import annotations
 
 import numpy as np
-
-from ..embed import l2_normalize
 
 #: The photo's short side for the dense pass, in pixels (28 feature cells of 32 px).
 DENSE_SHORT_SIDE = 896
@@ -18,9 +16,10 @@ WINDOW_SIZES = (6, 8, 12, 16)
 STRIDE = 3
 
 
-def feature_windows(fmap: np.ndarray, sizes=WINDOW_SIZES, stride: int = STRIDE) -> np.ndarray:
-    """(n, C) L2-normalised mean features of every size×size window of a (C, h, w) feature
-    map; an integral image makes each window one subtraction."""
+def window_means(fmap: np.ndarray, sizes=WINDOW_SIZES, stride: int = STRIDE) -> np.ndarray:
+    """(n, C) mean features of every size×size window of a (C, h, w) feature map (the encoder's
+    ``appearance_vectors`` makes them comparable with product photos); an integral image makes
+    each window one subtraction."""
     c, h, w = fmap.shape
     integral = np.zeros((c, h + 1, w + 1), np.float64)
     integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
@@ -31,4 +30,4 @@ def feature_windows(fmap: np.ndarray, sizes=WINDOW_SIZES, stride: int = STRIDE) 
             for x in range(0, w - sw + 1, stride):
                 total = integral[:, y + sh, x + sw] - integral[:, y, x + sw] - integral[:, y + sh, x] + integral[:, y, x]
                 out.append(total / (sh * sw))
-    return l2_normalize(np.asarray(out, np.float32))
+    return np.asarray(out, np.float32)
