@@ -12,6 +12,7 @@ dense window, no other factor), so it isolates the adapter.
 
     python benchmarks/appearance_adapter.py --index … --data … --time   # cost per match
     python benchmarks/appearance_adapter.py --index … --data … --scoring
+    python benchmarks/appearance_adapter.py --index … --data … --block-weights 0,0.5,1
 
 Reports Recall@10 and nDCG@10 of the raw cosine and of the adapter, per protocol, with the
 negatives of the fit drawn from the whole catalog (as `scenefit fit` does) or only from
@@ -24,6 +25,11 @@ the best window, found through the raw vectors or through the adapter's retrieva
 the whole catalog) and the pooling over windows (the best one, or the adapter's soft
 maximum), ordered by match's own ``Ranker.order`` (no MMR, as fitted here: its cap of 3 picks
 per product type and its duplicate skipping).
+
+``--block-weights`` runs ``--scoring`` with appearance vectors built at each weight of the
+network's last block beside its head (``OfflineEncoder.block_weight``; 0: the head alone, as
+before v0.5): product photos and dense windows are encoded once, as mean features, and
+combined per weight.
 """
 
 from __future__ import annotations
@@ -84,6 +90,22 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
             print(f"| {mode} | {name} | {np.median(times) * 1000:.1f} | {np.percentile(times, 95) * 1000:.1f} |")
 
 
+def block_weight_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], ids: list[str]):
+    """Mean features (head ‖ last block, before any weighting) of every product photo, in
+    ``ids`` order, and of every labelled scene's dense windows."""
+    import csv
+
+    from scenefit.scene._windows import DENSE_SHORT_SIDE, window_means
+
+    with open(data / "catalog.csv", newline="", encoding="utf-8") as fh:
+        photos = {r["id"]: r["primary_image"] for r in csv.DictReader(fh)}
+    products = np.concatenate([encoder._image_pass([open_image(data / photos[p]) for p in ids[s:s + 32]])[1]
+                               for s in range(0, len(ids), 32)])
+    windows = [window_means(encoder.scene_feature_map(open_image(data / lab["scene"]), DENSE_SHORT_SIDE))
+               for lab in labels]
+    return products, windows
+
+
 def scoring(index: VectorIndex, keys: np.ndarray, catalog: np.ndarray, ids: list[str], looks: list[np.ndarray],
             labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int) -> None:
     order = np.random.default_rng(0).permutation(len(labels))  # the folds of eval --cv
@@ -129,6 +151,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=AdapterFitConfig.seed, help="seed of the --scoring adapter fits (their batch order)")
     ap.add_argument("--time", action="store_true", help="time the appearance factor with and without an adapter")
     ap.add_argument("--scoring", action="store_true", help="candidate pool and pooling over windows, as match scores")
+    ap.add_argument("--block-weights", help="comma-separated weights of the last block: --scoring at each")
     args = ap.parse_args()
     if args.time:
         time_appearance_factor(args.index, args.data)
@@ -142,9 +165,19 @@ def main() -> None:
     indexed = set(index.ids())  # products without a photo count as relevant too, as in eval
     encoder = OfflineEncoder(runtime="onnx")
     labels = read_labels(args.data)
+    relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
+    if args.block_weights:
+        t0 = time.perf_counter()
+        products, windows = block_weight_looks(encoder, args.data, labels, ids)
+        print(f"{len(labels)} scenes, {len(ids)} product photos encoded in {time.perf_counter() - t0:.0f} s")
+        for w in (float(x) for x in args.block_weights.split(",")):
+            combine = OfflineEncoder(block_weight=w).appearance_vectors
+            print(f"\nblock weight {w:g}:")
+            scoring(index, keys, combine(products), ids, [combine(x) for x in windows], labels, relevant, indexed,
+                    args.folds, args.steps, args.seed)
+        return
     t0 = time.perf_counter()
     looks = scene_looks(encoder, args.data, labels, "dense")
-    relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
     print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
     if args.scoring:
         scoring(index, keys, catalog, ids, looks, labels, relevant, indexed, args.folds, args.steps, args.seed)

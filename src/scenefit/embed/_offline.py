@@ -36,8 +36,8 @@ RUNTIMES = ("torch", "onnx", "onnx-int8")
 #: Channels of the head's and the last block's feature maps (EfficientNet-Lite0).
 HEAD_CHANNELS, BLOCK_CHANNELS = 1280, 320
 #: Weight of the last block's part of an appearance vector (its share of a cosine is w²/(1+w²):
-#: 0.2 at 0.5). Held-out Recall@10 on the IKEA dev rooms, 5 folds (docs/quality.md, v0.5):
-#: 0.0995 (three splits) without it, 0.1095 at 0.5 and 0.1070 at 1 on the first split.
+#: 0.2 at 0.5). Held-out Recall@10 on the IKEA dev rooms, dense windows, 5 folds, mean of three
+#: fold splits: 0.0995 without it (0), 0.1041 at 0.5 (docs/quality.md, v0.5).
 BLOCK_WEIGHT = 0.5
 
 
