@@ -93,13 +93,11 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
 def block_weight_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], ids: list[str]):
     """Mean features (head ‖ last block, before any weighting) of every product photo, in
     ``ids`` order, and of every labelled scene's dense windows."""
-    import csv
-
+    from scenefit import Catalog
     from scenefit.scene._windows import DENSE_SHORT_SIDE, window_means
 
-    with open(data / "catalog.csv", newline="", encoding="utf-8") as fh:
-        photos = {r["id"]: r["primary_image"] for r in csv.DictReader(fh)}
-    products = np.concatenate([encoder._image_pass([open_image(data / photos[p]) for p in ids[s:s + 32]])[1]
+    photos = {p.id: p.image for p in Catalog.read(data / "catalog.csv").products}
+    products = np.concatenate([encoder._image_pass([open_image(photos[p]) for p in ids[s:s + 32]])[1]
                                for s in range(0, len(ids), 32)])
     windows = [window_means(encoder.scene_feature_map(open_image(data / lab["scene"]), DENSE_SHORT_SIDE))
                for lab in labels]

@@ -228,11 +228,9 @@ class OfflineEncoder:
         for start in range(0, len(images), self.batch_size):
             batch = _preprocess_many(images[start : start + self.batch_size])
             with torch.inference_mode():
-                head, block = feature_maps(model, torch.from_numpy(batch))
-                pool = head.mean(dim=(2, 3))
-                logits = model._fc(pool)  # the classifier head, as forward() applies it
+                logits, pool = logits_and_pooled(model, torch.from_numpy(batch))
                 probs.append(torch.softmax(logits / self.temperature, dim=-1).numpy())
-                pooled.append(torch.cat([pool, block.mean(dim=(2, 3))], dim=1).numpy())
+                pooled.append(pool.numpy())
         return np.concatenate(probs).astype(np.float32), np.concatenate(pooled).astype(np.float32)
 
     def image_probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -281,7 +279,7 @@ class OfflineEncoder:
             return self._onnx_fmap(pixels)[0]
         torch = self._torch
         with torch.inference_mode():
-            return torch.cat(feature_maps(self._image_model, torch.from_numpy(np.ascontiguousarray(pixels))), dim=1).numpy()[0]
+            return stacked_maps(self._image_model, torch.from_numpy(np.ascontiguousarray(pixels))).numpy()[0]
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
@@ -307,6 +305,24 @@ def feature_maps(model, x):
     for block in model._blocks:
         x = block(x)
     return model._swish(model._bn1(model._conv_head(x))), x
+
+
+def logits_and_pooled(model, x):
+    """ImageNet logits and the (n, 1600) pooled features (head, then last block) of a batch:
+    what ``_image_pass`` reads, from torch or from the ONNX graph exported from this."""
+    import torch
+
+    head, block = feature_maps(model, x)
+    pool = head.mean(dim=(2, 3))
+    return model._fc(pool), torch.cat([pool, block.mean(dim=(2, 3))], dim=1)  # _fc: as forward() applies it
+
+
+def stacked_maps(model, x):
+    """The head's and the last block's feature maps stacked on channels (n, 1600, h, w): what
+    ``scene_feature_map`` reads, from torch or from the ONNX graph exported from this."""
+    import torch
+
+    return torch.cat(feature_maps(model, x), dim=1)
 
 
 def _calibration_batch() -> np.ndarray:

@@ -89,19 +89,12 @@ class ImageNet:
     (the head's 1280 pooled features, then the last block's 320)."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
-        def head(m, x):
-            import torch
-
-            from ._offline import feature_maps
-
-            top, block = feature_maps(m, x)
-            pool = top.mean(dim=(2, 3))
-            return m._fc(pool), torch.cat([pool, block.mean(dim=(2, 3))], dim=1)
-
         def export(target: Path) -> None:
             import torch
 
-            export_module(torch_model(), head, (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
+            from ._offline import logits_and_pooled
+
+            export_module(torch_model(), logits_and_pooled, (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
                           {"pixels": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}})
 
         self.path = path
@@ -120,9 +113,9 @@ class FeatureMapNet:
         def export(target: Path) -> None:
             import torch
 
-            from ._offline import feature_maps
+            from ._offline import stacked_maps
 
-            export_module(torch_model(), lambda m, x: torch.cat(feature_maps(m, x), dim=1), (torch.zeros(1, 3, 256, 320),), target,
+            export_module(torch_model(), stacked_maps, (torch.zeros(1, 3, 256, 320),), target,
                           ["pixels"], ["fmap"], {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
 
         self.session = load_or_export(path, export)
