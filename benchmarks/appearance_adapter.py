@@ -12,7 +12,7 @@ dense window, no other factor), so it isolates the adapter.
 
     python benchmarks/appearance_adapter.py --index … --data … --time   # cost per match
     python benchmarks/appearance_adapter.py --index … --data … --scoring
-    python benchmarks/appearance_adapter.py --index … --data … --block-weights 0,0.5,1
+    python benchmarks/appearance_adapter.py --index … --data … --variants mean:0,mean:0.5,gem:0.5
 
 Reports Recall@10 and nDCG@10 of the raw cosine and of the adapter, per protocol, with the
 negatives of the fit drawn from the whole catalog (as `scenefit fit` does) or only from
@@ -26,10 +26,12 @@ the whole catalog) and the pooling over windows (the best one, or the adapter's 
 maximum), ordered by match's own ``Ranker.order`` (no MMR, as fitted here: its cap of 3 picks
 per product type and its duplicate skipping).
 
-``--block-weights`` runs ``--scoring`` with appearance vectors built at each weight of the
-network's last block beside its head (``OfflineEncoder.block_weight``; 0: the head alone, as
-before v0.5): product photos and dense windows are encoded once, as mean features, and
-combined per weight.
+``--variants`` runs ``--scoring`` with appearance vectors built other ways: ``POOLING:WEIGHT``,
+the head pooled as a ``mean`` (before v0.6) or a generalised mean (``gem``, v0.6: exponent
+``HEAD_POWER`` = 2, a root mean square), and the weight of the network's last block beside it
+(``OfflineEncoder.block_weight``; 0: the head alone, as before v0.5). Product photos and
+scenes go through the network once; each variant pools their feature maps its own way.
+``mean:0`` reproduces v0.4's vectors, ``mean:0.5`` v0.5's, ``gem:0.5`` v0.6's.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenefit.embed._offline import OfflineEncoder
+from scenefit.embed._offline import HEAD_CHANNELS, HEAD_POWER, OfflineEncoder
 from scenefit.evaluate._metrics import ranking_metrics
 from scenefit.images import open_image
 from scenefit.index import VectorIndex
@@ -90,18 +92,52 @@ def time_appearance_factor(index_dir: Path, data: Path, scenes: int = 20) -> Non
             print(f"| {mode} | {name} | {np.median(times) * 1000:.1f} | {np.percentile(times, 95) * 1000:.1f} |")
 
 
-def block_weight_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], ids: list[str]):
-    """Mean features (head ‖ last block, before any weighting) of every product photo, in
-    ``ids`` order, and of every labelled scene's dense windows."""
+def variant_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], ids: list[str]):
+    """Per-cell features (the head's, no longer squared, then the last block's) of every
+    product photo, in ``ids`` order, and of every labelled scene at the dense resolution. The
+    head is ReLU6 (≥ 0), so the root of the encoder's per-cell statistics gives it back."""
     from scenefit import Catalog
-    from scenefit.scene._windows import DENSE_SHORT_SIDE, window_means
+    from scenefit.scene._windows import DENSE_SHORT_SIDE
+
+    def cells(image, short_side):
+        maps = encoder.scene_feature_map(image, short_side)
+        maps[:HEAD_CHANNELS] = np.maximum(maps[:HEAD_CHANNELS], 0) ** (1 / HEAD_POWER)
+        return maps
+
+    def square(image):  # the centre crop that product photos get (``_preprocess``)
+        w, h = image.size
+        side = min(w, h)
+        return image.convert("RGB").crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
 
     photos = {p.id: p.image for p in Catalog.read(data / "catalog.csv").products}
-    products = np.concatenate([encoder._image_pass([open_image(photos[p]) for p in ids[s:s + 32]])[1]
-                               for s in range(0, len(ids), 32)])
-    windows = [window_means(encoder.scene_feature_map(open_image(data / lab["scene"]), DENSE_SHORT_SIDE))
-               for lab in labels]
-    return products, windows
+    products = np.stack([cells(square(open_image(photos[p])), 224).reshape(encoder.appearance_dim, -1) for p in ids])
+    scenes = [cells(open_image(data / lab["scene"]), DENSE_SHORT_SIDE) for lab in labels]
+    return products, scenes
+
+
+def variant_vectors(variant: str, products: np.ndarray, scenes: list[np.ndarray]):
+    """Appearance vectors of the product photos and of every scene's dense windows, pooled as
+    ``variant`` says (``mean:0.5``, ``gem:0.5``, …)."""
+    from scenefit.scene._windows import window_means
+
+    pooling, weight = variant.split(":")
+    if pooling not in ("mean", "gem"):
+        raise SystemExit(f"--variants: pooling must be mean or gem, not {pooling!r}")
+    encoder = OfflineEncoder(block_weight=float(weight))
+
+    def vectors(means_of):  # means_of(per-cell statistics) -> (n, 1600) means
+        if pooling == "gem":  # as the encoder pools
+            return encoder.appearance_vectors(means_of(lambda head: head**HEAD_POWER))
+        means = means_of(lambda head: head)
+        means[:, :HEAD_CHANNELS] **= HEAD_POWER  # appearance_vectors takes the root again
+        return encoder.appearance_vectors(means)
+
+    def stats(maps, power):
+        return np.concatenate([power(maps[:HEAD_CHANNELS]), maps[HEAD_CHANNELS:]])
+
+    catalog = vectors(lambda power: np.stack([stats(m, power).mean(axis=1) for m in products]))
+    windows = [vectors(lambda power, m=m: window_means(stats(m, power))) for m in scenes]
+    return catalog, windows
 
 
 def scoring(index: VectorIndex, keys: np.ndarray, catalog: np.ndarray, ids: list[str], looks: list[np.ndarray],
@@ -149,7 +185,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=AdapterFitConfig.seed, help="seed of the --scoring adapter fits (their batch order)")
     ap.add_argument("--time", action="store_true", help="time the appearance factor with and without an adapter")
     ap.add_argument("--scoring", action="store_true", help="candidate pool and pooling over windows, as match scores")
-    ap.add_argument("--block-weights", help="comma-separated weights of the last block: --scoring at each")
+    ap.add_argument("--variants", help="comma-separated POOLING:WEIGHT (mean|gem : the last block's weight): --scoring at each")
     args = ap.parse_args()
     if args.time:
         time_appearance_factor(args.index, args.data)
@@ -164,15 +200,14 @@ def main() -> None:
     encoder = OfflineEncoder(runtime="onnx")
     labels = read_labels(args.data)
     relevant = [np.array(sorted(row[p] for p in lab["relevant"] if p in row), np.int64) for lab in labels]
-    if args.block_weights:
+    if args.variants:
         t0 = time.perf_counter()
-        products, windows = block_weight_looks(encoder, args.data, labels, ids)
+        products, scenes = variant_looks(encoder, args.data, labels, ids)
         print(f"{len(labels)} scenes, {len(ids)} product photos encoded in {time.perf_counter() - t0:.0f} s")
-        for w in (float(x) for x in args.block_weights.split(",")):
-            combine = OfflineEncoder(block_weight=w).appearance_vectors
-            print(f"\nblock weight {w:g}:")
-            scoring(index, keys, combine(products), ids, [combine(x) for x in windows], labels, relevant, indexed,
-                    args.folds, args.steps, args.seed)
+        for variant in args.variants.split(","):
+            catalog_v, windows = variant_vectors(variant, products, scenes)
+            print(f"\nhead pooling:block weight = {variant}:")
+            scoring(index, keys, catalog_v, ids, windows, labels, relevant, indexed, args.folds, args.steps, args.seed)
         return
     t0 = time.perf_counter()
     looks = scene_looks(encoder, args.data, labels, "dense")

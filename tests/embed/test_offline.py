@@ -15,7 +15,8 @@ from PIL import Image
 
 from scenefit._errors import ModelError
 from scenefit.embed._base import Encoder, l2_normalize
-from scenefit.embed._offline import OfflineEncoder, _cache_dir, _preprocess, feature_maps, imagenet_labels
+from scenefit.embed._offline import (HEAD_POWER, OfflineEncoder, _cache_dir, _preprocess, feature_maps, imagenet_labels,
+                                     logits_and_pooled, stacked_maps)
 
 pytestmark = pytest.mark.slow
 
@@ -244,7 +245,7 @@ def test_model_id_names_the_bridge():
     assert OfflineEncoder(top_k=5).model_id == OfflineEncoder(top_k=5).model_id
     assert OfflineEncoder(temperature=2.0).model_id != OfflineEncoder().model_id
     assert OfflineEncoder(block_weight=1.0).model_id != OfflineEncoder().model_id
-    assert OfflineEncoder().model_id.startswith("offline-v2:")
+    assert OfflineEncoder().model_id.startswith("offline-v3:")
     assert OfflineEncoder().dim == DIM
 
 
@@ -392,8 +393,8 @@ def test_appearance_vectors_weigh_the_two_parts():
     rng = np.random.default_rng(0)
     a, b = rng.random((2, 1600)).astype(np.float32)
     cos = {}
-    for part, cols in (("head", slice(0, 1280)), ("block", slice(1280, 1600))):
-        cos[part] = float(l2_normalize(a[None, cols])[0] @ l2_normalize(b[None, cols])[0])
+    for part, cols, root in (("head", slice(0, 1280), 1 / HEAD_POWER), ("block", slice(1280, 1600), 1)):
+        cos[part] = float(l2_normalize(a[None, cols] ** root)[0] @ l2_normalize(b[None, cols] ** root)[0])
     for w in (0.0, 0.5, 2.0):
         va, vb = OfflineEncoder(block_weight=w).appearance_vectors(np.stack([a, b]))
         np.testing.assert_allclose(np.linalg.norm(va), 1, rtol=1e-5)
@@ -410,3 +411,37 @@ def test_a_photo_and_its_whole_feature_map_give_one_appearance_vector(enc):
     assert fmap.shape == (enc.appearance_dim, 7, 7)
     from_map = enc.appearance_vectors(fmap.mean(axis=(1, 2))[None])
     np.testing.assert_allclose(from_map, enc.encode_appearance([square]), atol=1e-5)
+
+
+def test_pooled_statistics_square_the_head_and_keep_the_classifier(enc):
+    import torch
+
+    model = enc._image_model
+    x = torch.from_numpy(_preprocess(Image.open(ROOM).convert("RGB"))[None])
+    with torch.inference_mode():
+        head, block = feature_maps(model, x)
+        logits, pooled = logits_and_pooled(model, x)
+        maps = stacked_maps(model, x)
+        expected_logits = model(x)
+    assert HEAD_POWER == 2
+    torch.testing.assert_close(maps[:, :1280], head**2)
+    torch.testing.assert_close(maps[:, 1280:], block)
+    torch.testing.assert_close(pooled, maps.mean(dim=(2, 3)))
+    # the classifier still reads the plain mean it was trained on: ImageNet labels unchanged
+    torch.testing.assert_close(logits, expected_logits, rtol=1e-4, atol=1e-4)
+    # and the photo's appearance vector's head part is the root mean square of the head
+    rms = l2_normalize(np.sqrt((head.numpy() ** 2).mean(axis=(2, 3))))
+    vec = enc.appearance_vectors(pooled.numpy())
+    np.testing.assert_allclose(l2_normalize(vec[:, :1280]), rms, atol=1e-5)
+
+
+def test_root_mean_square_pooling_favours_a_strong_local_response():
+    # channel 0: one cell at 6 (a small object, strongly); channel 1: every cell at 6/16 (weak,
+    # spread): equal means, so mean pooling cannot tell them apart; the root mean square can
+    cells = np.zeros((1600, 16), np.float32)
+    cells[0, 0] = 6.0
+    cells[1, :] = 6.0 / 16
+    cells[1280:] = 1.0
+    stats = np.concatenate([(cells[:1280] ** HEAD_POWER).mean(axis=1), cells[1280:].mean(axis=1)])
+    vec = OfflineEncoder(block_weight=0).appearance_vectors(stats[None])[0]
+    assert vec[0] == pytest.approx(4 * vec[1], rel=1e-5)  # √(6²/16) = 1.5 against 6/16

@@ -9,9 +9,12 @@ pretended to share a space they were never trained to share.
 Image to image (product photo against regions of a room photo), the encoder has a second,
 appearance space: the pooled output of the network's 1×1 head (1280 channels, what the
 classifier reads) joined with the pooled output of its last block (320 channels, one layer
-earlier: less about the ImageNet class, more about this particular object's look). Each part
-is normalised and the block's weighted (``block_weight``); a region's vector is built the same
-way from its mean features, so a product photo and a window of a room photo compare alike.
+earlier: less about the ImageNet class, more about this particular object's look). The head
+is pooled as a root mean square (generalised mean, p = 2) rather than a mean, which lets a
+strong local response count for more than a weak spread one; the block is averaged. Each part
+is normalised and the block's weighted (``block_weight``). Everything pools from per-cell
+statistics (the head squared, the block as is), so a region's vector is built the same way
+from its mean statistics and a product photo and a window of a room photo compare alike.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ HEAD_CHANNELS, BLOCK_CHANNELS = 1280, 320
 #: 0.2 at 0.5). Held-out Recall@10 on the IKEA dev rooms, dense windows, 5 folds, mean of three
 #: fold splits: 0.0995 without it (0), 0.1041 at 0.5 (docs/quality.md, v0.5).
 BLOCK_WEIGHT = 0.5
+#: Generalised-mean exponent of the head's pooling in appearance vectors: features are pooled
+#: as (mean of x^p)^(1/p). The classifier's logits keep the plain mean it was trained on. Held-
+#: out Recall@10 on the IKEA dev rooms (as above): 0.1041 with the mean (p = 1), 0.1093 at
+#: p = 2; p = 3 scored below the mean on v0.4's vectors (docs/quality.md, v0.6).
+HEAD_POWER = 2
 
 
 def imagenet_labels() -> list[str]:
@@ -87,9 +95,10 @@ class OfflineEncoder:
         self.batch_size = batch_size
         self.block_weight = block_weight
         # The id names every knob that changes vectors, so a changed bridge invalidates caches
-        # (v2: appearance vectors gained the last block's features).
+        # (v2: appearance vectors gained the last block's features; v3: the head pooled as a
+        # root mean square).
         self.model_id = (
-            f"offline-v2:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}:b{block_weight:g}"
+            f"offline-v3:efficientnet-lite0+all-MiniLM-L6-v2:top{top_k}:t{temperature:g}:b{block_weight:g}"
         )
         #: what makes scene (query) vectors: the model, plus the int8 network under onnx-int8,
         #: whose scene vectors differ a little (the scene cache keys on it)
@@ -210,8 +219,9 @@ class OfflineEncoder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def _image_pass(self, images: Sequence[Image.Image], *, scene: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """One forward pass: (n, 1000) ImageNet probabilities and (n, 1600) pooled features
-        (the head's 1280, then the last block's 320; not yet appearance vectors)."""
+        """One forward pass: (n, 1000) ImageNet probabilities and (n, 1600) pooled statistics
+        (the mean of the head's 1280 features to the power ``HEAD_POWER``, then the mean of
+        the last block's 320; not yet appearance vectors)."""
         if not images:
             return np.zeros((0, 1000), np.float32), np.zeros((0, self.appearance_dim), np.float32)
         probs, pooled = [], []
@@ -243,11 +253,13 @@ class OfflineEncoder:
         return self.appearance_vectors(self._image_pass(images)[1])
 
     def appearance_vectors(self, means: np.ndarray) -> np.ndarray:
-        """Appearance vectors from (n, 1600) mean features over photos or regions of one (as
-        ``_image_pass`` and ``scene_feature_map`` give them): the head's part and the last
-        block's, each L2-normalised, the block's times ``block_weight``, normalised again."""
+        """Appearance vectors from (n, 1600) mean statistics over photos or regions of one (as
+        ``_image_pass`` and ``scene_feature_map`` give them): the head's part (its generalised
+        mean: the ``HEAD_POWER``-th root) and the last block's, each L2-normalised, the block's
+        times ``block_weight``, normalised again."""
         means = np.asarray(means, np.float32)
-        parts = [l2_normalize(means[:, :HEAD_CHANNELS]), self.block_weight * l2_normalize(means[:, HEAD_CHANNELS:])]
+        head = np.power(np.maximum(means[:, :HEAD_CHANNELS], 0.0), 1.0 / HEAD_POWER)  # ≥ 0: ReLU6 features
+        parts = [l2_normalize(head), self.block_weight * l2_normalize(means[:, HEAD_CHANNELS:])]
         return l2_normalize(np.concatenate(parts, axis=1))
 
     def encode_images_and_appearance(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
@@ -266,10 +278,11 @@ class OfflineEncoder:
         return self.bridge(probs), self.appearance_vectors(pooled)
 
     def scene_feature_map(self, image: Image.Image, short_side: int) -> np.ndarray:
-        """(1600, h, w) feature maps of the whole photo resized to a short side of about
-        ``short_side`` px (sides rounded to the network's 32-px cells): the head's 1280
-        channels, then the last block's 320, for dense regional matching (``scene/_windows.py``;
-        ``appearance_vectors`` turns window means into appearance vectors)."""
+        """(1600, h, w) per-cell statistics of the whole photo resized to a short side of
+        about ``short_side`` px (sides rounded to the network's 32-px cells): the head's 1280
+        features to the power ``HEAD_POWER``, then the last block's 320, for dense regional
+        matching (``scene/_windows.py``; ``appearance_vectors`` turns window means into
+        appearance vectors)."""
         w, h = image.size
         scale = short_side / min(w, h)
         size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
@@ -307,22 +320,27 @@ def feature_maps(model, x):
     return model._swish(model._bn1(model._conv_head(x))), x
 
 
-def logits_and_pooled(model, x):
-    """ImageNet logits and the (n, 1600) pooled features (head, then last block) of a batch:
-    what ``_image_pass`` reads, from torch or from the ONNX graph exported from this."""
+def cell_statistics(head, block):
+    """Per-cell statistics stacked on channels (n, 1600, h, w): the head's features to the
+    power ``HEAD_POWER``, then the last block's as they are. Their mean over any set of cells
+    is what ``appearance_vectors`` reads."""
     import torch
 
+    return torch.cat([head**HEAD_POWER, block], dim=1)
+
+
+def logits_and_pooled(model, x):
+    """ImageNet logits and the (n, 1600) pooled statistics of a batch: what ``_image_pass``
+    reads, from torch or from the ONNX graph exported from this."""
     head, block = feature_maps(model, x)
-    pool = head.mean(dim=(2, 3))
-    return model._fc(pool), torch.cat([pool, block.mean(dim=(2, 3))], dim=1)  # _fc: as forward() applies it
+    logits = model._fc(head.mean(dim=(2, 3)))  # _fc on the plain mean, as forward() applies it
+    return logits, cell_statistics(head, block).mean(dim=(2, 3))
 
 
 def stacked_maps(model, x):
-    """The head's and the last block's feature maps stacked on channels (n, 1600, h, w): what
-    ``scene_feature_map`` reads, from torch or from the ONNX graph exported from this."""
-    import torch
-
-    return torch.cat(feature_maps(model, x), dim=1)
+    """The per-cell statistics of a batch (``cell_statistics``): what ``scene_feature_map``
+    reads, from torch or from the ONNX graph exported from this."""
+    return cell_statistics(*feature_maps(model, x))
 
 
 def _calibration_batch() -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 from .._errors import ModelError
 
 #: Bump when the exported graphs change: the cache key includes it.
-EXPORT_VERSION = 2  # 2: the image graphs also give the last block's features
+EXPORT_VERSION = 3  # 2: the image graphs also give the last block's features; 3: the head squared
 
 
 def _ort():
@@ -86,7 +86,7 @@ def export_module(model, forward: Callable, example: tuple, path: Path, inputs: 
 
 class ImageNet:
     """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled
-    (the head's 1280 pooled features, then the last block's 320)."""
+    (the head's 1280 pooled statistics, then the last block's 320: ``logits_and_pooled``)."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
         def export(target: Path) -> None:
@@ -106,8 +106,8 @@ class ImageNet:
 
 
 class FeatureMapNet:
-    """EfficientNet's head and last-block feature maps, stacked, for a photo of any size:
-    (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
+    """EfficientNet's head and last-block per-cell statistics, stacked (``stacked_maps``),
+    for a photo of any size: (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
 
     def __init__(self, path: Path, torch_model: Callable[[], object]):
         def export(target: Path) -> None:
