@@ -125,18 +125,18 @@ def variant_vectors(variant: str, products: np.ndarray, scenes: list[np.ndarray]
         raise SystemExit(f"--variants: pooling must be mean or gem, not {pooling!r}")
     encoder = OfflineEncoder(block_weight=float(weight))
 
-    def vectors(means_of):  # means_of(per-cell statistics) -> (n, 1600) means
+    def vectors(means_of):  # means_of(what each head cell contributes) -> (n, 1600) means
         if pooling == "gem":  # as the encoder pools
             return encoder.appearance_vectors(means_of(lambda head: head**HEAD_POWER))
         means = means_of(lambda head: head)
         means[:, :HEAD_CHANNELS] **= HEAD_POWER  # appearance_vectors takes the root again
         return encoder.appearance_vectors(means)
 
-    def stats(maps, power):
-        return np.concatenate([power(maps[:HEAD_CHANNELS]), maps[HEAD_CHANNELS:]])
+    def stats(maps, head_cell):
+        return np.concatenate([head_cell(maps[:HEAD_CHANNELS]), maps[HEAD_CHANNELS:]])
 
-    catalog = vectors(lambda power: np.stack([stats(m, power).mean(axis=1) for m in products]))
-    windows = [vectors(lambda power, m=m: window_means(stats(m, power))) for m in scenes]
+    catalog = vectors(lambda head_cell: np.stack([stats(m, head_cell).mean(axis=1) for m in products]))
+    windows = [vectors(lambda head_cell, m=m: window_means(stats(m, head_cell))) for m in scenes]
     return catalog, windows
 
 
