@@ -24,7 +24,9 @@ fit cannot learn that a product is never relevant).
 the best window, found through the raw vectors or through the adapter's retrieval queries, or
 the whole catalog) and the pooling over windows (the best one, or the adapter's soft
 maximum), ordered by match's own ``Ranker.order`` (no MMR, as fitted here: its cap of 3 picks
-per product type and its duplicate skipping).
+per product type and its duplicate skipping). ``--fold-seed N`` draws the fold split of
+``eval --cv 5 --seed N`` and ``--seed`` the adapter fits' own seed, so the spread over adapter
+seeds can be set beside the spread over splits.
 
 ``--variants`` runs ``--scoring`` with appearance vectors built other ways: ``POOLING:WEIGHT``,
 the head pooled as a ``mean`` (before v0.6) or a generalised mean (``gem``, v0.6: exponent
@@ -45,7 +47,7 @@ import numpy as np
 
 from scenefit.embed._offline import HEAD_CHANNELS, HEAD_POWER, OfflineEncoder
 from scenefit.evaluate._metrics import ranking_metrics
-from scenefit.images import open_image
+from scenefit.images import centre_square, open_image  # centre_square: as product photos are read
 from scenefit.index import VectorIndex
 from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter, Pool, RankConfig, Ranker
 from scenefit.rank._adapter import pool_regions
@@ -104,13 +106,8 @@ def variant_looks(encoder: OfflineEncoder, data: Path, labels: list[dict], ids: 
         maps[:HEAD_CHANNELS] = np.maximum(maps[:HEAD_CHANNELS], 0) ** (1 / HEAD_POWER)
         return maps
 
-    def square(image):  # the centre crop that product photos get (``_preprocess``)
-        w, h = image.size
-        side = min(w, h)
-        return image.convert("RGB").crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
-
     photos = {p.id: p.image for p in Catalog.read(data / "catalog.csv").products}
-    products = np.stack([cells(square(open_image(photos[p])), 224).reshape(encoder.appearance_dim, -1) for p in ids])
+    products = np.stack([cells(centre_square(open_image(photos[p])), 224).reshape(encoder.appearance_dim, -1) for p in ids])
     scenes = [cells(open_image(data / lab["scene"]), DENSE_SHORT_SIDE) for lab in labels]
     return products, scenes
 
@@ -141,8 +138,9 @@ def variant_vectors(variant: str, products: np.ndarray, scenes: list[np.ndarray]
 
 
 def scoring(index: VectorIndex, keys: np.ndarray, catalog: np.ndarray, ids: list[str], looks: list[np.ndarray],
-            labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int) -> None:
-    order = np.random.default_rng(0).permutation(len(labels))  # the folds of eval --cv
+            labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int,
+            fold_seed: int = 0) -> None:
+    order = np.random.default_rng(fold_seed).permutation(len(labels))  # the folds of eval --cv --seed
     # match's own ordering without MMR (as fitted here): its per-type cap and duplicate skipping
     ranker = Ranker(RankConfig(diversity=0))
     records, vectors = [index.record(int(k)) for k in keys], index.vectors(keys)
@@ -183,6 +181,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=AdapterFitConfig.steps)
     ap.add_argument("--seed", type=int, default=AdapterFitConfig.seed, help="seed of the --scoring adapter fits (their batch order)")
+    ap.add_argument("--fold-seed", type=int, default=0, help="--scoring's fold split, as eval --cv --seed draws it")
     ap.add_argument("--time", action="store_true", help="time the appearance factor with and without an adapter")
     ap.add_argument("--scoring", action="store_true", help="candidate pool and pooling over windows, as match scores")
     ap.add_argument("--variants", help="comma-separated POOLING:WEIGHT (mean|gem : the last block's weight): --scoring at each")
@@ -207,13 +206,15 @@ def main() -> None:
         for variant in args.variants.split(","):
             catalog_v, windows = variant_vectors(variant, products, scenes)
             print(f"\nhead pooling:block weight = {variant}:")
-            scoring(index, keys, catalog_v, ids, windows, labels, relevant, indexed, args.folds, args.steps, args.seed)
+            scoring(index, keys, catalog_v, ids, windows, labels, relevant, indexed, args.folds, args.steps, args.seed,
+                    args.fold_seed)
         return
     t0 = time.perf_counter()
     looks = scene_looks(encoder, args.data, labels, "dense")
     print(f"{len(labels)} scenes, {len(ids)} products with a photo, windows in {time.perf_counter() - t0:.0f} s")
     if args.scoring:
-        scoring(index, keys, catalog, ids, looks, labels, relevant, indexed, args.folds, args.steps, args.seed)
+        scoring(index, keys, catalog, ids, looks, labels, relevant, indexed, args.folds, args.steps, args.seed,
+                args.fold_seed)
         return
 
     order = np.random.default_rng(0).permutation(len(labels))

@@ -31,6 +31,7 @@ from PIL import Image
 from scipy.special import softmax
 
 from .._errors import ModelError
+from ..images import centre_square, grid
 from ._base import l2_normalize
 
 _INPUT_SIZE = 224
@@ -258,7 +259,8 @@ class OfflineEncoder:
         mean: the ``HEAD_POWER``-th root) and the last block's, each L2-normalised, the block's
         times ``block_weight``, normalised again."""
         means = np.asarray(means, np.float32)
-        head = np.power(np.maximum(means[:, :HEAD_CHANNELS], 0.0), 1.0 / HEAD_POWER)  # ≥ 0: ReLU6 features
+        # means of squares are ≥ 0; the clamp only keeps a caller's negative input from giving NaN
+        head = np.power(np.maximum(means[:, :HEAD_CHANNELS], 0.0), 1.0 / HEAD_POWER)
         parts = [l2_normalize(head), self.block_weight * l2_normalize(means[:, HEAD_CHANNELS:])]
         return l2_normalize(np.concatenate(parts, axis=1))
 
@@ -350,8 +352,6 @@ def _calibration_batch() -> np.ndarray:
 
     with resources.files(__package__).joinpath("data/calibration-living-room.webp").open("rb") as fh:
         photo = Image.open(fh).convert("RGB")
-    from ..images import grid
-
     views = [v for im in (photo, ImageOps.mirror(photo)) for v in (im, *grid(im, 2), *grid(im, 3))]
     return _preprocess_many(views)
 
@@ -369,11 +369,6 @@ def _preprocess(image: Image.Image) -> np.ndarray:
     2×2 before it is resized, not blown up to 224×2,240,000). EfficientNet-Lite was trained
     on this scaling, not ImageNet mean/std (with mean/std an astronaut becomes a ping-pong ball).
     """
-    im = image.convert("RGB")
-    w, h = im.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    im = im.crop((left, top, left + side, top + side))
-    im = im.resize((_INPUT_SIZE, _INPUT_SIZE), Image.Resampling.BICUBIC)
+    im = centre_square(image.convert("RGB")).resize((_INPUT_SIZE, _INPUT_SIZE), Image.Resampling.BICUBIC)
     arr = (np.asarray(im, dtype=np.float32) - 127.0) / 128.0
     return arr.transpose(2, 0, 1)
