@@ -31,6 +31,11 @@ REQUIRED_COLUMNS = ("id", "sku_id", "description", "primary_image")
 # Product descriptions are a line of text; anything longer is a mis-mapped column or junk,
 # and would only slow down normalising and embedding.
 MAX_DESCRIPTION_CHARS = 10_000
+# One rule for product ids and attribute sizes, whichever way a product arrives (catalog file
+# or HTTP API): an id is a path segment and a database key; every attribute is returned with
+# every match that includes the product, so one huge value would bloat every answer.
+MAX_ID_CHARS = 512
+MAX_ATTRIBUTE_CHARS = 10_000
 
 # csv's default field limit (128 KiB) makes one oversized field abort the whole file with
 # csv.Error. Raise it (process-wide, never lowered) so big fields are read and the row is
