@@ -156,3 +156,77 @@ def test_pil_bomb_check_is_translated(tmp_path: Path, max_pixels: int) -> None:
         expected = rf"{name}: image is too large \({side * side:,} pixels"
         with pytest.raises(ImageError, match=expected):
             open_image(path, max_pixels=max_pixels)
+
+
+def _spy_on_conversions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Sizes of every image converted to RGB(A) or composited while decoding (not the
+    premultiplied copy PIL's own resampling makes of an alpha image)."""
+    seen: list[tuple[int, int]] = []
+    convert, composite = Image.Image.convert, Image.alpha_composite
+
+    def spy_convert(self, mode=None, *a, **kw):  # noqa: ANN001, ANN002, ANN003
+        if mode in ("RGB", "RGBA"):
+            seen.append(self.size)
+        return convert(self, mode, *a, **kw)
+
+    def spy_composite(a, b):  # noqa: ANN001
+        seen.append(b.size)
+        return composite(a, b)
+
+    monkeypatch.setattr(Image.Image, "convert", spy_convert)
+    monkeypatch.setattr(Image, "alpha_composite", spy_composite)
+    return seen
+
+
+def test_large_image_is_reduced_before_it_is_converted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scenefit.images._decode import DEFAULT_MAX_SIDE
+
+    path = _save(tmp_path, "big.png", Image.new("L", (6000, 6000), 90), "PNG")
+    big_alpha = Image.new("LA", (3000, 1500), (0, 0))
+    big_alpha.paste((20, 255), (0, 0, 1500, 1500))  # left half opaque dark, right half transparent
+    alpha_path = _save(tmp_path, "alpha.png", big_alpha, "PNG")
+    seen = _spy_on_conversions(monkeypatch)
+    out = open_image(path)
+    assert out.mode == "RGB" and out.size == (DEFAULT_MAX_SIDE, DEFAULT_MAX_SIDE)
+    assert out.getpixel((100, 100)) == (90, 90, 90)
+    # No full-size copy: every conversion (to RGB, to RGBA for compositing) works on the reduced image.
+    out = open_image(alpha_path, max_side=600)
+    assert out.size == (600, 300)
+    assert out.getpixel((100, 150)) == (20, 20, 20) and out.getpixel((500, 150)) == (255, 255, 255)
+    assert seen and max(max(size) for size in seen) <= DEFAULT_MAX_SIDE
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(tmp_path, "big.jpg", Image.new("RGB", (4000, 2000), (30, 160, 60)), "JPEG")
+    from PIL import ImageFile
+
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def spy_load(self):  # noqa: ANN001
+        decoded.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
+    out = open_image(path, max_side=900)
+    assert decoded[0] == (1000, 500)  # the decoder's 1/4 scale: the 4000×2000 pixels never exist
+    assert out.size == (900, 450) and out.getpixel((450, 225))[1] > 140
+
+
+def test_small_images_keep_their_size_and_orientation_applies_after_reduction(tmp_path: Path) -> None:
+    im = Image.new("RGB", (3000, 1000), (0, 200, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    out = open_image(_save(tmp_path, "o.jpg", im, "JPEG", exif=exif.tobytes()), max_side=1500)
+    assert out.size == (500, 1500)
+    assert open_image(_save(tmp_path, "s.png", Image.new("RGB", (700, 300)), "PNG"), max_side=700).size == (700, 300)
+
+
+def test_large_palette_and_16bit_images_keep_their_colours(tmp_path: Path) -> None:
+    pal = Image.new("P", (2400, 1200), 1)
+    pal.putpalette([0, 0, 0, 200, 30, 30] + [0, 0, 0] * 254)
+    out = open_image(_save(tmp_path, "p.png", pal, "PNG"), max_side=800)
+    assert out.size == (800, 400) and out.getpixel((10, 10)) == (200, 30, 30)
+    arr = np.full((1200, 2400), 32896, dtype=np.uint16)
+    out = open_image(_save(tmp_path, "g16.png", Image.fromarray(arr), "PNG"), max_side=800)
+    assert out.size == (800, 400) and out.getpixel((10, 10)) == (128, 128, 128)

@@ -9,6 +9,7 @@ one-line message; nothing from PIL leaks out.
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import warnings
@@ -21,6 +22,13 @@ from .._errors import ImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 
+#: The longest side an image is kept at once decoded. The most the pipeline reads of a photo
+#: is the dense pass's short side (``scene/_windows.py``) and 3×3 grids of crops that the
+#: network reads at 224 px (``embed/_offline.py``); colour k-means samples a thumbnail. This
+#: leaves a margin over all of them, for photos up to about 2:1, so that a large upload costs
+#: its full size only while it is decoded, not in every later copy (orientation, conversion).
+DEFAULT_MAX_SIDE = 2048
+
 # Modes that carry an alpha channel; they are composited on white because product shots
 # with transparent backgrounds are meant to be seen on a light page, and black (what a
 # plain convert("RGB") effectively gives) would skew the colour analysis.
@@ -31,11 +39,14 @@ _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 
 
-def open_image(source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image(source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_side: int = DEFAULT_MAX_SIDE) -> Image.Image:
     """Open ``source`` (a path or the raw bytes of a file) as a loaded RGB image.
 
     EXIF orientation is applied, transparency is composited on white, and images whose
     header claims more than ``max_pixels`` pixels are refused before any pixel is decoded.
+    Larger images are scaled down to fit ``max_side`` (aspect ratio kept): JPEGs already
+    while decoding, every format before the mode conversion.
 
     Raises:
         ImageError: missing file, directory, not an image, corrupt/truncated data, or too
@@ -60,8 +71,13 @@ def open_image(source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXE
                 # Image.open only parsed the header: check the claimed size now, before
                 # load() allocates width*height pixels.
                 _check_size(im.size, max_pixels, label)
+                if im.format == "JPEG" and max(im.size) > max_side:
+                    # The decoder scales by 1/2, 1/4 or 1/8, never below the size asked for
+                    # (the image fitted to max_side): the full-size pixels are never allocated.
+                    scale = max_side / max(im.size)
+                    im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
                 im.load()
-                return _to_rgb(_apply_orientation(im), label)
+                return _to_rgb(_apply_orientation(_reduce(im, max_side)), label)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -102,6 +118,19 @@ def _check_size(size: tuple[int, int], max_pixels: int, label: str) -> None:
             f"{label}: image is too large ({width}×{height} = {width * height:,} pixels, "
             f"limit {max_pixels:,})"
         )
+
+
+def _reduce(im: Image.Image, max_side: int) -> Image.Image:
+    """``im`` scaled to fit ``max_side``; before any conversion, so none of them (RGBA for
+    compositing, floats for 16-bit) is ever made at full size."""
+    if max(im.size) <= max_side:
+        return im
+    if im.mode in ("1", "P"):
+        # Averaging palette indices or single bits means nothing (PIL would fall back to
+        # nearest-neighbour): resize the colours they stand for.
+        im = im.convert("L" if im.mode == "1" else "RGBA" if "transparency" in im.info else "RGB")
+    im.thumbnail((max_side, max_side))  # in place; reduces by whole factors first, then resamples
+    return im
 
 
 def _apply_orientation(im: Image.Image) -> Image.Image:
