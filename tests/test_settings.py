@@ -30,3 +30,10 @@ def test_values_from_environment():
 def test_bad_values_name_the_variable(env, needle):
     with pytest.raises(ConfigError, match=needle):
         Settings.from_env(env)
+
+
+def test_match_queue_is_bounded():
+    assert Settings.from_env({}).match_queue == 8
+    assert Settings.from_env({"SCENEFIT_MATCH_QUEUE": "0"}).match_queue == 0  # no waiting at all
+    with pytest.raises(ConfigError, match="SCENEFIT_MATCH_QUEUE"):
+        Settings.from_env({"SCENEFIT_MATCH_QUEUE": "-1"})

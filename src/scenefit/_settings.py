@@ -37,6 +37,12 @@ class Settings(BaseModel):
     match_concurrency: int = Field(
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "
         "The model already uses every core for one image: more in parallel only adds memory.")
+    write_fetch_timeout_s: float = Field(
+        15, gt=0, description="Total time a product write (PUT, batch) may spend downloading its "
+        "images; a product whose image is not in by then is written text-only.")
+    match_queue: int = Field(
+        8, ge=0, le=1024, description="Matches allowed to wait beyond those computing; past that a "
+        "match is refused at once with 503 and Retry-After, before its upload is read.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
