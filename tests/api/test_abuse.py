@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from .conftest import make_client, png_bytes, wait_ready
+from .conftest import AUTH, make_client, png_bytes, wait_ready
 
 
 def _error(resp, status: int, code: str | None = None) -> str:
@@ -153,3 +153,79 @@ def test_bad_form_fields_are_422(client, form, needle):
 def test_unknown_route_and_method_are_json(client):
     _error(client.get("/v1/nothing"), 404)
     _error(client.get("/v1/match"), 405)
+
+
+DEEP = [("[" * 1001 + "]" * 1001).encode(), ('{"a":' * 1001 + "1" + "}" * 1001).encode()]
+
+
+@pytest.mark.parametrize("body", DEEP, ids=["list", "object"])
+def test_deeply_nested_json_is_422_on_every_route(client, body):
+    json_headers = {**AUTH, "content-type": "application/json"}
+    for resp in (client.post("/v1/match", content=body, headers={"content-type": "application/json"}),
+                 client.put("/v1/products/deep", content=body, headers=json_headers),
+                 client.post("/v1/products:batch", content=body, headers=json_headers),
+                 client.post("/v1/match", files={"image": ("s.png", png_bytes(), "image/png")},
+                             data={"filters": body.decode()})):
+        assert "JSON" in _error(resp, 422, "invalid_request")
+    # Nested inside an otherwise valid product too.
+    product = b'{"description": "RED LAMP", "extra": ' + body + b"}"
+    assert "recursion" in _error(client.put("/v1/products/deep", content=product, headers=json_headers), 422)
+    assert client.get("/v1/products/deep").status_code == 404
+    _still_serving(client)
+
+
+@pytest.mark.parametrize("body", [b'{"description": "RED LAMP", "note": "\\udfff"}',
+                                  b'{"description": "RED LAMP", "price": 1e400}',
+                                  b'{"description": "RED LAMP", "price": NaN}'])
+def test_json_no_answer_could_carry_is_422(client, body):
+    resp = client.put("/v1/products/odd", content=body, headers={**AUTH, "content-type": "application/json"})
+    _error(resp, 422, "invalid_request")
+    assert client.get("/v1/products/odd").status_code == 404
+
+
+@pytest.mark.parametrize("method, path", [("PUT", "/v1/products/big"), ("POST", "/v1/products:batch"),
+                                          ("POST", "/v1/match")])
+def test_chunked_json_over_the_limit_is_413(index_dir, method, path):
+    def chunks():  # no Content-Length: the cap must hold while the body streams
+        yield b'{"description": "'
+        for _ in range(64):
+            yield b"x" * 16384
+
+    with make_client(index_dir, max_upload_mb=0.25) as client:
+        resp = client.request(method, path, content=chunks(), headers={**AUTH, "content-type": "application/json"})
+        _error(resp, 413, "too_large")
+
+
+@pytest.mark.parametrize("method, path", [("PUT", "/v1/products/x"), ("POST", "/v1/products:batch")])
+def test_the_key_is_checked_before_the_body_is_read(client, method, path):
+    for body in (b"{not json", b"[" * 5000):
+        resp = client.request(method, path, content=body, headers={"content-type": "application/json"})
+        _error(resp, 401, "unauthorized")
+    resp = client.request(method, path, content=b"<p/>", headers={**AUTH, "content-type": "text/html"})
+    _error(resp, 415, "unsupported_media_type")
+
+
+def test_405_says_what_the_path_allows_and_options_answers(client):
+    resp = client.request("PATCH", "/v1/products/p1")
+    _error(resp, 405, "method_not_allowed")
+    assert set(resp.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE", "OPTIONS"}
+    assert client.get("/v1/match").headers["allow"] == "OPTIONS, POST"
+    resp = client.options("/v1/match")
+    assert resp.status_code == 204 and resp.headers["allow"] == "OPTIONS, POST" and not resp.content
+    _error(client.options("/v1/nothing"), 404)
+
+
+def test_readyz_keeps_load_errors_for_key_holders(tmp_path, caplog):
+    import time
+
+    with caplog.at_level("ERROR", logger="scenefit.api"), make_client(tmp_path / "no-index") as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.02)  # the warm-up thread's verdict
+        resp = client.get("/readyz")
+        assert resp.status_code == 503 and resp.json() == {"status": "error"}
+        assert str(tmp_path) not in resp.text
+        assert client.get("/readyz", headers={"Authorization": "Bearer wrong"}).json() == {"status": "error"}
+        detail = client.get("/readyz", headers=AUTH).json()
+        assert detail["status"] == "error" and "no-index" in detail["error"]
+    assert any("no-index" in r.getMessage() for r in caplog.records)  # the operator still sees why

@@ -159,3 +159,59 @@ def test_healthz_answers_while_a_match_runs(index_dir):
         release.set()
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_full_match_queue_answers_503_at_once(index_dir):
+    """Concurrency 1, queue 1: one match computes, one waits, the third is refused."""
+    with make_client(index_dir, match_concurrency=1, match_queue=1) as client:
+        wait_ready(client)
+        service = client.app.state.service
+        release, started = threading.Event(), threading.Event()
+        real_match = service.engine.match
+
+        def blocked_match(*a, **kw):
+            started.set()
+            assert release.wait(30)
+            return real_match(*a, **kw)
+
+        service.engine.match = blocked_match
+        results: dict[str, httpx.Response] = {}
+        threads = {name: threading.Thread(target=lambda n=name: results.update({n: _upload(client)}))
+                   for name in ("first", "second")}
+        try:
+            threads["first"].start()
+            assert started.wait(30)  # the first holds the one inference slot
+            threads["second"].start()
+            deadline = time.monotonic() + 30
+            while service.inference.statistics().tasks_waiting < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the second waits its turn
+            assert service.inference.statistics().tasks_waiting == 1
+            third = _upload(client)
+            assert third.status_code == 503 and third.headers["retry-after"].isdigit()
+            assert third.json()["error"]["code"] == "overloaded"
+        finally:
+            release.set()
+            for t in threads.values():
+                t.join(60)
+        assert results["first"].status_code == 200 and results["second"].status_code == 200
+        assert service.admission.held == 0 and _upload(client).status_code == 200
+
+
+def test_made_up_methods_and_paths_add_no_series(client):
+    import random
+
+    def series(text: str) -> set[str]:
+        return {line.rsplit(" ", 1)[0] for line in text.splitlines()
+                if line.startswith(("scenefit_http_requests_total{", "scenefit_http_request_seconds_count{"))}
+
+    client.get("/metrics")
+    before = series(client.get("/metrics").text)
+    rng = random.Random(7)
+    for i in range(50):
+        method = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(3, 12)))
+        client.request(method, "/v1/match" if i % 2 else f"/made/up/{i}")
+    new = series(client.get("/metrics").text) - before
+    assert new and all('method="other"' in s for s in new), new
+    assert {s for s in new if "requests_total" in s} <= {
+        f'scenefit_http_requests_total{{method="other",route="{route}",status="{status}"}}'
+        for route in ("/v1/match", "unmatched") for status in (404, 405)}

@@ -13,6 +13,8 @@ from .. import __version__
 from .._settings import Settings
 from . import _errors, _health, _match, _page, _products
 from ._limits import BodyLimitMiddleware
+from ._metrics import request_labels
+from ._openapi import install_openapi
 from ._service import Service
 
 
@@ -39,8 +41,12 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
     )
     app.state.service = service
     _errors.install(app)
-    for module in (_match, _products, _health, _page):
+    install_openapi(app, reads_need_key=service.settings.read_api_key is not None)
+    modules = (_match, _products, _health, _page)
+    for module in modules:
         app.include_router(module.router)
+    # Flat, for the Allow header of a 405 (FastAPI keeps included routers nested).
+    app.state.routes = [*app.router.routes, *(route for module in modules for route in module.router.routes)]
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_upload_bytes)
 
     @app.middleware("http")
@@ -52,9 +58,9 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
             status = response.status_code
             return response
         finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")  # the template, not the id: bounded labels
-            service.metrics.requests.labels(request.method, path, str(status)).inc()
-            service.metrics.latency.labels(request.method, path).observe(time.perf_counter() - start)
+            route = getattr(request.scope.get("route"), "path", None)  # the template, not the id
+            method, path, code = request_labels(request.method, route, status)
+            service.metrics.requests.labels(method, path, code).inc()
+            service.metrics.latency.labels(method, path).observe(time.perf_counter() - start)
 
     return app

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
+
+from ._auth import bearer_token, key_matches
 
 router = APIRouter(tags=["operations"])
 
@@ -14,19 +19,38 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Index and model are loaded")
+class NotReady(BaseModel):
+    status: Literal["loading", "error"]
+    error: str | None = Field(None, description="Why loading failed: only for a caller with the read or write key "
+                                                "(the server log has it too).")
+
+
+def _may_see_internals(request: Request, settings) -> bool:
+    token = bearer_token(request)
+    return key_matches(token, settings.api_key) or key_matches(token, settings.read_api_key)
+
+
+@router.get("/readyz", summary="Index and model are loaded",
+            responses={503: {"model": NotReady, "description": "Still loading, or loading failed."}})
 async def readyz(request: Request) -> JSONResponse:
     service = request.app.state.service
     engine = service.engine
     if not service.ready:
-        body = {"status": "loading" if service.load_error is None else "error", "error": service.load_error}
+        if service.load_error is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        # Paths and messages of a failed load are for operators, not for anyone who asks.
+        body = {"status": "error"}
+        if _may_see_internals(request, service.settings):
+            body["error"] = service.load_error
         return JSONResponse(body, status_code=503)
     index = engine.index
     return JSONResponse({"status": "ready", "products": len(index), "generation": index.manifest.generation,
                          "model": index.manifest.model_id})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+                             "description": "The Prometheus text format."}})
 async def metrics(request: Request) -> Response:
     service = request.app.state.service
     index = service.engine.loaded_index  # never load the index for a scrape

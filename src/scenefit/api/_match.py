@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from typing import Any, Union
@@ -10,7 +9,7 @@ from typing import Any, Union
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import UploadFile
 
 from .._errors import ImageError
@@ -18,7 +17,8 @@ from .._schema import MatchResult
 from ..images import AddressPolicy, fetch_url_bytes
 from ..rank import Filters
 from ._auth import require_read
-from ._errors import ApiError
+from ._body import is_json, parse_json, validate
+from ._errors import ApiError, responses
 
 router = APIRouter(tags=["match"])
 
@@ -49,7 +49,9 @@ class MatchOptions(BaseModel):
 
 
 class MatchByURL(MatchOptions):
-    image_url: str = Field(..., max_length=2048, description="http(s) URL of the scene photo (public hosts only).")
+    # The pattern documents what _http checks (and keeps its clearer message).
+    image_url: str = Field(..., max_length=2048, json_schema_extra={"pattern": "^[hH][tT][tT][pP][sS]?://"},
+                           description="http(s) URL of the scene photo (public hosts only).")
 
     @field_validator("image_url")
     @classmethod
@@ -72,14 +74,11 @@ _OPENAPI = {
                     "filters": {"type": "string", "description": "FiltersIn as a JSON string."},
                 },
             }},
-            "application/json": {"schema": MatchByURL.model_json_schema(ref_template="#/components/schemas/{model}")},
+            # In the components with the error models (``_app.openapi``), FiltersIn with it.
+            "application/json": {"schema": {"$ref": "#/components/schemas/MatchByURL"}},
         },
     },
 }
-
-
-def _invalid(exc: ValidationError, prefix: tuple = ()) -> RequestValidationError:
-    return RequestValidationError([{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()])
 
 
 async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
@@ -93,28 +92,12 @@ async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
         raise ImageError("the uploaded 'image' file is empty")
     raw: dict[str, Any] = {k: v for k, v in form.items() if k != "image" and isinstance(v, str) and v != ""}
     if "filters" in raw:
-        try:
-            raw["filters"] = json.loads(raw["filters"])
-        except json.JSONDecodeError as exc:
-            raise RequestValidationError([{"loc": ("filters",), "msg": f"not valid JSON ({exc.msg})",
-                                           "type": "json_invalid"}]) from None
-    try:
-        return data, MatchOptions.model_validate(raw)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+        raw["filters"] = parse_json(raw["filters"], "filters")
+    return data, validate(MatchOptions, raw)
 
 
 async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
-    body = await request.body()
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestValidationError([{"loc": ("body",), "msg": f"malformed JSON ({getattr(exc, 'msg', exc)})",
-                                       "type": "json_invalid"}]) from None
-    try:
-        options = MatchByURL.model_validate(payload)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+    options = validate(MatchByURL, parse_json(await request.body()))
     settings = request.app.state.service.settings
     data = await fetch_url_bytes(options.image_url, max_bytes=settings.max_upload_bytes,
                                  timeout_s=settings.url_timeout_s,
@@ -123,6 +106,7 @@ async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
 
 
 @router.post("/v1/match", response_model=MatchResult, openapi_extra=_OPENAPI,
+             responses=responses(400, 401, 413, 415, 422, 503),
              summary="Recommend products that fit a scene photo",
              description="Multipart upload (field `image`, optional `k`, `context`, `filters` as JSON) "
                          "or JSON `{\"image_url\": …, \"k\", \"context\", \"filters\"}`. "
@@ -131,18 +115,17 @@ async def match(request: Request, _: None = Depends(require_read)) -> MatchResul
     service = request.app.state.service
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     start = time.perf_counter()
-    if ctype == "multipart/form-data":
-        data, options = await _from_form(request)
-    elif ctype == "application/json":
-        data, options = await _from_json(request)
-    else:
+    if ctype != "multipart/form-data" and not is_json(request):
         raise ApiError(415, "unsupported_media_type",
                        "send multipart/form-data with an 'image' file, or application/json with 'image_url'")
-    filters = options.filters.to_filters() if options.filters else None
-    # Decoding and inference are CPU work: off the event loop, so /healthz and other
-    # requests are served meanwhile.
-    result = await anyio.to_thread.run_sync(
-        partial(service.engine.match, data, k=options.k, context=options.context, filters=filters),
-        limiter=service.inference)
+    # Admitted (or refused with 503) before the body is read: a waiting match holds its upload.
+    with service.admission.slot():
+        data, options = await (_from_form(request) if ctype == "multipart/form-data" else _from_json(request))
+        filters = options.filters.to_filters() if options.filters else None
+        # Decoding and inference are CPU work: off the event loop, so /healthz and other
+        # requests are served meanwhile.
+        result = await anyio.to_thread.run_sync(
+            partial(service.engine.match, data, k=options.k, context=options.context, filters=filters),
+            limiter=service.inference)
     service.metrics.observe_match(time.perf_counter() - start, result.timings_ms)
     return result

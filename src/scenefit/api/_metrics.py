@@ -13,6 +13,17 @@ from prometheus_client import multiprocess
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# Every label value comes from a fixed set: a client choosing methods, paths or odd statuses
+# must not be able to add series (each one is memory here and in every scraper).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def request_labels(method: str, route: str | None, status: int) -> tuple[str, str, str]:
+    """(method, route, status) labels: a known method or "other", the route's template
+    (never the path) or "unmatched", a real status code or "other"."""
+    return (method if method in _METHODS else "other", route or "unmatched",
+            str(status) if 100 <= status <= 599 else "other")
+
 
 class Metrics:
     def __init__(self) -> None:

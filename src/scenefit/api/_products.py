@@ -3,17 +3,20 @@ every serving process (and machine, with PostgreSQL) sees them on its next reque
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from .._errors import ConfigError, NotFoundError
 from .._ingest import IngestReport
+from ..catalog import MAX_DESCRIPTION_CHARS, MAX_ID_CHARS
 from ..index import ProductRecord
 from ._auth import require_read, require_write
+from ._body import json_body
+from ._errors import responses
 
 router = APIRouter(tags=["products"])
 
@@ -27,12 +30,12 @@ class ProductIn(BaseModel):
                     "primary_image": "https://images.example.com/ele-8x7.jpg", "price": 12.5}})
 
     sku_id: str = ""
-    description: str = Field(..., min_length=1, max_length=10_000)
+    description: str = Field(..., min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     primary_image: str | None = Field(None, description="http(s) URL of the product photo.")
 
 
 class ProductWithId(ProductIn):
-    id: str = Field(..., min_length=1, max_length=512)
+    id: str = Field(..., min_length=1, max_length=MAX_ID_CHARS)
 
 
 class Batch(BaseModel):
@@ -74,19 +77,42 @@ class WriteResult(BaseModel):
                    image_failures=[{"id": f.id, "image": f.image, "error": f.error} for f in report.image_failures])
 
 
+class Deleted(BaseModel):
+    deleted: str
+    generation: int
+
+
 def _row(product: ProductIn, product_id: str) -> dict[str, Any]:
     return {**product.model_dump(exclude={"id"}), "id": product_id}
 
 
-@router.get("/v1/products/{product_id}", response_model=ProductOut, summary="One product")
-async def get_product(product_id: str, request: Request, _: None = Depends(require_read)) -> ProductOut:
+ProductId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
+
+
+def _body_doc(model: type[BaseModel]) -> dict:
+    """The request body of a write, which the view reads itself (after the key check); the
+    schema lands in the components with the error models (``_app.openapi``)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+
+
+# Reads: 401 only with SCENEFIT_READ_API_KEY; 422 for an id over the length limit.
+_READ = responses(401, 404, 422, 503)
+# Writes: a product's image that fails is reported in the answer, not as an error.
+_WRITE = responses(401, 403, 413, 415, 422, 503)
+
+
+@router.get("/v1/products/{product_id}", response_model=ProductOut, summary="One product", responses=_READ)
+async def get_product(product_id: ProductId, request: Request, _: None = Depends(require_read)) -> ProductOut:
     engine = request.app.state.service.engine
     return ProductOut.of(await run_in_threadpool(engine.get_product, product_id))
 
 
 @router.get("/v1/products/{product_id}/image", summary="The product's photo (as ingested)",
-            response_class=FileResponse)
-async def product_image(product_id: str, request: Request, _: None = Depends(require_read)) -> FileResponse:
+            response_class=FileResponse, responses={
+                200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+                      "description": "The photo, typed from its bytes."}, **_READ})
+async def product_image(product_id: ProductId, request: Request, _: None = Depends(require_read)) -> FileResponse:
     engine = request.app.state.service.engine
     path = await run_in_threadpool(engine.product_image, product_id)
     # The type comes from the bytes, not the name (cached downloads have none); never HTML.
@@ -106,16 +132,19 @@ def _image_type(path) -> str:
 
 
 @router.post("/v1/products:batch", response_model=WriteResult, summary="Add or replace several products",
-             description="All or nothing: one invalid product and nothing is written.")
-async def upsert_batch(batch: Batch, request: Request, _: None = Depends(require_write)) -> WriteResult:
+             description="All or nothing: one invalid product and nothing is written.",
+             responses=_WRITE, openapi_extra=_body_doc(Batch))
+async def upsert_batch(request: Request, _: None = Depends(require_write)) -> WriteResult:
+    batch = await json_body(request, Batch)
     engine = request.app.state.service.engine
     report = await run_in_threadpool(engine.upsert_products, [_row(p, p.id) for p in batch.products])
     return WriteResult.of(report, engine.index.manifest.generation)
 
 
-@router.put("/v1/products/{product_id}", response_model=WriteResult, summary="Add or replace one product")
-async def put_product(product_id: str, product: ProductIn, request: Request,
-                      _: None = Depends(require_write)) -> WriteResult:
+@router.put("/v1/products/{product_id}", response_model=WriteResult, summary="Add or replace one product",
+            responses=_WRITE, openapi_extra=_body_doc(ProductIn))
+async def put_product(product_id: ProductId, request: Request, _: None = Depends(require_write)) -> WriteResult:
+    product = await json_body(request, ProductIn)
     engine = request.app.state.service.engine
     if "id" in (product.model_extra or {}) and str(product.model_extra["id"]) != product_id:
         raise ConfigError(f"body id {product.model_extra['id']!r} differs from the URL's {product_id!r}")
@@ -123,10 +152,11 @@ async def put_product(product_id: str, product: ProductIn, request: Request,
     return WriteResult.of(report, engine.index.manifest.generation)
 
 
-@router.delete("/v1/products/{product_id}", summary="Remove a product")
-async def delete_product(product_id: str, request: Request, _: None = Depends(require_write)) -> dict:
+@router.delete("/v1/products/{product_id}", response_model=Deleted, summary="Remove a product",
+               responses=responses(401, 403, 404, 422, 503))
+async def delete_product(product_id: ProductId, request: Request, _: None = Depends(require_write)) -> Deleted:
     engine = request.app.state.service.engine
     removed = await run_in_threadpool(engine.delete_products, [product_id])
     if not removed:
         raise NotFoundError(f"no product with id {product_id!r}")
-    return {"deleted": product_id, "generation": engine.index.manifest.generation}
+    return Deleted(deleted=product_id, generation=engine.index.manifest.generation)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import anyio
-from pathlib import Path
 
 from .._settings import Settings
 from ..engine import Engine
 from ..images import FetchConfig
 from .._types import SceneEmbedding
 from ..scene import SceneCache, build_scene_cache
+from ._errors import ApiError
 from ._metrics import Metrics
+
+log = logging.getLogger("scenefit.api")
+
+#: Seconds a refused client is told to wait: about one match's compute time.
+RETRY_AFTER_S = 1
 
 
 class Service:
@@ -31,6 +40,8 @@ class Service:
         )
         # Bounds inference per process (anyio's limiter: waiting requests hold no thread).
         self.inference = anyio.CapacityLimiter(self.settings.match_concurrency)
+        # Bounds the matches admitted at all, computing or waiting: each holds its upload.
+        self.admission = Admission(self.settings.match_concurrency + self.settings.match_queue)
         self._ready = threading.Event()
         self.load_error: str | None = None
 
@@ -52,6 +63,28 @@ class Service:
             self._ready.set()
         except Exception as exc:  # reported by /readyz; requests raise it again themselves
             self.load_error = f"{type(exc).__name__}: {exc}"
+            log.error("index or model failed to load: %s", self.load_error)
+
+
+class Admission:
+    """At most ``limit`` holders at once; one more is refused at once instead of queueing."""
+
+    def __init__(self, limit: int):
+        self.limit, self.held = limit, 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._lock:
+            if self.held >= self.limit:
+                raise ApiError(503, "overloaded", "too many matches in progress; retry shortly",
+                               headers={"Retry-After": str(RETRY_AFTER_S)})
+            self.held += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.held -= 1
 
 
 class _CountedCache:
