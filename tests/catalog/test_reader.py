@@ -435,10 +435,16 @@ def test_huge_csv_field_rejects_only_its_row(tmp_path):
     _balanced(cat)
 
 
-def test_big_attribute_field_is_kept(tmp_path):
-    notes = "x" * 200_000
-    cat = Catalog.read(_write(tmp_path / "c.csv", f"{HEADER},notes\n1,s1,VASE,,{notes}\n"))
-    assert cat.products[0].attributes == {"notes": notes}
+def test_big_attribute_field_rejects_only_its_row_and_one_at_the_cap_is_kept(tmp_path):
+    # Read whatever its size (no csv.Error for the file), but every attribute is returned with
+    # every match that includes the product: one over MAX_ATTRIBUTE_CHARS rejects its row.
+    from scenefit.catalog import MAX_ATTRIBUTE_CHARS
+
+    at_cap, over = "x" * MAX_ATTRIBUTE_CHARS, "x" * 200_000
+    cat = Catalog.read(_write(tmp_path / "c.csv", f"{HEADER},notes\n1,s1,VASE,,{at_cap}\n2,s2,BOWL,,{over}\n"))
+    assert [p.id for p in cat.products] == ["1"] and cat.products[0].attributes == {"notes": at_cap}
+    assert _reasons(cat) == {2: "attribute 'notes' is 200,000 characters (limit 10,000)"}
+    _balanced(cat)
 
 
 def test_description_at_the_cap_is_accepted(tmp_path):

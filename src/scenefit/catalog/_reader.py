@@ -8,34 +8,28 @@ case and surrounding spaces), is a whole-file error. JSONL has no header, so its
 the union of the keys seen: each required column must appear in *some* row, and a row that
 lacks ``sku_id`` or ``primary_image`` just has them empty (a row that lacks ``id`` or
 ``description`` is rejected, as in the other formats).
+
+A CSV field whose quote is never closed swallows the lines after it: when whole lines inside
+one field read as rows, that row is rejected, or the whole file if the quote runs to its end.
+What makes one row valid is in :mod:`._validate`, shared with the HTTP API's writes.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
 from .._errors import CatalogError
 from .._hashing import file_sha256
 from .._types import Product, RowError
-from ._normalize import normalize_description
-
-REQUIRED_COLUMNS = ("id", "sku_id", "description", "primary_image")
-
-# Product descriptions are a line of text; anything longer is a mis-mapped column or junk,
-# and would only slow down normalising and embedding.
-MAX_DESCRIPTION_CHARS = 10_000
-# One rule for product ids and attribute sizes, whichever way a product arrives (catalog file
-# or HTTP API): an id is a path segment and a database key; every attribute is returned with
-# every match that includes the product, so one huge value would bloat every answer.
-MAX_ID_CHARS = 512
-MAX_ATTRIBUTE_CHARS = 10_000
+from ._validate import (  # noqa: F401  (the limits are part of this module's interface too)
+    MAX_ATTRIBUTE_CHARS, MAX_ATTRIBUTES, MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, REQUIRED_COLUMNS, _kind, is_url,
+    validate_row,
+)
 
 # csv's default field limit (128 KiB) makes one oversized field abort the whole file with
 # csv.Error. Raise it (process-wide, never lowered) so big fields are read and the row is
@@ -45,6 +39,7 @@ csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
 # Text files are decoded with errors="surrogateescape": an undecodable byte b becomes the
 # lone surrogate U+DC00+b, so one bad byte rejects its row instead of the whole file.
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
+_LINE_BREAK = re.compile("\r\n|\r|\n")  # the breaks the file's lines are split at
 
 _FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".parquet": "parquet", ".pq": "parquet"}
@@ -86,10 +81,47 @@ def _open_text(path: Path, **kw: Any):
     return path.open("r", encoding="utf-8-sig", errors="surrogateescape", **kw)
 
 
+class _Lines:
+    """The file's lines as csv.reader pulls them. ``eof`` turns True only when the reader asks
+    past the last line, which it does only while a quoted field is still open."""
+
+    def __init__(self, fh):
+        self._it, self.eof = iter(fh), False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._it)
+        except StopIteration:
+            self.eof = True
+            raise
+
+
+def _runaway_quote(values: list[str], width: int, delimiter: str, first_line: int) -> tuple[int, int, int] | None:
+    """(line it opened on, lines it spans, whole lines in it that look like rows) for the first
+    field of a multi-line row that swallowed rows, else None.
+
+    A real multi-line text field (an address, notes) is kept; a field is judged swallowed when
+    a whole line inside it has exactly the header's number of delimiters, i.e. it reads as a
+    row of its own. Only whole inner lines count: the first and last pieces of the field are
+    parts of the lines the quote opened and closed on."""
+    line = first_line
+    for v in values:
+        parts = _LINE_BREAK.split(v)
+        rowlike = sum(1 for part in parts[1:-1] if part.count(delimiter) == width - 1)
+        if rowlike:
+            return line, len(parts), rowlike
+        line += len(parts) - 1
+    return None
+
+
 def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Rows]:
     # newline="" lets csv handle CRLF and quoted newlines.
     fh = _open_text(path, newline="")
-    reader = csv.reader(fh, delimiter=delimiter)
+    lines = _Lines(fh)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -106,12 +138,33 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Rows]:
     def rows() -> Rows:
         with fh:
             yield {}, None  # primed below: from here on, closing the generator closes the file
+            last = reader.line_num
             try:
                 for values in reader:
+                    first, last = last + 1, reader.line_num
                     if not values:
                         continue  # a blank line is not a row (as in JSONL)
                     fields = dict(zip(header, values))
-                    if len(values) != len(header):
+                    runaway = _runaway_quote(values, len(header), delimiter, first) if last > first or lines.eof else None
+                    if runaway is not None:
+                        opened, span, rowlike = runaway
+                        if lines.eof:
+                            span = last - opened + 1
+                            # Everything after the quote became one field: reading on would
+                            # report one rejected row for what may be most of the catalog, and
+                            # the products it swallowed would silently leave the index.
+                            raise CatalogError(
+                                f"{path}: a quoted field opened on line {opened} runs to the end of the "
+                                f"file, {span:,} lines holding what look like {rowlike:,} rows "
+                                '(an unclosed " ?); nothing after it can be read')
+                        # The quote closed again (on a stray " further down): the rows after that
+                        # read normally, so only this row is rejected, naming where to look.
+                        yield fields, (f"a quoted field opened on line {opened} runs on for {span:,} lines, "
+                                       f'over what look like {rowlike:,} rows (an unclosed " ?)')
+                    elif lines.eof:  # the last row's quote never closed, but swallowed no rows
+                        opened = first + sum(len(_LINE_BREAK.split(v)) - 1 for v in values[:-1])
+                        yield fields, f'a quoted field opened on line {opened} is never closed (an unclosed " ?)'
+                    elif len(values) != len(header):
                         yield fields, f"has {len(values)} fields, the header has {len(header)}"
                     else:
                         yield fields, _bad_utf8("".join(values))
@@ -123,24 +176,38 @@ def _iter_csv(path: Path, delimiter: str) -> tuple[list[str], Rows]:
     return header, it
 
 
-def _iter_jsonl(path: Path, columns: list[str]) -> Rows:
-    # JSONL has no header: `columns` collects the keys seen (first spelling, case-insensitive)
-    # so that the required ones can be checked once the file has been read.
+@dataclass
+class _JsonlSeen:
+    """What a JSONL file turned out to hold, known once it has been read."""
+
+    columns: list[str] = field(default_factory=list)  # keys seen (first spelling, case-insensitive)
+    objects: int = 0
+    first_error: str | None = None  # "line N: why", for a file where no line is an object
+
+
+def _iter_jsonl(path: Path, state: _JsonlSeen) -> Rows:
+    # JSONL has no header: `state.columns` collects the keys seen so that the required ones
+    # can be checked once the file has been read.
+    columns = state.columns
+
     def rows() -> Rows:
         seen: set[str] = set()
         with _open_text(path) as fh:
-            for line in fh:
+            for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 bad = _bad_utf8(line)  # checked on the raw line: a bad byte may be in a key
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
+                    state.first_error = state.first_error or f"line {number}: invalid JSON: {exc.msg}"
                     yield {}, bad or f"invalid JSON: {exc.msg}"
                     continue
                 if not isinstance(obj, dict):
+                    state.first_error = state.first_error or f"line {number} is {_kind(obj)}"
                     yield {}, bad or "line is not a JSON object"
                     continue
+                state.objects += 1
                 if bad is None:
                     for k in obj:
                         if k.strip().lower() not in seen:
@@ -166,36 +233,6 @@ def _iter_parquet(path: Path) -> tuple[list[str], Rows]:
                 yield fields, None
 
     return header, rows()
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _jsonable(value: Any) -> Any:
-    """An attribute value as a JSON-native type, so products can always be saved as JSON."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)  # prices and sizes: a float is what every consumer expects
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()  # lossless and readable; binary columns are rare in catalogs
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return str(value)  # durations and anything exotic: readable text rather than a crash later
-
-
-def is_url(ref: str | None) -> bool:
-    """An http(s) image reference (anything else is a local path)."""
-    return bool(ref) and ref.lower().startswith(("http://", "https://"))
 
 
 @dataclass
@@ -232,11 +269,11 @@ class Catalog:
         if not path.is_file():
             raise CatalogError(f"{path}: not a file")
         fmt = _detect_format(path)
-        jsonl_columns: list[str] = []
+        jsonl = _JsonlSeen()
         if fmt in ("csv", "tsv"):
             header, rows = _iter_csv(path, "," if fmt == "csv" else "\t")
         elif fmt == "jsonl":
-            header, rows = jsonl_columns, _iter_jsonl(path, jsonl_columns)
+            header, rows = jsonl.columns, _iter_jsonl(path, jsonl)
         else:
             header, rows = _iter_parquet(path)
         if fmt != "jsonl":
@@ -251,7 +288,7 @@ class Catalog:
         base = base or path.absolute().parent  # image paths must not depend on the cwd later
         for n, (raw, reason) in enumerate(rows, start=1):
             cat.rows_read = n
-            result = _validate(raw, reason, n, seen, base, check_local_images)
+            result = validate_row(raw, reason, n, seen, base, check_local_images)
             if isinstance(result, RowError):
                 cat.rejected.append(result)
             else:
@@ -259,6 +296,10 @@ class Catalog:
                 cat.products.append(result)
         if cat.rows_read == 0:
             raise CatalogError(f"{path}: the catalog has no data rows")
+        if fmt == "jsonl" and jsonl.objects == 0:
+            # Not "missing every column": the file is not JSONL at all (a CSV renamed, say).
+            raise CatalogError(f"{path}: no line is a JSON object, as each line of a JSONL catalog must be "
+                               f"({jsonl.first_error})")
         if fmt == "jsonl":
             _check_header(path, header)  # the keys seen: known only now
         return cat
@@ -277,12 +318,8 @@ class Catalog:
             if not isinstance(raw, dict):
                 cat.rejected.append(RowError(n, None, "not a JSON object"))
                 continue
-            ref = _as_text(next((v for k, v in raw.items() if str(k).strip().lower() == "primary_image"), None))
-            if not local_images and ref and not is_url(ref):
-                cat.rejected.append(RowError(n, _as_text(raw.get("id")) or None,
-                                             "primary_image must be an http(s) URL"))
-                continue
-            result = _validate(raw, None, n, seen, Path.cwd(), check_local_images=True)
+            result = validate_row(raw, None, n, seen, Path.cwd(), check_local_images=True,
+                                  urls_only=not local_images)
             if isinstance(result, RowError):
                 cat.rejected.append(result)
             else:
@@ -308,52 +345,3 @@ def _check_header(path: Path, header: list[str]) -> None:
             f"{path}: missing required column(s) {', '.join(missing)}"
             f" (found: {', '.join(header) or 'none'})"
         )
-
-
-def _validate(
-    raw: dict[str, Any], reason: str | None, n: int, seen: dict[str, int], base: Path,
-    check_local_images: bool,
-) -> Product | RowError:
-    # Column names match case-insensitively; attributes keep the file's spelling.
-    by_lower = {str(k).strip().lower(): k for k in raw}
-
-    def get(col: str) -> str:
-        key = by_lower.get(col)
-        return _as_text(raw.get(key)) if key is not None else ""
-
-    pid = get("id") or None
-    if reason is not None:
-        # A bad byte may be in the id itself: keep the reported id printable and encodable.
-        clean = pid and pid.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return RowError(n, clean, reason)
-    if pid is None:
-        return RowError(n, None, "missing id")
-    description = get("description")
-    if not description:
-        return RowError(n, pid, "missing description")
-    if len(description) > MAX_DESCRIPTION_CHARS:
-        return RowError(
-            n, pid, f"description is {len(description):,} characters (limit {MAX_DESCRIPTION_CHARS:,})"
-        )
-    if pid in seen:
-        return RowError(n, pid, f"duplicate id (first seen in row {seen[pid]})")
-
-    image_ref = get("primary_image") or None
-    image: str | None = None
-    if image_ref is not None:
-        if is_url(image_ref):
-            image = image_ref
-        elif "://" in image_ref:
-            return RowError(n, pid, f"unsupported image reference {image_ref!r} (use http(s) or a path)")
-        else:
-            local = Path(image_ref).expanduser()
-            local = local if local.is_absolute() else base / local
-            if check_local_images and not local.is_file():
-                return RowError(n, pid, f"image not found: {image_ref}")
-            image = str(local)
-
-    attributes = {
-        str(k): _jsonable(v) for k, v in raw.items() if str(k).strip().lower() not in REQUIRED_COLUMNS
-    }
-    return Product(id=pid, sku_id=get("sku_id"), description=description, image=image,
-                   attributes=attributes, row=n, parsed=normalize_description(description))
