@@ -318,3 +318,71 @@ def test_ingest_index_type_is_recorded(capsys, tmp_path, write_image):
     assert manifest.ann.kind == "ivf" and manifest.ann.nprobe == 2 and manifest.ann_config.kind == "ivf"
     code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--index-type", "hnsw")
     assert_one_line_error(code, err, "kind")
+
+
+# -- bad input a new user may give ------------------------------------------------------------
+
+def _catalog(path, n, *, broken=None):
+    rows = ["id,sku_id,description,primary_image"] + [f"p{i},s{i},RED CERAMIC VASE {i}," for i in range(n)]
+    for i, text in (broken or {}).items():
+        rows[i] = text
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_stray_quote_and_a_large_shrink_are_refused_and_leave_the_index(capsys, tmp_path):
+    ix = tmp_path / "ix"
+    code, _, err = run(capsys, "ingest", _catalog(tmp_path / "c.csv", 200), "--index", ix, "--encoder", "offline")
+    assert code == 0, err
+    generation = VectorIndex.open(ix).manifest.generation
+    # An unclosed quote in row 2 that runs to the end of the file: the whole file is refused.
+    code, _, err = run(capsys, "ingest", _catalog(tmp_path / "eof.csv", 200, broken={2: 'p1,s1,"GOLD VASE,'}),
+                       "--index", ix)
+    assert_one_line_error(code, err, "eof.csv: a quoted field opened on line 3 runs to the end of the file")
+    # Closed again by a 10" further down: the row is rejected, and the sync that would drop
+    # the rows it swallowed is refused.
+    closed = _catalog(tmp_path / "closed.csv", 200, broken={2: 'p1,s1,"GOLD VASE,', 80: 'p79,s79,10" VASE,'})
+    code, _, err = run(capsys, "ingest", closed, "--index", ix)
+    assert_one_line_error(code, err, "would remove 79 of the index's 200 products", "--allow-shrink", "--keep-missing")
+    index = VectorIndex.open(ix)
+    assert index.manifest.generation == generation and len(index) == 200
+    code, out, err = run(capsys, "ingest", closed, "--index", ix, "--keep-missing", "--json")
+    assert code == 0 and json.loads(out)["removed"] == 0 and len(VectorIndex.open(ix)) == 200
+    code, out, err = run(capsys, "ingest", closed, "--index", ix, "--allow-shrink", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["removed"] == 79 and report["read"] == report["indexed"] + report["rejected_count"]
+    assert len(VectorIndex.open(ix)) == 121
+
+
+@pytest.mark.parametrize("command", ["eval", "demo"])
+def test_commands_that_sync_take_allow_shrink(capsys, tmp_path, monkeypatch, command):
+    import scenefit.engine as engine_mod
+
+    seen = []
+
+    def fake(self, *a, **kw):
+        seen.append(self.ingest_config.allow_shrink)
+        raise engine_mod.CatalogError("stop here")
+
+    monkeypatch.setattr(engine_mod.Engine, "evaluate" if command == "eval" else "ingest", fake)
+    args = ["--catalog", "c.csv", "--labels", "l.jsonl"] if command == "eval" else []
+    for flag in ([], ["--allow-shrink"]):
+        code, _, err = run(capsys, command, *args, "--index", tmp_path / "ix", "--encoder", "offline", *flag)
+        assert_one_line_error(code, err, "stop here")
+    assert seen == [False, True]
+
+
+def test_a_file_given_as_the_index_folder(capsys, tmp_path, request):
+    (tmp_path / "notes.txt").write_text("not an index")
+    photo = request.config.rootpath / "examples" / "living-room.webp"
+    for argv in (["ingest", _catalog(tmp_path / "c.csv", 3)], ["match", photo], ["serve"]):
+        code, _, err = run(capsys, *argv, "--index", tmp_path / "notes.txt")
+        assert_one_line_error(code, err, "notes.txt: that is a file; an index is a folder")
+    assert (tmp_path / "notes.txt").read_text() == "not an index"
+
+
+def test_all_malformed_jsonl_catalog(capsys, tmp_path):
+    (tmp_path / "c.jsonl").write_text("id,sku_id,description,primary_image\n1,s,VASE,\n")
+    code, _, err = run(capsys, "ingest", tmp_path / "c.jsonl", "--index", tmp_path / "ix")
+    assert_one_line_error(code, err, "no line is a JSON object", "(line 1: invalid JSON")
+    assert "missing required column" not in err

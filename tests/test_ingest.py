@@ -7,7 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
-from scenefit import Catalog, FetchConfig, IngestConfig
+from scenefit import Catalog, CatalogError, FetchConfig, IngestConfig
 from scenefit._ingest import run_ingest
 from scenefit._progress import NullProgress
 from scenefit.embed import EmbeddingCache
@@ -258,3 +258,86 @@ def test_a_runner_that_loses_items_is_an_error_not_an_endless_loop(tmp_path, fak
                        runner=Lossy(fake_encoder, IngestConfig()))
         assert cache.count() == 4  # what came back is kept for the next try
     assert not VectorIndex.exists(tmp_path / "ix")  # nothing half-written
+
+
+# -- a sync that would empty much of the index is refused unless asked for -------------------
+
+def _products(n, start=0, image=""):
+    return [[f"p{i}", f"S{i}", f"VASE NUMBER {i}", image, ""] for i in range(start, start + n)]
+
+
+def _counting_transport():
+    seen = []
+
+    def handler(request):
+        seen.append(str(request.url))
+        return httpx.Response(503)
+
+    return httpx.MockTransport(handler), seen
+
+
+@pytest.mark.parametrize(("total", "kept", "refused"), [
+    (50, 39, True),    # 11 gone: over 10 and over a fifth
+    (50, 40, False),   # 10 gone: not over 10
+    (100, 89, False),  # 11 gone: not over a fifth
+    (100, 79, True),   # 21 gone
+])
+def test_sync_refuses_to_remove_a_large_share(tmp_path, fake_encoder, total, kept, refused):
+    _run_plain(tmp_path, _write_catalog(tmp_path / "all.csv", _products(total)), fake_encoder)
+    smaller = _write_catalog(tmp_path / "some.csv", _products(kept))
+    if not refused:
+        assert _run_plain(tmp_path, smaller, fake_encoder).removed == total - kept
+        return
+    with pytest.raises(CatalogError) as exc:
+        _run_plain(tmp_path, smaller, fake_encoder)
+    msg = str(exc.value)
+    assert f"would remove {total - kept} of the index's {total} products" in msg
+    assert f"'p{kept}'" in msg and "--allow-shrink" in msg and "--keep-missing" in msg
+    assert len(VectorIndex.open(tmp_path / "ix")) == total
+
+
+def test_shrink_is_refused_before_fetching_or_embedding_and_leaves_the_index(tmp_path, fake_encoder):
+    _run_plain(tmp_path, _write_catalog(tmp_path / "all.csv", _products(200)), fake_encoder)
+    before = VectorIndex.open(tmp_path / "ix").manifest.generation
+    # One row left, with a changed description and a URL image: nothing of it may start.
+    one = _write_catalog(tmp_path / "one.csv", [["p0", "S0", "CHANGED VASE", "https://img.example/0.jpg", ""]])
+    transport, requests = _counting_transport()
+    calls = fake_encoder.text_calls
+    with pytest.raises(CatalogError, match="would remove 199 of the index's 200 products"):
+        _run_plain(tmp_path, one, fake_encoder, transport=transport)
+    assert requests == [] and fake_encoder.text_calls == calls
+    index = VectorIndex.open(tmp_path / "ix")
+    assert index.manifest.generation == before and len(index) == 200
+    assert index.get("p0").description == "VASE NUMBER 0"
+
+
+def test_shrink_names_the_catalogs_rejected_rows(tmp_path, fake_encoder):
+    _run_plain(tmp_path, _write_catalog(tmp_path / "all.csv", _products(30)), fake_encoder)
+    path = tmp_path / "quote.csv"
+    lines = ["id,sku_id,description,primary_image,price"] + [f"p{i},S{i},VASE NUMBER {i},," for i in range(30)]
+    lines[2] = 'p1,S1,"VASE NUMBER 1,,'
+    lines[25] = 'p24,S24,10" VASE,,'  # closes the stray quote: 23 products swallowed
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CatalogError, match=r"1 catalog row\(s\) were rejected \(row 2: a quoted field opened on line 3"):
+        _run_plain(tmp_path, path, fake_encoder)
+    assert len(VectorIndex.open(tmp_path / "ix")) == 30
+
+
+def test_allow_shrink_and_no_sync_go_ahead(tmp_path, fake_encoder):
+    _run_plain(tmp_path, _write_catalog(tmp_path / "all.csv", _products(50)), fake_encoder)
+    few = _write_catalog(tmp_path / "few.csv", _products(5))
+    assert _run_plain(tmp_path, few, fake_encoder, sync=False).removed == 0
+    assert len(VectorIndex.open(tmp_path / "ix")) == 50
+    assert _run_plain(tmp_path, few, fake_encoder, allow_shrink=True).removed == 45
+    assert sorted(VectorIndex.open(tmp_path / "ix").ids()) == [f"p{i}" for i in range(5)]
+
+
+def test_shrink_from_rows_rejected_for_unreadable_images_is_refused_too(tmp_path, fake_encoder):
+    # Every id is in the catalog, but most rows fail only once their images are read.
+    _run_plain(tmp_path, _write_catalog(tmp_path / "all.csv", _products(40)), fake_encoder)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    rows = _products(10) + [[f"p{i}", f"S{i}", f"NEW BOWL {i}", "bad.png", ""] for i in range(10, 40)]
+    with pytest.raises(CatalogError, match=r"would remove 30 of the index's 40 products.*image unreadable"):
+        _run_plain(tmp_path, _write_catalog(tmp_path / "bad.csv", rows), fake_encoder)
+    index = VectorIndex.open(tmp_path / "ix")
+    assert len(index) == 40 and index.get("p10").description == "VASE NUMBER 10"

@@ -35,6 +35,9 @@ class IngestConfig(BaseModel):
     )
     batch_size: int = Field(64, ge=1, description="Products embedded per encoder call.")
     sync: bool = Field(True, description="Remove index products that are no longer in the catalog.")
+    allow_shrink: bool = Field(
+        False, description="Let a sync remove more than a fifth of the index (and over 10 products) in "
+        "one ingest; without it such an ingest is refused and the index left as it was.")
     ann: AnnConfig | None = Field(None, description="How the vector index is chosen (exact or IVF); "
                                   "None: as recorded in the index (auto for a new one).")
     write_report: bool = Field(True, description="Write reports/ingest-*.json (off for API writes, "
@@ -128,6 +131,35 @@ class LocalRunner:
             yield embed_items(items[start : start + size], self.encoder, self.config.image_weight)
 
 
+# A sync that would remove more than this share of the index, and more than this many products,
+# is refused unless asked for: a catalog that lost most of its rows (a truncated export, a
+# stray quote that swallowed lines) is far likelier than a catalog that lost most of its products.
+SHRINK_SHARE = 0.2
+SHRINK_MIN = 10
+
+
+def check_shrink(name: str, index: VectorIndex, present: set[str], rejected: Sequence[RowError],
+                 config: IngestConfig) -> None:
+    """Refuse (CatalogError) a sync that would remove a large share of the index: of its
+    products, those not in ``present``."""
+    if not config.sync or config.allow_shrink:
+        return
+    ids = index.ids()
+    gone = [i for i in ids if i not in present]
+    if len(gone) <= SHRINK_MIN or len(gone) <= SHRINK_SHARE * len(ids):
+        return
+    named = ", ".join(repr(i if len(i) <= 40 else i[:40] + "…") for i in gone[:3])
+    why = ""
+    if rejected:
+        first = min(rejected, key=lambda e: e.row)
+        why = f"; {len(rejected):,} catalog row(s) were rejected (row {first.row}: {first.reason})"
+    raise CatalogError(
+        f"{name}: this sync would remove {len(gone):,} of the index's {len(ids):,} products "
+        f"({named}{', …' if len(gone) > 3 else ''}){why}; nothing was changed. If they really left the "
+        "catalog, ingest again with --allow-shrink; to keep them, with --keep-missing"
+    )
+
+
 def run_ingest(
     catalog: Catalog,
     index: VectorIndex,
@@ -140,6 +172,8 @@ def run_ingest(
     runner: Runner | None = None,
 ) -> IngestReport:
     runner = runner or LocalRunner(encoder, config)
+    # Before any image is fetched or embedded: the catalog's ids against the index's are enough.
+    check_shrink(catalog.name, index, {p.id for p in catalog.products}, catalog.rejected, config)
     index.preload()  # every product is compared with its indexed record below
     report = IngestReport(catalog.name, str(index.path), encoder.model_id, engine=runner.name)
     report.read = catalog.rows_read
@@ -225,6 +259,9 @@ def run_ingest(
 
     # 4. index: upsert what changed, drop what left the catalog, save atomically.
     t0 = time.perf_counter()
+    # Again with the rows left after images were checked (unreadable local files reject rows),
+    # before anything in the index changes.
+    check_shrink(catalog.name, index, {p.id for p in keep}, report.rejected, config)
     changed: list[ProductRecord] = []
     for p in keep:
         rec = _record(p, hashes[p.id], state.failures.get(p.id))

@@ -59,6 +59,17 @@ StoreOpt = typer.Option(
     None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "
     "Milvus Lite file (FILE.db). Default: FAISS files in the index folder. Recorded in the index.")
 RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime") + " Default: $SCENEFIT_RUNTIME, else as the index records.")
+AllowShrinkOpt = typer.Option(False, "--allow-shrink", help=_help(IngestConfig, "allow_shrink"))
+
+
+def _index_folder(index: Path) -> Path:
+    """--index names a folder; a file there would otherwise surface as an OS error, or as "not
+    an index" with the advice to build one in the very place a folder cannot go."""
+    if index.exists() and not index.is_dir():
+        from ._errors import ConfigError
+
+        raise ConfigError(f"--index {index}: that is a file; an index is a folder (give a new or an existing index folder)")
+    return index
 
 
 def _runtime(runtime: Optional[str]) -> dict:
@@ -91,6 +102,7 @@ def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
 
     from ._settings import Settings
 
+    _index_folder(index)
     config = None
     if encoder is not None or clip_model != _DEFAULT.clip_model:
         config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
@@ -113,6 +125,7 @@ def ingest(
     clip_model: str = ClipModelOpt,
     rebuild: bool = typer.Option(False, "--rebuild", help="Start a new index (e.g. with another encoder)."),
     keep_missing: bool = typer.Option(False, "--keep-missing", help="Keep index products absent from this catalog."),
+    allow_shrink: bool = AllowShrinkOpt,
     concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
     timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
     index_type: Optional[str] = typer.Option(
@@ -134,7 +147,8 @@ def ingest(
         ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
     engine = _engine(
         index, encoder, clip_model, **_runtime(runtime), vector_store=store,
-        ingest=IngestConfig(sync=not keep_missing, ann=ann, engine=engine_name, ray_address=address),
+        ingest=IngestConfig(sync=not keep_missing, allow_shrink=allow_shrink, ann=ann, engine=engine_name,
+                            ray_address=address),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
     report = engine.ingest(catalog, rebuild=rebuild)
@@ -179,6 +193,7 @@ def demo(
         help="offline (default: no download, same picks everywhere), clip or auto.",
     ),
     clip_model: str = ClipModelOpt,
+    allow_shrink: bool = AllowShrinkOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the match result as JSON on stdout."),
 ):
     """The bundled demo: ingest the seed catalog, then match the living-room photo."""
@@ -187,7 +202,7 @@ def demo(
     from ._render import render_ingest
 
     catalog, photo = demo_files()
-    engine = _engine(index, encoder, clip_model)
+    engine = _engine(index, encoder, clip_model, ingest=IngestConfig(allow_shrink=allow_shrink))
     err.print(Text.assemble(("Ingesting ", "bold"), f"{catalog} → {index}"), soft_wrap=True)
     try:
         report = engine.ingest(catalog)
@@ -223,6 +238,7 @@ def eval_(
     runtime: Optional[str] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
     regions: Optional[str] = RegionsOpt,
+    allow_shrink: bool = AllowShrinkOpt,
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
 ):
@@ -231,7 +247,8 @@ def eval_(
     from .evaluate import write_chart
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
-    engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions))
+    engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions),
+                     ingest=IngestConfig(allow_shrink=allow_shrink))
     report = engine.evaluate(catalog, labels, k=k, cv=cv, seed=seed, adapt=adapt)
     render_eval(report, out)
     if json_out is not None:
@@ -330,7 +347,7 @@ def serve(
         _runtime(runtime)
         os.environ["SCENEFIT_RUNTIME"] = runtime  # the workers read their settings from the environment
     settings = Settings.from_env()  # bad values fail here, before any process starts
-    if not VectorIndex.exists(index):
+    if not VectorIndex.exists(_index_folder(index)):
         from ._errors import IndexError_
 
         raise IndexError_(f"{index}: not a scenefit index; build one with `scenefit ingest CATALOG --index {index}`")
