@@ -68,13 +68,41 @@ class Manifest(BaseModel):
 
     def write_atomic(self, folder: Path) -> None:
         """Replace the manifest in one rename: readers see the old or the new, never half."""
+        _remove_stale_tmp(folder)
         tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(self.model_dump_json(indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / MANIFEST)
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(self.model_dump_json(indent=2))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, folder / MANIFEST)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(folder)
+
+
+def _remove_stale_tmp(folder: Path) -> None:
+    """Remove the half-written manifests of writers that died mid-write (a kill, a power cut).
+
+    Writers hold the folder's write lock, so no other writer should be writing one now; a
+    file whose process is still alive is left alone all the same (a writer that took no lock)."""
+    for tmp in folder.glob(f".{MANIFEST}.*.tmp"):
+        pid = tmp.name[len(MANIFEST) + 2 : -len(".tmp")]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill there terminates the process: never probe with it
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process; not a pid at all
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:
