@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -262,3 +263,69 @@ def test_fetch_many_works_inside_a_running_loop(tmp_path: Path) -> None:
 
     results = asyncio.run(caller())
     assert results["https://h.example/in-loop.png"].ok
+
+
+# -- deadlines ---------------------------------------------------------------------------------
+def _slow(seconds: float, then=None):  # noqa: ANN001
+    """An async MockTransport handler: waits ``seconds``, then answers ``then(request)`` (a PNG)."""
+    calls: list[str] = []
+
+    async def respond(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        await asyncio.sleep(seconds)
+        return then(request) if then else httpx.Response(200, content=PNG)
+
+    return calls, respond
+
+
+def test_deadline_bounds_one_image_across_its_retries(tmp_path: Path) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("too slow", request=request)
+
+    calls, respond = _slow(0.2, timeout)
+    config = FetchConfig(cache_dir=tmp_path / "cache", retries=10, backoff_s=0.1, deadline_s=0.6)
+    start = time.monotonic()
+    res = _fetch_one(ImageFetcher(config, transport=httpx.MockTransport(respond)), "https://slow.example/a.png")
+    # Eleven tries with doubling waits would take minutes; the deadline ends it within itself.
+    assert res.error is not None and res.error.startswith("image took longer than 0.6s")
+    assert 1 < len(calls) < 11 and time.monotonic() - start < 3
+    assert _no_partial_files(tmp_path)
+
+
+def test_deadline_cuts_a_hung_attempt(tmp_path: Path) -> None:
+    calls, respond = _slow(30)
+    config = FetchConfig(cache_dir=tmp_path / "cache", deadline_s=0.3)
+    start = time.monotonic()
+    res = _fetch_one(ImageFetcher(config, transport=httpx.MockTransport(respond)), "https://hung.example/a.png")
+    assert res.error == "image took longer than 0.3s" and len(calls) == 1
+    assert time.monotonic() - start < 3
+
+
+def test_deadline_does_not_count_time_queued_behind_other_downloads(tmp_path: Path) -> None:
+    calls, respond = _slow(0.4)
+    config = FetchConfig(cache_dir=tmp_path / "cache", concurrency=1, deadline_s=1.0)
+    urls = [f"https://h.example/{i}.png" for i in range(3)]  # the last waits 0.8 s for its turn
+    results = ImageFetcher(config, transport=httpx.MockTransport(respond)).fetch_many(urls)
+    assert all(r.ok for r in results.values()), results
+
+
+def test_total_deadline_fails_what_is_not_in_by_then(tmp_path: Path) -> None:
+    calls, respond = _slow(30)
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/quick.png":
+            return httpx.Response(200, content=PNG)
+        return await respond(request)
+
+    config = FetchConfig(cache_dir=tmp_path / "cache", total_deadline_s=0.5)
+    slow = [f"https://h{i}.example/slow.png" for i in range(3)]
+    ticks: list[int] = []
+    start = time.monotonic()
+    results = ImageFetcher(config, transport=httpx.MockTransport(route)).fetch_many(
+        [*slow, "https://q.example/quick.png"], progress=ticks.append)
+    assert time.monotonic() - start < 3
+    assert results["https://q.example/quick.png"].ok
+    assert all(results[u].error == "image took longer than 0.5s (the time allowed for all images together)"
+               for u in slow), results
+    assert sum(ticks) == 4 and len(calls) == 3
+    assert _no_partial_files(tmp_path)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 import ipaddress
+import ssl
 import time
 
 import httpx
 import pytest
 from PIL import Image
 
-from scenefit.images import AddressPolicy, GuardedTransport, UnsafeURLError, fetch_url_bytes
+from scenefit.images import (AddressPolicy, FetchConfig, GuardedTransport, ImageFetcher, UnsafeURLError,
+                             fetch_url_bytes)
+from scenefit.images import _guard
 
 LOCAL = AddressPolicy(allow=("127.0.0.1/32",))
 
@@ -179,3 +182,196 @@ def test_http_error_status_is_reported(http_server):
     http_server.route("/gone", lambda h: h.send_error(410))
     with pytest.raises(UnsafeURLError, match="HTTP 410"):
         asyncio.run(fetch_url_bytes(http_server.url("/gone"), max_bytes=1000, timeout_s=5, policy=LOCAL))
+
+
+# -- IPv6 forms that carry an IPv4 address ---------------------------------------------------
+TEREDO = "2001:0:4136:e378:8000:63bf:3fff:fdd2"
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("64:ff9b::a00:1", False), ("64:ff9b::7f00:1", False), ("64:ff9b::a9fe:a9fe", False),  # NAT64
+    ("64:ff9b::808:808", True), ("64:ff9b:1::a00:1", False), ("64:ff9b:1::808:808", False),
+    ("::127.0.0.1", False), ("::10.0.0.1", False), ("::", False),  # IPv4-compatible
+    ("2002:7f00:1::", False), ("2002:a9fe:a9fe::1", False), ("2002:a00:1:5::1", False),  # 6to4
+    ("2002:808:808::1", True), (TEREDO, False),
+])
+def test_ipv6_forms_are_judged_by_the_ipv4_address_inside(address, ok):
+    assert AddressPolicy().permits(ipaddress.ip_address(address)) is ok
+
+
+def test_an_allowed_network_still_wins_over_the_ipv6_forms():
+    assert AddressPolicy(allow=("64:ff9b::/96",)).permits(ipaddress.ip_address("64:ff9b::a00:1"))
+    assert AddressPolicy(allow=("10.0.0.0/8",)).permits(ipaddress.ip_address("64:ff9b::a00:1"))
+    assert AddressPolicy(allow=("2001::/32",)).permits(ipaddress.ip_address(TEREDO))
+    assert not AddressPolicy(allow=("10.0.0.0/8",)).permits(ipaddress.ip_address("64:ff9b::7f00:1"))
+
+
+EMBEDDING = ["64:ff9b::a9fe:a9fe", "::169.254.169.254", "2002:a00:1::", TEREDO]
+
+
+def _mock_inner():
+    calls = []
+    return calls, httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(200, content=b"x"))
+
+
+@pytest.mark.parametrize("address", EMBEDDING)
+def test_ipv6_literals_embedding_private_ipv4_are_refused(address):
+    calls, inner = _mock_inner()
+    with pytest.raises(UnsafeURLError, match="refused: .* is a non-public address"):
+        asyncio.run(fetch_url_bytes(f"http://[{address}]/x.png", max_bytes=1000, timeout_s=5, transport=inner))
+    assert calls == []
+
+
+@pytest.mark.parametrize("address", EMBEDDING)
+def test_names_resolving_to_ipv6_forms_of_private_ipv4_are_refused(monkeypatch, tmp_path, address):
+    _resolving(monkeypatch, [address])
+    calls, inner = _mock_inner()
+    with pytest.raises(UnsafeURLError, match=f"non-public address \\({ipaddress.ip_address(address)}\\)"):
+        asyncio.run(fetch_url_bytes("http://nat64.example.com/x.png", max_bytes=1000, timeout_s=5, transport=inner))
+    config = FetchConfig(cache_dir=tmp_path / "cache", public_only=True, retries=0)
+    result = ImageFetcher(config, transport=inner).fetch_many(["http://nat64.example.com/y.png"])
+    assert "non-public" in result["http://nat64.example.com/y.png"].error
+    assert calls == []
+
+
+@pytest.mark.parametrize("address", EMBEDDING)
+def test_redirect_to_an_ipv6_form_of_a_private_ipv4_is_refused(http_server, tmp_path, address):
+    def redirect(h):
+        h.send_response(302)
+        h.send_header("Location", f"http://[{address}]/latest/meta-data/")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    http_server.route("/r", redirect)
+    with pytest.raises(UnsafeURLError, match="refused: .* is a non-public address"):
+        asyncio.run(fetch_url_bytes(http_server.url("/r"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
+    config = FetchConfig(cache_dir=tmp_path / "cache", public_only=True, allow_networks=LOCAL.allow, retries=0)
+    result = ImageFetcher(config).fetch_many([http_server.url("/r")])[http_server.url("/r")]
+    assert "non-public" in result.error
+
+
+# -- malformed and legacy-numeric hosts ------------------------------------------------------
+INVALID = ["http://0177.0.0.1/x.png", "http://256.1.1.1/x.png", "http://a..b/x.png", "http://.example.com/",
+           "http://" + "a" * 300 + ".com/x.png", "http://" + "a" * 64 + ".example.com/", "http://[zz::1]/",
+           "http://xn--a.com/x.png", "http://exa mple.com/x.png", "http://" + "abc." * 70 + "com/"]
+NUMERIC = ["http://2130706433/x.png", "http://0x7f.1/x.png", "http://0x7f000001/", "http://127.1/",
+           "http://017700000001/", "http://127.0.0.1./"]
+EVERYWHERE = AddressPolicy(allow=("0.0.0.0/0", "::/0"))
+
+
+def _no_resolver(monkeypatch):
+    async def fail(self, host, port, **kw):
+        raise AssertionError(f"{host} went to the resolver")
+
+    monkeypatch.setattr(asyncio.unix_events._UnixSelectorEventLoop, "getaddrinfo", fail)
+
+
+@pytest.mark.parametrize("url", INVALID)
+def test_malformed_hosts_are_an_unsafe_url_error(monkeypatch, url):
+    _no_resolver(monkeypatch)
+    calls, inner = _mock_inner()
+    with pytest.raises(UnsafeURLError, match="image_url is not a valid URL: "):
+        asyncio.run(fetch_url_bytes(url, max_bytes=1000, timeout_s=5, policy=EVERYWHERE, transport=inner))
+    assert calls == []
+
+
+@pytest.mark.parametrize("url", NUMERIC)
+def test_legacy_numeric_ipv4_forms_are_refused_not_resolved(monkeypatch, url):
+    _no_resolver(monkeypatch)  # glibc reads 0177.0.0.1 or 2130706433 as 127.0.0.1
+    calls, inner = _mock_inner()
+    # Refused even where every address is allowed: the policy never saw what they stand for.
+    with pytest.raises(UnsafeURLError, match="refused: .* is not a dotted-quad IPv4 address"):
+        asyncio.run(fetch_url_bytes(url, max_bytes=1000, timeout_s=5, policy=EVERYWHERE, transport=inner))
+    assert calls == []
+
+
+def test_a_redirect_to_a_malformed_host_is_an_unsafe_url_error(http_server):
+    def redirect(h):
+        h.send_response(302)
+        h.send_header("Location", "http://a..b/x.png")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    http_server.route("/r", redirect)
+    with pytest.raises(UnsafeURLError, match="refused: 'a..b' is not a valid host name"):
+        asyncio.run(fetch_url_bytes(http_server.url("/r"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
+
+
+@pytest.mark.parametrize("public_only", [True, False])
+def test_the_fetcher_reports_malformed_hosts_per_image(tmp_path, public_only):
+    calls, inner = _mock_inner()
+    config = FetchConfig(cache_dir=tmp_path / "cache", public_only=public_only, retries=0)
+    results = ImageFetcher(config, transport=inner).fetch_many(INVALID)
+    assert all(r.error and r.error.startswith("invalid URL: ") for r in results.values()), results
+    assert calls == []
+
+
+def test_the_fetcher_refuses_legacy_numeric_hosts_when_public_only(tmp_path, monkeypatch):
+    _no_resolver(monkeypatch)
+    calls, inner = _mock_inner()
+    config = FetchConfig(cache_dir=tmp_path / "cache", public_only=True, allow_networks=("0.0.0.0/0",), retries=0)
+    results = ImageFetcher(config, transport=inner).fetch_many(NUMERIC)
+    assert all("not a dotted-quad IPv4 address" in r.error for r in results.values()), results
+    assert calls == []
+
+
+# -- TLS setup: once per process, never for a refused request --------------------------------
+@pytest.fixture
+def ca_loads(monkeypatch):
+    """Counts CA bundle loads from now on, starting with no shared TLS context."""
+    monkeypatch.setattr(_guard, "_tls", None, raising=False)
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        loads.append(args or kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    return loads
+
+
+def test_the_ca_bundle_is_loaded_once_for_all_fetches(http_server, tmp_path, ca_loads):
+    body = _png()
+    http_server.route("/img.png", lambda h: (h.send_response(200), h.send_header("Content-Length", str(len(body))),
+                                             h.end_headers(), h.wfile.write(body)))
+    for _ in range(5):
+        assert asyncio.run(fetch_url_bytes(http_server.url("/img.png"), max_bytes=10_000, timeout_s=5,
+                                           policy=LOCAL)) == body
+    for i, public_only in enumerate([True, False, True]):
+        config = FetchConfig(cache_dir=tmp_path / f"cache{i}", public_only=public_only, allow_networks=LOCAL.allow)
+        assert ImageFetcher(config).fetch_many([http_server.url("/img.png")])[http_server.url("/img.png")].ok
+    assert len(ca_loads) == 1
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/x.png", "http://[64:ff9b::a00:1]/", "https://10.0.0.1/",
+                                 "http://0177.0.0.1/", "http://2130706433/", "https://private.example.com/"])
+def test_a_refused_url_builds_no_transport_and_no_tls(monkeypatch, ca_loads, url):
+    _resolving(monkeypatch, ["10.1.2.3"])
+    built = []
+    real = httpx.AsyncHTTPTransport.__init__
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "__init__",
+                        lambda self, *a, **kw: built.append(1) or real(self, *a, **kw))
+    with pytest.raises(UnsafeURLError):
+        asyncio.run(fetch_url_bytes(url, max_bytes=1000, timeout_s=5))
+    assert built == [] and ca_loads == []
+
+
+def test_the_tls_context_is_built_off_the_event_loop(http_server, monkeypatch):
+    monkeypatch.setattr(_guard, "_tls", None, raising=False)
+    on_loop = []
+    real = httpx.create_ssl_context
+
+    def recording(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", recording)
+    http_server.route("/ok", lambda h: (h.send_response(200), h.send_header("Content-Length", "2"),
+                                        h.end_headers(), h.wfile.write(b"ok")))
+    asyncio.run(fetch_url_bytes(http_server.url("/ok"), max_bytes=100, timeout_s=5, policy=LOCAL))
+    assert on_loop == [False]

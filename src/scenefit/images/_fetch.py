@@ -19,13 +19,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._guard import AddressPolicy, GuardedTransport
+from ._guard import AddressPolicy, GuardedTransport, atls_context, url_problem
 
 #: Consecutive connection-level failures after which a host's remaining URLs fail at once.
 BREAKER_THRESHOLD = 5
@@ -55,6 +54,12 @@ class FetchConfig(BaseModel):
 
     concurrency: int = Field(16, ge=1, le=256, description="Most downloads in flight at once.")
     timeout_s: float = Field(10.0, gt=0, description="Connect/read timeout per request, seconds.")
+    deadline_s: float | None = Field(
+        None, gt=0, description="Most seconds one image may take from its first attempt, retries "
+        "and their waits included; None: no limit but timeout_s per read.")
+    total_deadline_s: float | None = Field(
+        None, gt=0, description="Most seconds one fetch_many call may take; images not in by then "
+        "fail. None: no limit (a catalog build takes as long as it takes).")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts after a timeout, 429 or 5xx.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles on each retry.")
     max_bytes: int = Field(20_000_000, ge=1, description="Largest image body accepted, in bytes.")
@@ -202,20 +207,53 @@ class ImageFetcher:
             sem = asyncio.Semaphore(self.config.concurrency)
             gates: dict[str, _HostGate] = {}
             n = self.config.concurrency
+            limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
             transport = self._transport
             if self.config.public_only:
-                transport = GuardedTransport(AddressPolicy(self.config.allow_networks), transport)
+                # Every request must go through the guard: no proxies from the environment
+                # (they would bypass it), and no .netrc credentials for hosts others chose.
+                transport = GuardedTransport(AddressPolicy(self.config.allow_networks), transport, limits=limits)
+                client_options: dict = {"trust_env": False}
+            else:
+                context = await atls_context()  # the shared one: no CA bundle loaded per call
+                transport = transport or httpx.AsyncHTTPTransport(verify=context, limits=limits)
+                client_options = {"verify": context}
             async with httpx.AsyncClient(
                 transport=transport,
                 timeout=httpx.Timeout(self.config.timeout_s),
                 headers={"User-Agent": self.config.user_agent, "Accept": "image/*,*/*;q=0.5"},
                 follow_redirects=True,
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+                limits=limits,
+                **client_options,
             ) as client:
-                tasks = [asyncio.create_task(self._fetch_url(client, sem, gates, u)) for u in urls]
-                for next_done in asyncio.as_completed(tasks):
-                    finish(await next_done)
+                tasks = {asyncio.create_task(self._fetch_url(client, sem, gates, u)): u for u in urls}
+                await self._collect(tasks, finish)
         return {source: results[source] for source in counts}
+
+    async def _collect(self, tasks: dict[asyncio.Task, str], finish: Callable[[FetchResult], None]) -> None:
+        """Hand each result to ``finish`` as it comes; at ``total_deadline_s`` the rest fail."""
+        total = self.config.total_deadline_s
+        pending = set(tasks)
+        limit = asyncio.timeout(total)
+        try:
+            async with limit:
+                while pending:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        finish(task.result())
+            return
+        except TimeoutError:
+            if not limit.expired():
+                raise
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # downloads remove their temp files
+        for task in pending:
+            if task.cancelled():
+                finish(FetchResult(tasks[task], None, f"image took longer than {total:g}s "
+                                                      "(the time allowed for all images together)"))
+            else:
+                finish(task.result())  # done just as the time ran out
 
     async def _fetch_url(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
                          gates: dict[str, _HostGate], source: str) -> FetchResult:
@@ -223,9 +261,9 @@ class ImageFetcher:
         target = self.cache_path(url)
         if target.is_file():  # only complete files ever get this name (os.replace)
             return FetchResult(source, target, None)
-        host = (urlsplit(url).hostname or "").lower()
-        if not host:
-            return FetchResult(source, None, "invalid URL: no host name")
+        if (problem := url_problem(url)) is not None:
+            return FetchResult(source, None, f"invalid URL: {problem}")
+        host = httpx.URL(url).raw_host.decode("ascii").lower()
         gate = gates.setdefault(host, _HostGate())
         if (reason := await gate.enter()) is not None:
             return FetchResult(source, None, f"host unreachable ({host}: {reason})")
@@ -243,12 +281,25 @@ class ImageFetcher:
     async def _download(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
                         url: str, target: Path) -> None:
         cfg = self.config
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None  # deadline_s after the first attempt starts (not queued time)
         for attempt in range(cfg.retries + 1):
+            limit = None
             try:
                 async with sem:  # held per attempt, not during backoff sleeps
-                    return await self._attempt(client, url, target)
+                    if deadline is None and cfg.deadline_s is not None:
+                        deadline = loop.time() + cfg.deadline_s
+                    limit = asyncio.timeout_at(deadline)
+                    async with limit:
+                        return await self._attempt(client, url, target)
+            except TimeoutError:
+                if limit is None or not limit.expired():
+                    raise
+                raise self._late(attempt + 1) from None
             except httpx.HTTPError as exc:
                 fail = _classify(exc, cfg.timeout_s)
+            except (httpx.InvalidURL, UnicodeError) as exc:  # a redirect to a malformed URL
+                fail = _Fail(f"invalid URL: {' '.join(str(exc).split()) or type(exc).__name__}", host=_NEUTRAL)
             except _Fail as exc:
                 fail = exc
             if not fail.retryable or attempt == cfg.retries:
@@ -259,7 +310,14 @@ class ImageFetcher:
             delay = cfg.backoff_s * 2**attempt * random.uniform(0.5, 1.0)
             if fail.retry_after is not None:
                 delay = max(delay, min(fail.retry_after, _MAX_RETRY_AFTER_S))
+            if deadline is not None and loop.time() + delay >= deadline:
+                raise self._late(attempt + 1)  # the next try could not start in time
             await asyncio.sleep(delay)
+
+    def _late(self, attempts: int) -> _Fail:
+        """The failure of an image past ``deadline_s``: final, however many tries it had."""
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        return _Fail(f"image took longer than {self.config.deadline_s:g}s{tries}", host=_NEUTRAL)
 
     async def _attempt(self, client: httpx.AsyncClient, url: str, target: Path) -> None:
         cap = self.config.max_bytes
