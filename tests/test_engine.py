@@ -240,3 +240,36 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="crops").save(tmp_path)
     assert Engine(tmp_path).appearance_adapter is None  # e.g. the index was rebuilt with another encoder
 
+
+
+def test_api_writes_download_images_before_taking_the_write_lock(tmp_path, monkeypatch, fake_encoder, http_server):
+    """The fetch runs outside the index's write lock, and an image that failed there is not
+    tried again under it."""
+    import scenefit.engine as engine_mod
+    from scenefit.images import FetchConfig
+    from scenefit.index import VectorIndex
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,CERAMIC VASE GOLD,\n")
+    fetch = FetchConfig(public_only=True, allow_networks=("127.0.0.0/8",), retries=1, backoff_s=0.01)
+    engine = Engine(tmp_path / "ix", fetch=fetch, log=lambda m: None)
+    engine.ingest(tmp_path / "c.csv")
+    lock_free = []
+
+    def busy(h):
+        probe = VectorIndex.write_lock(tmp_path / "ix")
+        try:
+            probe.acquire(timeout=0)
+            probe.release()
+            lock_free.append(True)
+        except TimeoutError:
+            lock_free.append(False)
+        h.send_error(503)
+
+    http_server.route("/busy.png", busy)
+    report = engine.upsert_products([{"id": "2", "description": "WOOD CHEST", "primary_image": http_server.url("/busy.png")}])
+    assert lock_free == [True, True]  # both tries, none of them under the lock
+    assert report.added == 1 and [f.id for f in report.image_failures] == ["2"]
+    assert "HTTP 503" in report.image_failures[0].error
+    assert engine.get_product("2").image_status.startswith("failed")

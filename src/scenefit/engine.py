@@ -7,21 +7,23 @@ import hashlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from PIL import Image
 
 from . import __version__
 from ._errors import CatalogError, ConfigError, ImageError, IndexError_, NotFoundError
 from ._hashing import file_sha256
-from ._ingest import IngestConfig, IngestReport, run_ingest
+from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
 from .catalog import Catalog, is_url
 from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_encoder
 from .evaluate import EvalReport
-from .images import FetchConfig, ImageFetcher, open_image
+from .images import FetchConfig, FetchResult, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
 from .rank import ADAPTER_FILE, AppearanceAdapter, FittedRanking, Filters, RankConfig, Ranker
 from .scene import RoomModel, SceneAnalyzer, SceneCache, SceneConfig
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
 MIN_SCENE_SIDE = 32
+#: Seconds an API write may spend downloading its product images, unless the FetchConfig's
+#: total_deadline_s says otherwise.
+WRITE_FETCH_DEADLINE_S = 15.0
 
 
 def _stderr(msg: str) -> None:
@@ -242,6 +247,15 @@ class Engine:
                 catalog = read_catalog(str(catalog), config.ray_address)
             else:
                 catalog = Catalog.read(catalog)
+        with self._write_lock():
+            config = config or self.ingest_config
+            if sync is not None:
+                config = config.model_copy(update={"sync": sync})
+            return self._ingest_locked(catalog, rebuild, config, fetch or self.fetch_config)
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """The index folder's inter-process write lock, held for the block."""
         lock = VectorIndex.write_lock(self.index_dir)
         try:
             lock.acquire(timeout=0)
@@ -252,15 +266,12 @@ class Engine:
             except TimeoutError:
                 raise IndexError_(f"{self.index_dir}: another ingest still holds the write lock") from None
         try:
-            config = config or self.ingest_config
-            if sync is not None:
-                config = config.model_copy(update={"sync": sync})
-            return self._ingest_locked(catalog, rebuild, config, fetch or self.fetch_config)
+            yield
         finally:
             lock.release()
 
     def _ingest_locked(self, catalog: Catalog, rebuild: bool, config: IngestConfig,
-                       fetch: FetchConfig) -> IngestReport:
+                       fetch: FetchConfig, prefetched: dict[str, FetchResult] | None = None) -> IngestReport:
         # The writer works on its own copy of the newest generation: serving threads keep
         # searching the loaded one (FAISS must not change under a search) and switch to the
         # new generation on their next refresh().
@@ -288,6 +299,8 @@ class Engine:
             # Workers may run elsewhere and in other directories: every path they get is absolute.
             fetch = fetch.model_copy(update={"cache_dir": Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()})
             runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute())
+        if prefetched is not None:
+            runner = _Prefetched(runner or LocalRunner(encoder, config), prefetched)
         with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
             report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch,
                                 progress=self.progress, runner=runner)
@@ -401,8 +414,9 @@ class Engine:
     def upsert_products(self, rows: list[dict]) -> IngestReport:
         """Add or replace products given as dicts (catalog columns), embedding only what
         changed. All or nothing: if any row is invalid, nothing is written. Images must be
-        http(s) URLs of public hosts; one that fails leaves its product text-only, as in a
-        catalog ingest."""
+        http(s) URLs of public hosts, all in within the FetchConfig's ``total_deadline_s``
+        (default WRITE_FETCH_DEADLINE_S); one that fails or is late leaves its product
+        text-only, as in a catalog ingest."""
         catalog = Catalog.from_records(rows)
         if catalog.rejected:
             raise CatalogError("; ".join(
@@ -410,11 +424,23 @@ class Engine:
             ) + ("" if len(catalog.rejected) <= 20 else f"; … {len(catalog.rejected) - 20} more"))
         if not VectorIndex.exists(self.index_dir):
             raise IndexError_(f"{self.index_dir}: no index to write to; build one with `scenefit ingest`")
-        return self.ingest(
-            catalog, sync=False,
-            config=self.ingest_config.model_copy(update={"write_report": False}),
-            fetch=self.fetch_config.model_copy(update={"public_only": True}),
-        )
+        # Downloads happen before the write lock is taken, within a total deadline: a slow
+        # image host must not hold up other writers, nor this request for long. They land in
+        # the index's image cache, where the ingest below finds them; an image that failed
+        # here stays failed there (the product goes in text-only), never tried again under
+        # the lock.
+        total = self.fetch_config.total_deadline_s or WRITE_FETCH_DEADLINE_S
+        fetch = self.fetch_config.model_copy(update={
+            "public_only": True,
+            "cache_dir": Path(self.fetch_config.cache_dir or self.index_dir / "cache" / "images").absolute(),
+            "total_deadline_s": total,
+            "deadline_s": min(self.fetch_config.deadline_s or total, total),
+        })
+        sources = sorted({p.image for p in catalog.products if p.image})
+        prefetched = ImageFetcher(fetch).fetch_many(sources) if sources else {}
+        config = self.ingest_config.model_copy(update={"write_report": False, "sync": False})
+        with self._write_lock():
+            return self._ingest_locked(catalog, False, config, fetch, prefetched)
 
     def delete_products(self, product_ids: list[str]) -> int:
         """Remove products; returns how many existed. Atomic, like every index write."""
@@ -526,6 +552,26 @@ class Engine:
         self._analyzer = None  # the next analysis uses the new room model…
         self._forget_fit()  # …and the next ranking the new weights and adapter
         return result
+
+
+class _Prefetched:
+    """A runner whose image downloads were done before the write lock: sources that failed
+    keep their failure, the others are looked up again (cache hits: no network)."""
+
+    def __init__(self, inner: Runner, results: dict[str, FetchResult]):
+        self.inner, self.results = inner, results
+        self.name = inner.name
+
+    def fetch(self, sources: Sequence[str], fetch: FetchConfig,
+              advance: Callable[[int], None]) -> dict[str, FetchResult]:
+        failed = {s: self.results[s] for s in sources if s in self.results and not self.results[s].ok}
+        again = [s for s in sources if s not in failed]
+        out = ImageFetcher(fetch).fetch_many(again, progress=advance) if again else {}
+        advance(len(failed))
+        return {**out, **failed}
+
+    def embed(self, items):
+        return self.inner.embed(items)
 
 
 def _fit_status(index_dir: Path, labels) -> str:

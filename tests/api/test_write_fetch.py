@@ -1,0 +1,126 @@
+"""URL fetching through the API: product images of writes (outside the write lock, within a
+deadline) and scene image_urls that are not valid URLs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from scenefit._settings import Settings
+from scenefit.api import Service, create_app
+from scenefit.engine import Engine
+from scenefit.images import FetchConfig
+
+from .conftest import AUTH, KEY, png_bytes, wait_ready
+
+DEADLINE_S = 3.0
+
+
+@pytest.fixture
+def writer(index_dir):
+    """A service whose writes may fetch from 127.0.0.1, with a short write-fetch deadline."""
+    fetch = FetchConfig(public_only=True, allow_networks=("127.0.0.0/8",), total_deadline_s=DEADLINE_S)
+    engine = Engine(index_dir, fetch=fetch, log=lambda m: None)
+    service = Service(index_dir, Settings(api_key=KEY), engine=engine)
+    with TestClient(create_app(service=service), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        yield client
+
+
+@pytest.fixture
+def dripping(http_server):
+    """``/drip.png``: an image host that sends a byte every 0.25 s (for 8 s at most);
+    ``started`` is set once a request for it has arrived."""
+    started = threading.Event()
+
+    def drip(h):
+        started.set()
+        h.send_response(200)
+        h.send_header("Content-Type", "image/png")
+        h.end_headers()
+        for _ in range(32):
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(0.25)
+
+    http_server.route("/drip.png", drip)
+    http_server.started = started
+    return http_server
+
+
+def test_a_slow_image_host_holds_up_neither_other_writes_nor_its_own_for_long(writer, dripping):
+    answers = {}
+
+    def slow_put():
+        start = time.monotonic()
+        answers["slow"] = writer.put("/v1/products/slow", headers=AUTH, json={
+            "description": "RED CERAMIC LAMP", "primary_image": dripping.url("/drip.png")})
+        answers["slow_s"] = time.monotonic() - start
+
+    thread = threading.Thread(target=slow_put)
+    thread.start()
+    try:
+        assert dripping.started.wait(10), "the dripping image was never asked for"
+        start = time.monotonic()
+        quick = writer.put("/v1/products/quick", headers=AUTH, json={"description": "BLUE VELVET OTTOMAN"})
+        quick_s = time.monotonic() - start
+    finally:
+        thread.join(15)
+    assert quick.status_code == 200 and quick.json()["added"] == 1, quick.text
+    # Not queued behind the write lock until the other one's download gives up.
+    assert quick_s < DEADLINE_S / 2
+    slow = answers["slow"]
+    assert slow.status_code == 200, slow.text
+    assert answers["slow_s"] < DEADLINE_S + 3
+    failures = slow.json()["image_failures"]
+    assert [f["id"] for f in failures] == ["slow"] and "took longer than 3s" in failures[0]["error"]
+    assert writer.get("/v1/products/slow").json()["image_status"].startswith("failed")
+
+
+def test_a_batch_keeps_its_good_images_and_downloads_each_once(writer, dripping):
+    body = png_bytes()
+    hits = []
+
+    def image(h):
+        hits.append(h.path)
+        h.send_response(200)
+        h.send_header("Content-Type", "image/png")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    dripping.route("/good.png", image)
+    resp = writer.post("/v1/products:batch", headers=AUTH, json={"products": [
+        {"id": "g", "description": "RED RUG", "primary_image": dripping.url("/good.png")},
+        {"id": "d", "description": "BLUE RUG", "primary_image": dripping.url("/drip.png")}]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["added"] == 2 and [f["id"] for f in resp.json()["image_failures"]] == ["d"]
+    assert hits == ["/good.png"]  # fetched before the lock, found in the cache under it
+    assert writer.get("/v1/products/g").json()["image_status"] == "ok"
+    assert writer.get("/v1/products/g/image").content == body
+
+
+def test_the_write_fetch_deadline_is_a_setting():
+    assert Settings().write_fetch_timeout_s == 15
+    assert Settings.from_env({"SCENEFIT_WRITE_FETCH_TIMEOUT_S": "2.5"}).write_fetch_timeout_s == 2.5
+
+
+INVALID = ["http://0177.0.0.1/", "http://256.1.1.1/", "http://a..b/", "http://" + "a" * 300 + ".com/x.png",
+           "http://2130706433/", "http://0x7f.1/", "http://[::127.0.0.1]/", "http://[64:ff9b::a00:1]/"]
+
+
+@pytest.mark.parametrize("url", INVALID)
+def test_an_invalid_or_disguised_image_url_is_a_400(client, url):
+    resp = client.post("/v1/match", json={"image_url": url})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "unsafe_url"
+
+
+@pytest.mark.parametrize("url", INVALID)
+def test_a_product_with_an_invalid_image_url_is_written_text_only(client, url):
+    resp = client.put("/v1/products/bad-url", headers=AUTH, json={"description": "RED LAMP", "primary_image": url})
+    assert resp.status_code == 200, resp.text
+    assert [f["id"] for f in resp.json()["image_failures"]] == ["bad-url"]
