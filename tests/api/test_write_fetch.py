@@ -103,9 +103,11 @@ def test_a_batch_keeps_its_good_images_and_downloads_each_once(writer, dripping)
     assert writer.get("/v1/products/g/image").content == body
 
 
-def test_the_write_fetch_deadline_is_a_setting():
+def test_the_write_fetch_deadline_is_a_setting_the_service_applies(index_dir):
     assert Settings().write_fetch_timeout_s == 15
-    assert Settings.from_env({"SCENEFIT_WRITE_FETCH_TIMEOUT_S": "2.5"}).write_fetch_timeout_s == 2.5
+    settings = Settings.from_env({"SCENEFIT_WRITE_FETCH_TIMEOUT_S": "2.5"})
+    assert settings.write_fetch_timeout_s == 2.5
+    assert Service(index_dir, settings).engine.fetch_config.total_deadline_s == 2.5
 
 
 INVALID = ["http://0177.0.0.1/", "http://256.1.1.1/", "http://a..b/", "http://" + "a" * 300 + ".com/x.png",

@@ -35,7 +35,8 @@ class Service:
             database_url=self.settings.database_url,
             runtime=self.settings.runtime,
             scene_cache=_CountedCache(cache, self.metrics),
-            fetch=FetchConfig(public_only=True, allow_networks=self.settings.url_allow_networks),
+            fetch=FetchConfig(public_only=True, allow_networks=self.settings.url_allow_networks,
+                              total_deadline_s=self.settings.write_fetch_timeout_s),
             log=lambda message: None,
         )
         # Bounds inference per process (anyio's limiter: waiting requests hold no thread).
