@@ -122,8 +122,8 @@ def _haproxy_config(lb_port: int, ports: list[int], stats: Path) -> str:
     # replayed: a second attempt after one that landed would answer 404. Requests larger than
     # tune.bufsize are never replayed, so the test's photos stay small; and a request is
     # replayable only if its body was whole when it went out, hence http-buffer-request (without
-    # it, a request in flight on a reused connection ends in a silent close, one on a new
-    # connection in a 502).
+    # it, a request in flight at the kill reaches the client as a 502, or on a kept-alive client
+    # connection as a close without an answer).
     return f"""\
 global
     maxconn 256
