@@ -34,7 +34,7 @@ from scenefit.index import VectorIndex
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SCENEFIT = Path(sys.executable).parent / "scenefit"
-HAPROXY = os.environ.get("HAPROXY") or shutil.which("haproxy", path=os.environ.get("PATH", "") + ":/usr/sbin")
+HAPROXY = shutil.which(os.environ.get("HAPROXY", "haproxy"), path=os.environ.get("PATH", "") + ":/usr/sbin")
 KEY = "cluster-write-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 SERVERS = 3
