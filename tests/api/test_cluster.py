@@ -104,8 +104,12 @@ def _wait_ready(base: str, proc: Process, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+            resp = httpx.get(f"{base}/readyz", timeout=2, headers=AUTH)  # the key shows a load error
+            if resp.status_code == 200:
                 return
+            if resp.status_code == 503 and resp.headers.get("content-type", "").startswith("application/json") \
+                    and resp.json().get("status") == "error":
+                raise AssertionError(f"{proc.name} failed to load, and stays unready: {resp.text}")
         except httpx.TransportError:
             pass
         if not proc.alive():
@@ -223,6 +227,18 @@ class Load:
     attempted: dict[str, dict] = field(default_factory=dict)
     acked: dict[str, dict] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    crashed: list[str] = field(default_factory=list)  # a client's own failure, with its traceback
+
+    def client(self, fn, *args) -> threading.Thread:
+        def run():
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - reported by the test, not lost in a thread
+                import traceback
+
+                self.crashed.append(traceback.format_exc())
+
+        return threading.Thread(target=run, daemon=True)
 
     def record(self, kind: str, resp: httpx.Response | None, exc: Exception | None, detail: str = "") -> Outcome:
         if resp is not None:
@@ -394,8 +410,8 @@ def test_cluster_survives_a_killed_process_and_loses_no_write(tmp_path, haproxy,
         _wait_ready(f"http://127.0.0.1:{lb_port}", lb, 30)
         base = f"http://127.0.0.1:{lb_port}"
         nonce = int.from_bytes(os.urandom(3), "big")
-        threads = [threading.Thread(target=_matcher, args=(base, load, nonce, c), daemon=True) for c in range(2)]
-        threads += [threading.Thread(target=_writer, args=(base, load, w, 80), daemon=True) for w in range(2)]
+        threads = [load.client(_matcher, base, load, nonce, c) for c in range(2)]
+        threads += [load.client(_writer, base, load, w, 400) for w in range(2)]
         start = time.monotonic()
         for t in threads:
             t.start()
@@ -404,7 +420,7 @@ def test_cluster_survives_a_killed_process_and_loses_no_write(tmp_path, haproxy,
             deadline = time.monotonic() + timeout_s
             while not cond():
                 assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                assert all(t.is_alive() for t in threads), "a client thread died"
+                assert not load.crashed, load.crashed[0]
                 load.stop.wait(0.1)
 
         victim = servers[VICTIM]
@@ -432,6 +448,7 @@ def test_cluster_survives_a_killed_process_and_loses_no_write(tmp_path, haproxy,
         for t in threads:
             t.join(120)
         assert not any(t.is_alive() for t in threads), "a client did not stop"
+        assert not load.crashed, load.crashed[0]
         stopped_at = time.monotonic()
         lb_stats = _haproxy_stats(stats)
 
