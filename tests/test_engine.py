@@ -273,3 +273,46 @@ def test_api_writes_download_images_before_taking_the_write_lock(tmp_path, monke
     assert report.added == 1 and [f.id for f in report.image_failures] == ["2"]
     assert "HTTP 503" in report.image_failures[0].error
     assert engine.get_product("2").image_status.startswith("failed")
+
+
+def test_a_request_waiting_on_a_reload_still_sees_a_write_acknowledged_before_it(tmp_path, monkeypatch,
+                                                                                 fake_encoder):
+    """Thread A reloads generation 2 slowly; meanwhile another process acknowledges a write
+    (generation 3); request B, which arrives after that and waits for A's reload, must be
+    answered from generation 3, not from the generation A loaded."""
+    import threading
+
+    import scenefit.engine as engine_mod
+    from scenefit.index import VectorIndex
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\np0,1,RED CERAMIC VASE,\n")
+    Engine(tmp_path / "ix", log=lambda m: None).ingest(tmp_path / "c.csv")
+    reader, writer = (Engine(tmp_path / "ix", log=lambda m: None) for _ in range(2))
+    reader.index  # noqa: B018 - the serving process holds generation 1
+    writer.upsert_products([{"id": "a", "description": "BLUE LAMP"}])
+
+    real_open = VectorIndex.open.__func__
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_open(cls, *a, **kw):
+        index = real_open(cls, *a, **kw)
+        if threading.current_thread().name == "A":
+            loading.set()
+            release.wait(10)
+        return index
+
+    monkeypatch.setattr(VectorIndex, "open", classmethod(slow_open))
+    a = threading.Thread(target=reader.refresh, name="A")
+    a.start()
+    assert loading.wait(10)  # A holds the engine's lock with generation 2 in hand
+    writer.upsert_products([{"id": "b", "description": "GREEN LAMP"}])  # acknowledged
+    seen = {}
+    b = threading.Thread(target=lambda: seen.update(b=reader.get_product("b").description), name="B")
+    b.start()
+    b.join(0.3)  # B is now waiting for A's lock (if it were not, it would load on its own)
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert seen == {"b": "GREEN LAMP"}

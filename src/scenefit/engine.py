@@ -127,10 +127,12 @@ class Engine:
         if current is None or current.is_current():
             return False
         with self._lock:
-            if self._index is not current:
-                return True  # another thread reloaded it meanwhile
+            if self._index is not current and self._index.is_current():
+                # Another thread reloaded it meanwhile. Checked again, not trusted: that thread
+                # may have read the manifest before a write this request must see.
+                return True
             fresh = VectorIndex.open(self.index_dir, database_url=self.database_url)
-            if fresh.manifest.model_id != current.manifest.model_id:
+            if fresh.manifest.model_id != self._index.manifest.model_id:
                 self._analyzer = None  # rebuilt with another model
                 self._encoder = self._resolved = self._requested = None
             self._index = fresh

@@ -195,3 +195,41 @@ def test_a_reader_one_write_behind_still_reads_its_generation(index):
     index.save()
     assert reader.get("2").description == "item 2"  # its own generation's row
     assert VectorIndex.open(index.path).get("2").description == "changed"
+
+
+def _write_twice(path) -> None:
+    """Two more generations from another writer: the generation a reader started from is
+    pruned (the folder keeps two)."""
+    rng = np.random.default_rng(1)
+    for i in ("w1", "w2"):
+        writer = VectorIndex.open(path)
+        writer.upsert([_rec(i)], _unit(rng, 1))
+        writer.save()
+
+
+def test_open_outrun_by_writers_starts_again_from_the_newer_manifest(index, monkeypatch):
+    real = VectorIndex._open_generation.__func__
+    calls = []
+
+    writing = []
+
+    def outrun(cls, path, manifest, database_url):
+        if not writing:  # the reader's calls, not the writer's own opens
+            calls.append(manifest.generation)
+            if len(calls) == 1:  # between reading the manifest and reading its generation
+                writing.append(True)
+                _write_twice(path)
+                writing.clear()
+        return real(cls, path, manifest, database_url)
+
+    monkeypatch.setattr(VectorIndex, "_open_generation", classmethod(outrun))
+    again = VectorIndex.open(index.path)
+    assert calls == [index.manifest.generation, index.manifest.generation + 2]
+    assert again.manifest.generation == index.manifest.generation + 2
+    assert {"w1", "w2"} <= set(again.ids()) and len(again) == 7
+
+
+def test_open_of_a_damaged_generation_still_fails_when_nobody_wrote(index):
+    (index.path / f"gen-{index.manifest.generation:06d}" / "vectors.faiss").write_bytes(b"junk")
+    with pytest.raises(IndexError_, match="rebuild"):
+        VectorIndex.open(index.path)

@@ -29,10 +29,15 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        stop = threading.Event()
         if warm_up:
             # A thread, not the event loop: /healthz answers while the model loads.
-            threading.Thread(target=service.warm_up, name="scenefit-warm-up", daemon=True).start()
-        yield
+            threading.Thread(target=service.keep_warming, args=(stop,), name="scenefit-warm-up",
+                             daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
 
     app = FastAPI(
         title="scenefit", version=__version__, lifespan=lifespan,

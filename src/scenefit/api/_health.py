@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ._auth import bearer_token, key_matches
 
@@ -43,6 +44,9 @@ async def readyz(request: Request) -> JSONResponse:
         if _may_see_internals(request, service.settings):
             body["error"] = service.load_error
         return JSONResponse(body, status_code=503)
+    # The generation a request would be answered from now, not the one last loaded: another
+    # process may have written since (a manifest read; the reload, if any, off the loop).
+    await run_in_threadpool(engine.refresh)
     index = engine.index
     return JSONResponse({"status": "ready", "products": len(index), "generation": index.manifest.generation,
                          "model": index.manifest.model_id})

@@ -24,6 +24,11 @@ log = logging.getLogger("scenefit.api")
 RETRY_AFTER_S = 1
 
 
+#: Seconds before a failed warm-up is tried again; doubled after each failure, up to the max.
+RETRY_WARM_UP_S = 1.0
+MAX_RETRY_WARM_UP_S = 30.0
+
+
 class Service:
     def __init__(self, index_dir: str | Path, settings: Settings | None = None, *,
                  engine: Engine | None = None, metrics: Metrics | None = None):
@@ -50,9 +55,19 @@ class Service:
     def ready(self) -> bool:
         return self._ready.is_set()
 
-    def warm_up(self) -> None:
+    def keep_warming(self, stop: threading.Event) -> None:
+        """:meth:`warm_up` until it succeeds or ``stop`` is set, waiting longer after each
+        failure: a process that started while its database was down, or before its index was
+        built, turns ready once they are back, instead of staying out of its load balancer's
+        rotation until someone restarts it."""
+        delay = RETRY_WARM_UP_S
+        while not self.warm_up() and not stop.wait(delay):
+            delay = min(delay * 2, MAX_RETRY_WARM_UP_S)
+
+    def warm_up(self) -> bool:
         """Load the index and the model (and embed the prompts) before the first request,
-        so that it is not the one paying for it; /readyz turns ready when this is done."""
+        so that it is not the one paying for it; /readyz turns ready when this is done.
+        False if that failed (the reason is in ``load_error``)."""
         try:
             self.engine.index  # noqa: B018 - loads it
             analyzer = self.engine.analyzer  # loads the encoder, embeds the prompts
@@ -62,9 +77,11 @@ class Service:
             analyzer.embed(Image.new("RGB", (256, 256), (128, 128, 128)))
             self.load_error = None
             self._ready.set()
+            return True
         except Exception as exc:  # reported by /readyz; requests raise it again themselves
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("index or model failed to load: %s", self.load_error)
+            return False
 
 
 class Admission:

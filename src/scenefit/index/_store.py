@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from ._milvus import MilvusSpace
 
 _KEEP_GENERATIONS = 2  # the current one and its predecessor, for readers mid-load
+# A reader outrun by writers (its generation pruned mid-load) starts again from the newer
+# manifest this many times in all before it reports the failure.
+_OPEN_ATTEMPTS = 4
 
 
 @dataclass
@@ -173,12 +176,27 @@ class VectorIndex:
     def open(cls, path: str | Path, *, database_url: str | None = None) -> "VectorIndex":
         """The index's current generation. ``database_url``: the PostgreSQL database of an
         index built with one (ignored for an index that keeps its products in SQLite)."""
-        import faiss
-
         path = Path(path)
         if not path.is_dir():
             raise IndexError_(f"{path}: no such index folder; run `scenefit ingest CATALOG --index {path}`")
         manifest = Manifest.load(path)
+        for _ in range(_OPEN_ATTEMPTS - 1):
+            try:
+                return cls._open_generation(path, manifest, database_url)
+            except IndexError_:
+                # Loading reads the manifest, then the ids, then the files: writers that
+                # saved meanwhile may have pruned the generation it started from. Only a
+                # failure with the manifest unchanged means the index itself is broken.
+                newer = Manifest.load(path)
+                if newer.generation == manifest.generation:
+                    raise
+                manifest = newer
+        return cls._open_generation(path, manifest, database_url)
+
+    @classmethod
+    def _open_generation(cls, path: Path, manifest: Manifest, database_url: str | None) -> "VectorIndex":
+        import faiss
+
         gen = path / _gen_name(manifest.generation)
         store = open_store(manifest.store, path, manifest.uid, database_url)
         ids = dict(store.load_ids(manifest.generation))

@@ -1,0 +1,41 @@
+"""Readiness: a process that could not load turns ready once it can; /readyz tells the
+generation a request would be answered from."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+from scenefit.api import _service
+from scenefit.engine import Engine
+
+from .conftest import AUTH, make_client, wait_ready
+
+
+def test_a_process_that_started_before_its_index_turns_ready_once_it_exists(tmp_path, fake_backend,
+                                                                            monkeypatch):
+    monkeypatch.setattr(_service, "RETRY_WARM_UP_S", 0.05)
+    monkeypatch.setattr(_service, "MAX_RETRY_WARM_UP_S", 0.2)
+    with make_client(tmp_path / "index") as client:
+        deadline = time.monotonic() + 10
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert client.get("/readyz", headers=AUTH).json()["status"] == "error"
+        with (tmp_path / "c.csv").open("w", newline="") as fh:
+            csv.writer(fh).writerows([["id", "sku_id", "description", "primary_image"],
+                                      ["p1", "S1", "RED CERAMIC VASE", ""]])
+        Engine(tmp_path / "index", log=lambda m: None).ingest(tmp_path / "c.csv")
+        wait_ready(client, timeout_s=10)  # no restart
+        assert client.get("/readyz").json()["products"] == 1
+
+
+def test_readyz_reports_the_generation_another_process_wrote(index_dir):
+    with make_client(index_dir) as one, make_client(index_dir) as other:
+        wait_ready(one)
+        wait_ready(other)
+        before = other.get("/readyz").json()["generation"]
+        resp = one.put("/v1/products/new-1", headers=AUTH, json={"description": "BLUE VELVET CUSHION"})
+        assert resp.status_code == 200, resp.text
+        ready = other.get("/readyz").json()
+        assert ready["generation"] == resp.json()["generation"] == before + 1
+        assert ready["products"] == 17
