@@ -5,10 +5,11 @@ The CLI and the HTTP service both read them here; everything else receives typed
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Literal, Mapping
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from ._errors import ConfigError
 
@@ -31,6 +32,16 @@ class Settings(BaseModel):
     url_allow_networks: tuple[str, ...] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
+
+    @field_validator("url_allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:  # refused at start-up, not on the first request that needs it
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (e.g. 10.1.0.0/16)") from None
+        return value
     runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
         None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")

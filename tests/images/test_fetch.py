@@ -329,3 +329,35 @@ def test_total_deadline_fails_what_is_not_in_by_then(tmp_path: Path) -> None:
                for u in slow), results
     assert sum(ticks) == 4 and len(calls) == 3
     assert _no_partial_files(tmp_path)
+
+
+def test_a_non_ascii_digit_retry_after_is_ignored_not_a_crash(tmp_path: Path) -> None:
+    url = "https://img.example.com/busy.png"
+    rec = Recorder(lambda req, n: httpx.Response(503, headers={"retry-after": "\u00b2".encode("latin-1")}))
+    result = _fetch_one(_fetcher(tmp_path, rec, retries=1), url)
+    assert not result.ok and "503" in result.error and rec.total == 2
+
+
+def test_an_unexpected_error_fails_its_image_not_the_call(tmp_path: Path) -> None:
+    good, bad = "https://img.example.com/ok.png", "https://img.example.com/odd.png"
+
+    def respond(req, n):
+        if str(req.url) == bad:
+            raise RuntimeError("something no one foresaw")
+        return httpx.Response(200, content=PNG)
+
+    results = _fetcher(tmp_path, Recorder(respond)).fetch_many([good, bad])
+    assert results[good].ok
+    assert "RuntimeError: something no one foresaw" in results[bad].error
+
+
+def test_no_room_for_a_temp_file_is_a_per_image_failure(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    def full(*a, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    result = _fetch_one(_fetcher(tmp_path, Recorder(lambda req, n: httpx.Response(200, content=PNG))),
+                        "https://img.example.com/a.png")
+    assert not result.ok and "cannot write image cache" in result.error

@@ -194,6 +194,9 @@ TEREDO = "2001:0:4136:e378:8000:63bf:3fff:fdd2"
     ("::127.0.0.1", False), ("::10.0.0.1", False), ("::", False),  # IPv4-compatible
     ("2002:7f00:1::", False), ("2002:a9fe:a9fe::1", False), ("2002:a00:1:5::1", False),  # 6to4
     ("2002:808:808::1", True), (TEREDO, False),
+    # outside 2000::/3, though Python 3.11 calls some of them global
+    ("::ffff:0:7f00:1", False), ("::ffff:0:0:7f00:1", False), ("fec0::1", False), ("4000::1", False),
+    ("2606:4700:4700::1111", True),
 ])
 def test_ipv6_forms_are_judged_by_the_ipv4_address_inside(address, ok):
     assert AddressPolicy().permits(ipaddress.ip_address(address)) is ok
@@ -375,3 +378,30 @@ def test_the_tls_context_is_built_off_the_event_loop(http_server, monkeypatch):
                                         h.end_headers(), h.wfile.write(b"ok")))
     asyncio.run(fetch_url_bytes(http_server.url("/ok"), max_bytes=100, timeout_s=5, policy=LOCAL))
     assert on_loop == [False]
+
+
+def test_a_bad_allowed_network_is_a_config_error_at_once():
+    from scenefit import ConfigError
+    from scenefit._settings import Settings
+
+    with pytest.raises(ConfigError, match="images.internal"):
+        AddressPolicy(allow=("images.internal",))
+    with pytest.raises(ConfigError, match="SCENEFIT_URL_ALLOW_NETWORKS.*images.internal"):
+        Settings.from_env({"SCENEFIT_URL_ALLOW_NETWORKS": "10.0.0.0/8,images.internal"})
+
+
+def test_a_cached_copy_is_not_handed_to_a_url_the_guard_refuses(tmp_path, monkeypatch):
+    """The image cache is shared with the operator's own ingests, which may fetch from an
+    internal host; a public-only fetch of the same URL must not get that copy."""
+    url = "http://images.internal.example/secret.png"
+    cache = tmp_path / "cache"
+    trusted = ImageFetcher(FetchConfig(cache_dir=cache),
+                           transport=httpx.MockTransport(lambda r: httpx.Response(200, content=_png())))
+    assert trusted.fetch_many([url])[url].ok
+    _resolving(monkeypatch, ["10.0.0.5"])
+    calls, inner = _mock_inner()
+    result = ImageFetcher(FetchConfig(cache_dir=cache, public_only=True), transport=inner).fetch_many([url])[url]
+    assert not result.ok and "non-public" in result.error and calls == []
+    _resolving(monkeypatch, ["93.184.216.34"])  # the same name, now public: the cached copy is fine
+    again = ImageFetcher(FetchConfig(cache_dir=cache, public_only=True), transport=inner).fetch_many([url])[url]
+    assert again.ok and again.path == trusted.cache_path(url) and calls == []

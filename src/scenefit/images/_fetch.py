@@ -226,7 +226,8 @@ class ImageFetcher:
                 limits=limits,
                 **client_options,
             ) as client:
-                tasks = {asyncio.create_task(self._fetch_url(client, sem, gates, u)): u for u in urls}
+                guard = transport if isinstance(transport, GuardedTransport) else None
+                tasks = {asyncio.create_task(self._fetch_url(client, sem, gates, u, guard)): u for u in urls}
                 await self._collect(tasks, finish)
         return {source: results[source] for source in counts}
 
@@ -256,13 +257,30 @@ class ImageFetcher:
                 finish(task.result())  # done just as the time ran out
 
     async def _fetch_url(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
-                         gates: dict[str, _HostGate], source: str) -> FetchResult:
+                         gates: dict[str, _HostGate], source: str,
+                         guard: GuardedTransport | None) -> FetchResult:
+        try:
+            return await self._fetch_checked(client, sem, gates, source, guard)
+        except Exception as exc:  # noqa: BLE001 - failures are data: one odd host must not fail the call
+            return FetchResult(source, None, f"request failed: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300])
+
+    async def _fetch_checked(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                             gates: dict[str, _HostGate], source: str,
+                             guard: GuardedTransport | None) -> FetchResult:
         url = source.strip()
-        target = self.cache_path(url)
-        if target.is_file():  # only complete files ever get this name (os.replace)
-            return FetchResult(source, target, None)
         if (problem := url_problem(url)) is not None:
             return FetchResult(source, None, f"invalid URL: {problem}")
+        target = self.cache_path(url)
+        if target.is_file():  # only complete files ever get this name (os.replace)
+            if guard is not None:
+                # The cache is shared with the operator's own ingests, which may fetch from
+                # internal hosts: a URL someone else chose gets a cached copy only if it
+                # could have been fetched now.
+                try:
+                    await guard.check(httpx.URL(url))
+                except httpx.HTTPError as exc:
+                    return FetchResult(source, None, f"refused: {' '.join(str(exc).split())}")
+            return FetchResult(source, target, None)
         host = httpx.URL(url).raw_host.decode("ascii").lower()
         gate = gates.setdefault(host, _HostGate())
         if (reason := await gate.enter()) is not None:
@@ -327,13 +345,16 @@ class ImageFetcher:
                 raise _Fail(f"HTTP {code} {resp.reason_phrase}".rstrip(),
                             retryable=code in _RETRY_STATUS,
                             # Seconds form only; for an HTTP-date our own backoff will do.
-                            retry_after=float(wait) if wait.isdigit() else None)
+                            retry_after=float(wait) if wait.isascii() and wait.isdigit() else None)
             declared = resp.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise _Fail(f"image too large ({int(declared):,} bytes, limit {cap:,})")
             # Stream into a temp file beside the target; os.replace() then publishes it
             # atomically, so other processes sharing the cache never see half a file.
-            fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, prefix=".part-")
+            try:
+                fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, prefix=".part-")
+            except OSError as exc:
+                raise _Fail(f"cannot write image cache: {exc}", host=_NEUTRAL) from None
             tmp = Path(tmp_name)
             try:
                 with os.fdopen(fd, "wb") as fh:

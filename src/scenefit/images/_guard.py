@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .._errors import ImageError
+from .._errors import ConfigError, ImageError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -33,6 +33,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address in the low 32 bits
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # operator prefixes: where the IPv4 sits varies
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 # What inet_aton (and so glibc's getaddrinfo) reads as an IPv4 address: one to four parts,
 # each decimal, octal (leading 0) or hex (0x). Only the canonical dotted quad is accepted.
@@ -56,9 +57,19 @@ class AddressPolicy:
     is listed in ``allow`` (for a trusted internal image host, and for tests)."""
 
     allow: tuple[str, ...] = field(default=())
+    _networks: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Parsed once, here: a bad entry is a configuration error at start-up, not a
+        # ValueError on every request that reaches the check.
+        try:
+            networks = tuple(ipaddress.ip_network(n, strict=False) for n in self.allow)
+        except ValueError as exc:
+            raise ConfigError(f"allowed networks: {exc} (give networks such as 10.1.0.0/16)") from None
+        object.__setattr__(self, "_networks", networks)
 
     def permits(self, ip: IPAddress) -> bool:
-        if any(ip in ipaddress.ip_network(n, strict=False) for n in self.allow):
+        if any(ip in n for n in self._networks):
             return True
         if isinstance(ip, ipaddress.IPv6Address):
             embedded = _embedded_ipv4(ip)
@@ -66,6 +77,10 @@ class AddressPolicy:
                 return self.permits(embedded)  # ::ffff:127.0.0.1 is loopback
             if ip in _NAT64_LOCAL or ip.teredo is not None:
                 return False  # an IPv4 address inside that cannot be read off reliably
+            if ip not in _GLOBAL_UNICAST:
+                # Reserved and deprecated ranges (SIIT ::ffff:0:0:0/96, site-local fec0::/10 …)
+                # that some Python versions call global: only 2000::/3 is routed publicly.
+                return False
         return ip.is_global and not ip.is_multicast
 
 
@@ -154,8 +169,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._inner = inner
         self._limits = limits
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
+    async def check(self, url: httpx.URL, request: httpx.Request | None = None) -> list[IPAddress]:
+        """The addresses ``url``'s host may be reached at, all permitted by the policy;
+        :class:`BlockedAddress` (or httpx.ConnectError when it does not resolve) otherwise."""
         if url.scheme not in ("http", "https"):
             raise BlockedAddress(f"scheme {url.scheme!r} is not allowed (http or https only)", request=request)
         host = url.raw_host.decode("ascii")
@@ -172,20 +188,24 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if literal is not None:
             if not self.policy.permits(literal):
                 raise BlockedAddress(f"{host} is a non-public address", request=request)
-            addresses = [literal]
-        else:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError) as exc:
-                raise httpx.ConnectError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}",
-                                         request=request) from None
-            addresses = list(dict.fromkeys(ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos))
-            refused = [a for a in addresses if not self.policy.permits(a)]
-            if refused or not addresses:
-                raise BlockedAddress(f"{host} resolves to a non-public address "
-                                     f"({refused[0] if refused else 'none'})", request=request)
+            return [literal]
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}",
+                                     request=request) from None
+        addresses = list(dict.fromkeys(ipaddress.ip_address(i[4][0].split("%")[0]) for i in infos))
+        refused = [a for a in addresses if not self.policy.permits(a)]
+        if refused or not addresses:
+            raise BlockedAddress(f"{host} resolves to a non-public address "
+                                 f"({refused[0] if refused else 'none'})", request=request)
+        return addresses
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        addresses = await self.check(request.url, request)
+        host = request.url.raw_host.decode("ascii")
         pinned = httpx.Request(
-            request.method, url.copy_with(host=str(addresses[0])), headers=request.headers,
+            request.method, request.url.copy_with(host=str(addresses[0])), headers=request.headers,
             stream=request.stream,
             extensions={**request.extensions, "sni_hostname": host},
         )
