@@ -316,3 +316,37 @@ def test_a_request_waiting_on_a_reload_still_sees_a_write_acknowledged_before_it
     a.join(10)
     b.join(10)
     assert seen == {"b": "GREEN LAMP"}
+
+
+def test_a_delete_that_cannot_get_the_write_lock_is_an_index_error(tmp_path, monkeypatch, fake_encoder):
+    """Like every other write (a 503 over the API), not a bare lock timeout (a 500)."""
+    import threading
+
+    import scenefit.engine as engine_mod
+    from scenefit import IndexError_
+    from scenefit.index import VectorIndex
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\np0,1,RED CERAMIC VASE,\n")
+    engine = Engine(tmp_path / "ix", log=lambda m: None)
+    engine.ingest(tmp_path / "c.csv")
+    real = VectorIndex.write_lock
+    monkeypatch.setattr(VectorIndex, "write_lock", staticmethod(lambda path, timeout_s=0.2: real(path, timeout_s)))
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with real(tmp_path / "ix", 5):
+            held.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(5)
+        with pytest.raises(IndexError_, match="write lock"):
+            engine.delete_products(["p0"])
+    finally:
+        done.set()
+        holder.join(10)
+    assert engine.delete_products(["p0"]) == 1

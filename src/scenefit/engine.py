@@ -446,7 +446,7 @@ class Engine:
 
     def delete_products(self, product_ids: list[str]) -> int:
         """Remove products; returns how many existed. Atomic, like every index write."""
-        with VectorIndex.write_lock(self.index_dir):
+        with self._write_lock():
             index = VectorIndex.open(self.index_dir, database_url=self.database_url)  # newest, private
             removed = index.delete(product_ids)
             if removed:

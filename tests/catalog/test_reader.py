@@ -124,6 +124,16 @@ def test_jsonl_with_bad_lines(tmp_path):
     _balanced(cat)
 
 
+def test_jsonl_line_nested_too_deep_rejects_only_its_line(tmp_path):
+    lines = [json.dumps({"id": "1", "sku_id": "s1", "description": "GOLD VASE", "primary_image": ""}),
+             "[" * 100_000 + "]" * 100_000,
+             json.dumps({"id": "2", "description": "WHITE JAR"})]
+    cat = Catalog.read(_write(tmp_path / "c.jsonl", "\n".join(lines) + "\n"))
+    assert [p.id for p in cat.products] == ["1", "2"]
+    assert _reasons(cat) == {2: "invalid JSON: nested too deeply"}
+    _balanced(cat)
+
+
 def test_parquet_keeps_numeric_columns(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq

@@ -230,3 +230,17 @@ def test_large_palette_and_16bit_images_keep_their_colours(tmp_path: Path) -> No
     arr = np.full((1200, 2400), 32896, dtype=np.uint16)
     out = open_image(_save(tmp_path, "g16.png", Image.fromarray(arr), "PNG"), max_side=800)
     assert out.size == (800, 400) and out.getpixel((10, 10)) == (128, 128, 128)
+
+
+def test_a_panorama_keeps_its_short_side_when_scaled():
+    """A 20000×40 strip fits max_side only by becoming a sliver the scene pipeline refuses:
+    its short side is kept instead."""
+    from scenefit.images._decode import MIN_SHORT_SIDE
+
+    buf = io.BytesIO()
+    Image.new("RGB", (20000, 40), (10, 200, 30)).save(buf, "PNG")
+    assert open_image(buf.getvalue(), max_side=2048).size == (20000, 40)
+    buf = io.BytesIO()
+    Image.new("RGB", (12000, 600), (10, 200, 30)).save(buf, "PNG")
+    w, h = open_image(buf.getvalue(), max_side=2048).size
+    assert h == MIN_SHORT_SIDE and abs(w - 12000 * MIN_SHORT_SIDE / 600) <= 1

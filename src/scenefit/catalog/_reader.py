@@ -203,6 +203,10 @@ def _iter_jsonl(path: Path, state: _JsonlSeen) -> Rows:
                     state.first_error = state.first_error or f"line {number}: invalid JSON: {exc.msg}"
                     yield {}, bad or f"invalid JSON: {exc.msg}"
                     continue
+                except RecursionError:  # nested deeper than the parser goes: junk, not a row
+                    state.first_error = state.first_error or f"line {number}: JSON nested too deeply"
+                    yield {}, bad or "invalid JSON: nested too deeply"
+                    continue
                 if not isinstance(obj, dict):
                     state.first_error = state.first_error or f"line {number} is {_kind(obj)}"
                     yield {}, bad or "line is not a JSON object"

@@ -28,6 +28,9 @@ DEFAULT_MAX_PIXELS = 40_000_000
 #: leaves a margin over all of them, for photos up to about 2:1, so that a large upload costs
 #: its full size only while it is decoded, not in every later copy (orientation, conversion).
 DEFAULT_MAX_SIDE = 2048
+#: ...but the short side is never scaled below this (or below what it was): a panorama keeps
+#: enough height for the network's 224 px input instead of being refused as a sliver.
+MIN_SHORT_SIDE = 256
 
 # Modes that carry an alpha channel; they are composited on white because product shots
 # with transparent backgrounds are meant to be seen on a light page, and black (what a
@@ -71,10 +74,10 @@ def open_image(source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXE
                 # Image.open only parsed the header: check the claimed size now, before
                 # load() allocates width*height pixels.
                 _check_size(im.size, max_pixels, label)
-                if im.format == "JPEG" and max(im.size) > max_side:
+                scale = _scale(im.size, max_side)
+                if im.format == "JPEG" and scale < 1:
                     # The decoder scales by 1/2, 1/4 or 1/8, never below the size asked for
                     # (the image fitted to max_side): the full-size pixels are never allocated.
-                    scale = max_side / max(im.size)
                     im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
                 im.load()
                 return _to_rgb(_apply_orientation(_reduce(im, max_side)), label)
@@ -120,16 +123,26 @@ def _check_size(size: tuple[int, int], max_pixels: int, label: str) -> None:
         )
 
 
+def _scale(size: tuple[int, int], max_side: int) -> float:
+    """The factor (at most 1) that fits the long side to ``max_side`` without taking the
+    short side below MIN_SHORT_SIDE."""
+    long, short = max(size), min(size)
+    floor = min(short, MIN_SHORT_SIDE) / short
+    return min(1.0, max(max_side / long, floor))
+
+
 def _reduce(im: Image.Image, max_side: int) -> Image.Image:
-    """``im`` scaled to fit ``max_side``; before any conversion, so none of them (RGBA for
+    """``im`` scaled by :func:`_scale`; before any conversion, so none of them (RGBA for
     compositing, floats for 16-bit) is ever made at full size."""
-    if max(im.size) <= max_side:
+    scale = _scale(im.size, max_side)
+    if scale >= 1:
         return im
     if im.mode in ("1", "P"):
         # Averaging palette indices or single bits means nothing (PIL would fall back to
         # nearest-neighbour): resize the colours they stand for.
         im = im.convert("L" if im.mode == "1" else "RGBA" if "transparency" in im.info else "RGB")
-    im.thumbnail((max_side, max_side))  # in place; reduces by whole factors first, then resamples
+    # In place; reduces by whole factors first, then resamples.
+    im.thumbnail((math.ceil(im.width * scale), math.ceil(im.height * scale)))
     return im
 
 
