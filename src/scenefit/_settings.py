@@ -54,6 +54,9 @@ class Settings(BaseModel):
     match_queue: int = Field(
         8, ge=0, le=1024, description="Matches allowed to wait beyond those computing; past that a "
         "match is refused at once with 503 and Retry-After, before its upload is read.")
+    upload_timeout_s: float = Field(
+        30, gt=0, description="Time a match's request body may take to arrive; a slower one is "
+        "refused with 408, so slow clients cannot hold the match queue's places for long.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -39,3 +39,18 @@ def test_readyz_reports_the_generation_another_process_wrote(index_dir):
         ready = other.get("/readyz").json()
         assert ready["generation"] == resp.json()["generation"] == before + 1
         assert ready["products"] == 17
+
+
+def test_readyz_keeps_a_failed_reload_to_key_holders(index_dir):
+    import json
+
+    with make_client(index_dir) as client:
+        wait_ready(client)
+        manifest = index_dir / "manifest.json"
+        data = json.loads(manifest.read_text())
+        data["generation"] += 50  # a generation whose files are not there
+        manifest.write_text(json.dumps(data))
+        resp = client.get("/readyz")
+        assert resp.status_code == 503 and resp.json() == {"status": "error"}
+        detail = client.get("/readyz", headers=AUTH).json()
+        assert detail["status"] == "error" and "IndexError_" in detail["error"]

@@ -215,3 +215,42 @@ def test_made_up_methods_and_paths_add_no_series(client):
     assert {s for s in new if "requests_total" in s} <= {
         f'scenefit_http_requests_total{{method="other",route="{route}",status="{status}"}}'
         for route in ("/v1/match", "unmatched") for status in (404, 405)}
+
+
+def test_a_match_whose_body_drips_is_refused_with_408_and_frees_its_place(index_dir):
+    """A client that sends its upload a byte at a time must not hold a place in the match
+    queue for longer than SCENEFIT_UPLOAD_TIMEOUT_S (a real server: the body really drips)."""
+    import socket
+
+    import uvicorn
+
+    from scenefit._settings import Settings
+    from scenefit.api import Service, create_app
+
+    service = Service(index_dir, Settings(upload_timeout_s=0.5, match_concurrency=1, match_queue=0))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+        slow.sendall(b"POST /v1/match HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{")  # ...and nothing more
+        start = time.monotonic()
+        answer = slow.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 408") and "request_timeout" in answer
+        assert time.monotonic() - start < 5
+        slow.close()
+        # Its place is free again: the only one there is (concurrency 1, queue 0).
+        resp = httpx.post(f"http://127.0.0.1:{port}/v1/match",
+                          files={"image": ("s.png", png_bytes(), "image/png")}, timeout=30)
+        assert resp.status_code == 200, resp.text
+    finally:
+        server.should_exit = True
+        thread.join(10)

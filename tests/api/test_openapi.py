@@ -51,7 +51,7 @@ def test_bearer_schemes_writes_need_a_key_reads_only_when_set():
 
 
 @pytest.mark.parametrize("path, method, statuses", [
-    ("/v1/match", "post", {200, 400, 401, 413, 415, 422, 500, 503}),
+    ("/v1/match", "post", {200, 400, 401, 408, 413, 415, 422, 500, 503}),
     ("/v1/products/{product_id}", "get", {200, 401, 404, 422, 500, 503}),
     ("/v1/products/{product_id}", "put", {200, 401, 403, 413, 415, 422, 500, 503}),
     ("/v1/products/{product_id}", "delete", {200, 401, 403, 404, 422, 500, 503}),

@@ -69,6 +69,7 @@ _MEANING = {
     401: "The API key is missing or wrong.",
     403: "Writes are disabled: the server has no SCENEFIT_API_KEY.",
     404: "No such product (or no such file).",
+    408: "The request body took longer than SCENEFIT_UPLOAD_TIMEOUT_S to arrive.",
     413: "The request body is over SCENEFIT_MAX_UPLOAD_MB.",
     415: "The body's media type is not one this route reads.",
     422: "The request is invalid; `details` names each field.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ._auth import bearer_token, key_matches
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger("scenefit.api")
 
 
 @router.get("/healthz", summary="The process is up")
@@ -31,6 +33,14 @@ def _may_see_internals(request: Request, settings) -> bool:
     return key_matches(token, settings.api_key) or key_matches(token, settings.read_api_key)
 
 
+def _not_ready(request: Request, service, error: str) -> JSONResponse:
+    # Paths and messages of a failed load are for operators, not for anyone who asks.
+    body = {"status": "error"}
+    if _may_see_internals(request, service.settings):
+        body["error"] = error
+    return JSONResponse(body, status_code=503)
+
+
 @router.get("/readyz", summary="Index and model are loaded",
             responses={503: {"model": NotReady, "description": "Still loading, or loading failed."}})
 async def readyz(request: Request) -> JSONResponse:
@@ -39,14 +49,14 @@ async def readyz(request: Request) -> JSONResponse:
     if not service.ready:
         if service.load_error is None:
             return JSONResponse({"status": "loading"}, status_code=503)
-        # Paths and messages of a failed load are for operators, not for anyone who asks.
-        body = {"status": "error"}
-        if _may_see_internals(request, service.settings):
-            body["error"] = service.load_error
-        return JSONResponse(body, status_code=503)
+        return _not_ready(request, service, service.load_error)
     # The generation a request would be answered from now, not the one last loaded: another
     # process may have written since (a manifest read; the reload, if any, off the loop).
-    await run_in_threadpool(engine.refresh)
+    try:
+        await run_in_threadpool(engine.refresh)
+    except Exception as exc:  # noqa: BLE001 - a probe answers "not ready", whatever broke
+        log.error("index failed to reload: %s: %s", type(exc).__name__, exc)
+        return _not_ready(request, service, f"{type(exc).__name__}: {exc}")
     index = engine.index
     return JSONResponse({"status": "ready", "products": len(index), "generation": index.manifest.generation,
                          "model": index.manifest.model_id})

@@ -81,8 +81,21 @@ _OPENAPI = {
 }
 
 
+async def _received(request: Request, body):
+    """``body`` (the awaitable that reads the request's body) within the upload deadline: a
+    match holds its place in the queue while its body arrives, so a client that drips it
+    must not keep that place for long."""
+    timeout = request.app.state.service.settings.upload_timeout_s
+    try:
+        with anyio.fail_after(timeout):
+            return await body
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the request body took longer than {timeout:g}s to arrive "
+                                               "(SCENEFIT_UPLOAD_TIMEOUT_S)", headers={"Connection": "close"}) from None
+
+
 async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
-    form = await request.form(max_files=1, max_fields=10)
+    form = await _received(request, request.form(max_files=1, max_fields=10))
     upload = form.get("image")
     if not isinstance(upload, UploadFile):
         raise RequestValidationError([{"loc": ("image",), "msg": "a file field named 'image' is required",
@@ -97,7 +110,7 @@ async def _from_form(request: Request) -> tuple[bytes, MatchOptions]:
 
 
 async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
-    options = validate(MatchByURL, parse_json(await request.body()))
+    options = validate(MatchByURL, parse_json(await _received(request, request.body())))
     settings = request.app.state.service.settings
     data = await fetch_url_bytes(options.image_url, max_bytes=settings.max_upload_bytes,
                                  timeout_s=settings.url_timeout_s,
@@ -106,7 +119,7 @@ async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
 
 
 @router.post("/v1/match", response_model=MatchResult, openapi_extra=_OPENAPI,
-             responses=responses(400, 401, 413, 415, 422, 503),
+             responses=responses(400, 401, 408, 413, 415, 422, 503),
              summary="Recommend products that fit a scene photo",
              description="Multipart upload (field `image`, optional `k`, `context`, `filters` as JSON) "
                          "or JSON `{\"image_url\": …, \"k\", \"context\", \"filters\"}`. "
