@@ -11,7 +11,7 @@ import pytest
 
 from scenefit import SCHEMA_VERSION, MatchResult
 
-from .conftest import make_client, png_bytes, wait_ready
+from .conftest import make_client, png_bytes, serving, wait_ready
 
 RED = (200, 30, 30)
 
@@ -116,12 +116,8 @@ def test_metrics_count_requests_and_time_stages(client):
 
 def test_healthz_answers_while_a_match_runs(index_dir):
     """Inference runs off the event loop: a real server keeps answering /healthz."""
-    import socket
-
-    import uvicorn
-
     from scenefit._settings import Settings
-    from scenefit.api import Service, create_app
+    from scenefit.api import Service
 
     service = Service(index_dir, Settings())
     release, started = threading.Event(), threading.Event()
@@ -133,32 +129,21 @@ def test_healthz_answers_while_a_match_runs(index_dir):
         return real_match(*a, **kw)
 
     service.engine.match = slow_match
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        result = {}
-        matcher = threading.Thread(target=lambda: result.update(r=httpx.post(
-            f"{base}/v1/match", files={"image": ("s.png", png_bytes(), "image/png")}, timeout=60)))
-        matcher.start()
-        assert started.wait(30)
-        health = httpx.get(f"{base}/healthz", timeout=5)  # while the match is still blocked
-        assert health.status_code == 200 and matcher.is_alive()
-        release.set()
-        matcher.join(60)
-        assert result["r"].status_code == 200
+        with serving(service) as port:
+            base = f"http://127.0.0.1:{port}"
+            result = {}
+            matcher = threading.Thread(target=lambda: result.update(r=httpx.post(
+                f"{base}/v1/match", files={"image": ("s.png", png_bytes(), "image/png")}, timeout=60)))
+            matcher.start()
+            assert started.wait(30)
+            health = httpx.get(f"{base}/healthz", timeout=5)  # while the match is still blocked
+            assert health.status_code == 200 and matcher.is_alive()
+            release.set()
+            matcher.join(60)
+            assert result["r"].status_code == 200
     finally:
         release.set()
-        server.should_exit = True
-        thread.join(10)
 
 
 def test_a_full_match_queue_answers_503_at_once(index_dir):
@@ -222,23 +207,11 @@ def test_a_match_whose_body_drips_is_refused_with_408_and_frees_its_place(index_
     queue for longer than SCENEFIT_UPLOAD_TIMEOUT_S (a real server: the body really drips)."""
     import socket
 
-    import uvicorn
-
     from scenefit._settings import Settings
-    from scenefit.api import Service, create_app
+    from scenefit.api import Service
 
     service = Service(index_dir, Settings(upload_timeout_s=0.5, match_concurrency=1, match_queue=0))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
+    with serving(service) as port:
         slow = socket.create_connection(("127.0.0.1", port), timeout=10)
         slow.sendall(b"POST /v1/match HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 1000\r\n\r\n{")  # ...and nothing more
@@ -251,6 +224,3 @@ def test_a_match_whose_body_drips_is_refused_with_408_and_frees_its_place(index_
         resp = httpx.post(f"http://127.0.0.1:{port}/v1/match",
                           files={"image": ("s.png", png_bytes(), "image/png")}, timeout=30)
         assert resp.status_code == 200, resp.text
-    finally:
-        server.should_exit = True
-        thread.join(10)
