@@ -255,6 +255,10 @@ class Engine:
                 config = config.model_copy(update={"sync": sync})
             return self._ingest_locked(catalog, rebuild, config, fetch or self.fetch_config)
 
+    def _image_cache(self, fetch: FetchConfig) -> Path:
+        """Where ``fetch`` keeps downloaded images: its own folder, else the index's cache."""
+        return Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()
+
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
         """The index folder's inter-process write lock, held for the block."""
@@ -299,7 +303,7 @@ class Engine:
             from .distributed import RayRunner, shards_root
 
             # Workers may run elsewhere and in other directories: every path they get is absolute.
-            fetch = fetch.model_copy(update={"cache_dir": Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()})
+            fetch = fetch.model_copy(update={"cache_dir": self._image_cache(fetch)})
             runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute())
         if prefetched is not None:
             runner = _Prefetched(runner or LocalRunner(encoder, config), prefetched)
@@ -405,7 +409,7 @@ class Engine:
         if not record.image or record.image_status != "ok":
             raise NotFoundError(f"product {product_id!r} has no photo ({record.image_status})")
         if is_url(record.image):
-            cache_dir = self.fetch_config.cache_dir or self.index_dir / "cache" / "images"
+            cache_dir = self._image_cache(self.fetch_config)
             path = ImageFetcher(self.fetch_config.model_copy(update={"cache_dir": cache_dir})).cache_path(record.image)
         else:
             path = Path(record.image)
@@ -434,7 +438,7 @@ class Engine:
         total = self.fetch_config.total_deadline_s or WRITE_FETCH_DEADLINE_S
         fetch = self.fetch_config.model_copy(update={
             "public_only": True,
-            "cache_dir": Path(self.fetch_config.cache_dir or self.index_dir / "cache" / "images").absolute(),
+            "cache_dir": self._image_cache(self.fetch_config),
             "total_deadline_s": total,
             "deadline_s": min(self.fetch_config.deadline_s or total, total),
         })
@@ -557,8 +561,9 @@ class Engine:
 
 
 class _Prefetched:
-    """A runner whose image downloads were done before the write lock: sources that failed
-    keep their failure, the others are looked up again (cache hits: no network)."""
+    """A runner whose image downloads were done before the write lock: each source's result
+    (a file in the image cache, or its failure) is handed back as it was, so nothing is
+    fetched, resolved or tried again under the lock."""
 
     def __init__(self, inner: Runner, results: dict[str, FetchResult]):
         self.inner, self.results = inner, results
@@ -566,11 +571,11 @@ class _Prefetched:
 
     def fetch(self, sources: Sequence[str], fetch: FetchConfig,
               advance: Callable[[int], None]) -> dict[str, FetchResult]:
-        failed = {s: self.results[s] for s in sources if s in self.results and not self.results[s].ok}
-        again = [s for s in sources if s not in failed]
-        out = ImageFetcher(fetch).fetch_many(again, progress=advance) if again else {}
-        advance(len(failed))
-        return {**out, **failed}
+        known = {s: self.results[s] for s in sources if s in self.results}
+        missing = [s for s in sources if s not in known]  # none: the same catalog's sources
+        out = ImageFetcher(fetch).fetch_many(missing, progress=advance) if missing else {}
+        advance(len(known))
+        return {**out, **known}
 
     def embed(self, items):
         return self.inner.embed(items)
