@@ -19,6 +19,17 @@ from ._errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 
+#: The models of bodies read this way, for the OpenAPI components (``_openapi``): FastAPI
+#: sees no body parameter, so it would not add them itself.
+BODY_MODELS: list[type[BaseModel]] = []
+
+
+def json_content(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI ``content`` entry of a JSON body read as ``model``; registers the model."""
+    if model not in BODY_MODELS:
+        BODY_MODELS.append(model)
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+
 
 def invalid(exc: ValidationError, prefix: tuple = ()) -> RequestValidationError:
     return RequestValidationError([{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()])

@@ -17,7 +17,7 @@ from .._schema import MatchResult
 from ..images import AddressPolicy, fetch_url_bytes
 from ..rank import Filters
 from ._auth import require_read
-from ._body import is_json, parse_json, validate
+from ._body import is_json, json_content, parse_json, validate
 from ._errors import ApiError, responses
 
 router = APIRouter(tags=["match"])
@@ -74,8 +74,7 @@ _OPENAPI = {
                     "filters": {"type": "string", "description": "FiltersIn as a JSON string."},
                 },
             }},
-            # In the components with the error models (``_app.openapi``), FiltersIn with it.
-            "application/json": {"schema": {"$ref": "#/components/schemas/MatchByURL"}},
+            **json_content(MatchByURL),
         },
     },
 }

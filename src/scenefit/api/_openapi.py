@@ -1,7 +1,8 @@
 """The OpenAPI document, completed where FastAPI cannot see the API by itself.
 
-- Bodies the views read themselves (after the key check) are documented by ``$ref``; their
-  models, and the models they refer to, are added to the components here.
+- Bodies the views read themselves (after the key check) are documented by ``$ref``
+  (``_body.json_content``); their models, and the models they refer to, are added to the
+  components here.
 - Reads declare the read-key scheme; while the server has no SCENEFIT_READ_API_KEY they
   are open, and the document says so (an empty requirement: no key is also accepted).
 """
@@ -14,10 +15,7 @@ from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
 from ._auth import READ_SCHEME
-from ._match import MatchByURL
-from ._products import Batch, ProductIn
-
-_BODY_MODELS = (MatchByURL, ProductIn, Batch)
+from ._body import BODY_MODELS
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -34,7 +32,7 @@ def install_openapi(app: FastAPI, *, reads_need_key: bool) -> None:
 
 def _complete(schema: dict[str, Any], reads_need_key: bool) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    _, defs = models_json_schema([(m, "validation") for m in _BODY_MODELS],
+    _, defs = models_json_schema([(m, "validation") for m in BODY_MODELS],
                                  ref_template="#/components/schemas/{model}")
     for name, definition in defs.get("$defs", {}).items():
         components.setdefault(name, definition)

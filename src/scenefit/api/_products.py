@@ -15,7 +15,7 @@ from .._ingest import IngestReport
 from ..catalog import MAX_DESCRIPTION_CHARS, MAX_ID_CHARS
 from ..index import ProductRecord
 from ._auth import require_read, require_write
-from ._body import json_body
+from ._body import json_body, json_content
 from ._errors import responses
 
 router = APIRouter(tags=["products"])
@@ -90,10 +90,8 @@ ProductId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
 
 
 def _body_doc(model: type[BaseModel]) -> dict:
-    """The request body of a write, which the view reads itself (after the key check); the
-    schema lands in the components with the error models (``_app.openapi``)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+    """The request body of a write, which the view reads itself (after the key check)."""
+    return {"requestBody": {"required": True, "content": json_content(model)}}
 
 
 # Reads: 401 only with SCENEFIT_READ_API_KEY; 422 for an id over the length limit.
