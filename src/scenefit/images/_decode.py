@@ -22,11 +22,11 @@ from .._errors import ImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 
-#: The longest side an image is kept at once decoded. The most the pipeline reads of a photo
-#: is the dense pass's short side (``scene/_windows.py``) and 3×3 grids of crops that the
-#: network reads at 224 px (``embed/_offline.py``); colour k-means samples a thumbnail. This
-#: leaves a margin over all of them, for photos up to about 2:1, so that a large upload costs
-#: its full size only while it is decoded, not in every later copy (orientation, conversion).
+#: The longest side an image is kept at once decoded. It must stay above the most the pipeline
+#: reads of a photo: the dense pass's short side (``scene/_windows.DENSE_SHORT_SIDE``), the
+#: grids of crops the image network reads at its input size (``embed/_offline.py``), colour
+#: k-means' thumbnail. A large upload then costs its full size only while it is decoded, not
+#: in every later copy (orientation, conversion).
 DEFAULT_MAX_SIDE = 2048
 #: ...but the short side is never scaled below this (or below what it was): a panorama keeps
 #: enough height for the network's 224 px input instead of being refused as a sliver.

@@ -24,7 +24,7 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._guard import AddressPolicy, GuardedTransport, atls_context, url_problem
+from ._guard import AddressPolicy, GuardedTransport, atls_context, one_line, url_problem
 
 #: Consecutive connection-level failures after which a host's remaining URLs fail at once.
 BREAKER_THRESHOLD = 5
@@ -262,7 +262,7 @@ class ImageFetcher:
         try:
             return await self._fetch_checked(client, sem, gates, source, guard)
         except Exception as exc:  # noqa: BLE001 - failures are data: one odd host must not fail the call
-            return FetchResult(source, None, f"request failed: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300])
+            return FetchResult(source, None, f"request failed: {type(exc).__name__}: {one_line(exc)}"[:300])
 
     async def _fetch_checked(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
                              gates: dict[str, _HostGate], source: str,
@@ -279,7 +279,7 @@ class ImageFetcher:
                 try:
                     await guard.check(httpx.URL(url))
                 except httpx.HTTPError as exc:
-                    return FetchResult(source, None, f"refused: {' '.join(str(exc).split())}")
+                    return FetchResult(source, None, f"refused: {one_line(exc)}")
             return FetchResult(source, target, None)
         host = httpx.URL(url).raw_host.decode("ascii").lower()
         gate = gates.setdefault(host, _HostGate())
@@ -317,7 +317,7 @@ class ImageFetcher:
             except httpx.HTTPError as exc:
                 fail = _classify(exc, cfg.timeout_s)
             except (httpx.InvalidURL, UnicodeError) as exc:  # a redirect to a malformed URL
-                fail = _Fail(f"invalid URL: {' '.join(str(exc).split()) or type(exc).__name__}", host=_NEUTRAL)
+                fail = _Fail(f"invalid URL: {one_line(exc)}", host=_NEUTRAL)
             except _Fail as exc:
                 fail = exc
             if not fail.retryable or attempt == cfg.retries:
@@ -414,7 +414,7 @@ def _check_image(path: Path, content_type: str | None) -> None:
 
 def _classify(exc: httpx.HTTPError, timeout_s: float) -> _Fail:
     """Map an httpx error to a message, whether to retry, and its breaker meaning."""
-    msg = " ".join(str(exc).split()) or type(exc).__name__
+    msg = one_line(exc)
     if isinstance(exc, httpx.ConnectTimeout):
         return _Fail(f"connect timeout after {timeout_s:g}s", retryable=True, host=_CONNECTION)
     if isinstance(exc, httpx.ConnectError):  # DNS failure, refused, TLS handshake: won't heal

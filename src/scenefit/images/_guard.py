@@ -126,13 +126,18 @@ def _legacy_ipv4(host: str) -> bool:
         return True
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of a message (httpx's span several), never empty."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` is not a well-formed http(s) URL with a usable host, or None."""
     try:
         parsed = httpx.URL(url)
         host = parsed.raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # IDNA errors are UnicodeErrors
-        return " ".join(str(exc).split()) or type(exc).__name__
+        return one_line(exc)
     if parsed.scheme not in ("http", "https"):
         return "not an http(s) URL"
     return host_problem(host)
@@ -258,6 +263,6 @@ async def fetch_url_bytes(url: str, *, max_bytes: int, timeout_s: float,
     except httpx.TooManyRedirects:
         raise UnsafeURLError(f"image_url redirects more than {max_redirects} times") from None
     except httpx.HTTPError as exc:
-        raise UnsafeURLError(f"image_url could not be fetched: {' '.join(str(exc).split()) or type(exc).__name__}") from None
+        raise UnsafeURLError(f"image_url could not be fetched: {one_line(exc)}") from None
     except (httpx.InvalidURL, UnicodeError) as exc:  # a redirect's target, say
-        raise UnsafeURLError(f"image_url is not a valid URL: {' '.join(str(exc).split())}") from None
+        raise UnsafeURLError(f"image_url is not a valid URL: {one_line(exc)}") from None
