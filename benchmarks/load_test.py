@@ -413,7 +413,6 @@ def main() -> int:
     for _, s in results:
         if s != 200:
             errors[str(s)] = errors.get(str(s), 0) + 1
-    q = statistics.quantiles(ok, n=20) if len(ok) >= 2 else [float("nan")] * 19
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
@@ -421,9 +420,7 @@ def main() -> int:
                    "k": args.k, "distinct_photos": not args.same_photo, "index": str(args.index)},
         "requests": len(results), "ok": len(ok), "errors": errors,
         "throughput_rps": round(len(ok) / elapsed, 2),
-        "latency_ms": {"p50": round(statistics.median(ok) * 1000, 1) if ok else None,
-                       "p95": round(q[18] * 1000, 1) if ok else None,
-                       "max": round(ok[-1] * 1000, 1) if ok else None},
+        "latency_ms": _latency(ok),
         "server_rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1)},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -32,16 +32,6 @@ class Settings(BaseModel):
     url_allow_networks: tuple[str, ...] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
-
-    @field_validator("url_allow_networks")
-    @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for network in value:  # refused at start-up, not on the first request that needs it
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a network (e.g. 10.1.0.0/16)") from None
-        return value
     runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
         None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
@@ -57,6 +47,16 @@ class Settings(BaseModel):
     upload_timeout_s: float = Field(
         30, gt=0, description="Time a match's request body may take to arrive; a slower one is "
         "refused with 408, so slow clients cannot hold the match queue's places for long.")
+
+    @field_validator("url_allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:  # refused at start-up, not on the first request that needs it
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (e.g. 10.1.0.0/16)") from None
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

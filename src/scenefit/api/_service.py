@@ -22,8 +22,6 @@ log = logging.getLogger("scenefit.api")
 
 #: Seconds a refused client is told to wait: about one match's compute time.
 RETRY_AFTER_S = 1
-
-
 #: Seconds before a failed warm-up is tried again; doubled after each failure, up to the max.
 RETRY_WARM_UP_S = 1.0
 MAX_RETRY_WARM_UP_S = 30.0
