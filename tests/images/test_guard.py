@@ -19,6 +19,17 @@ from scenefit.images import _guard
 LOCAL = AddressPolicy(allow=("127.0.0.1/32",))
 
 
+def _redirect(http_server, path: str, location: str) -> None:
+    """``path`` on the test server answers 302 to ``location``."""
+    def redirect(h):
+        h.send_response(302)
+        h.send_header("Location", location)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    http_server.route(path, redirect)
+
+
 def _png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 200, 10)).save(buf, "PNG")
@@ -113,25 +124,13 @@ def test_fetches_an_allowed_image(http_server):
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/", "http://10.0.0.7/x.png",
                                     "http://127.0.0.2/x.png", "file:///etc/passwd"])
 def test_redirect_to_a_private_address_is_refused(http_server, target):
-    def redirect(h):
-        h.send_response(302)
-        h.send_header("Location", target)
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-
-    http_server.route("/r", redirect)
+    _redirect(http_server, "/r", target)
     with pytest.raises(UnsafeURLError, match="refused|scheme|could not be fetched"):
         asyncio.run(fetch_url_bytes(http_server.url("/r"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
 
 
 def test_redirect_loop_is_cut(http_server):
-    def loop(h):
-        h.send_response(302)
-        h.send_header("Location", "/loop")
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-
-    http_server.route("/loop", loop)
+    _redirect(http_server, "/loop", "/loop")
     with pytest.raises(UnsafeURLError, match="redirects more than 3"):
         asyncio.run(fetch_url_bytes(http_server.url("/loop"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
 
@@ -239,13 +238,7 @@ def test_names_resolving_to_ipv6_forms_of_private_ipv4_are_refused(monkeypatch, 
 
 @pytest.mark.parametrize("address", EMBEDDING)
 def test_redirect_to_an_ipv6_form_of_a_private_ipv4_is_refused(http_server, tmp_path, address):
-    def redirect(h):
-        h.send_response(302)
-        h.send_header("Location", f"http://[{address}]/latest/meta-data/")
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-
-    http_server.route("/r", redirect)
+    _redirect(http_server, "/r", f"http://[{address}]/latest/meta-data/")
     with pytest.raises(UnsafeURLError, match="refused: .* is a non-public address"):
         asyncio.run(fetch_url_bytes(http_server.url("/r"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
     config = FetchConfig(cache_dir=tmp_path / "cache", public_only=True, allow_networks=LOCAL.allow, retries=0)
@@ -289,13 +282,7 @@ def test_legacy_numeric_ipv4_forms_are_refused_not_resolved(monkeypatch, url):
 
 
 def test_a_redirect_to_a_malformed_host_is_an_unsafe_url_error(http_server):
-    def redirect(h):
-        h.send_response(302)
-        h.send_header("Location", "http://a..b/x.png")
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-
-    http_server.route("/r", redirect)
+    _redirect(http_server, "/r", "http://a..b/x.png")
     with pytest.raises(UnsafeURLError, match="refused: 'a..b' is not a valid host name"):
         asyncio.run(fetch_url_bytes(http_server.url("/r"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
 
