@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from .._errors import ImageError
 from .._schema import MatchResult
-from ..images import AddressPolicy, fetch_url_bytes
+from ..images import fetch_url_bytes
 from ..rank import Filters
 from ._auth import require_read
 from ._body import is_json, json_content, parse_json, validate
@@ -113,7 +113,7 @@ async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
     settings = request.app.state.service.settings
     data = await fetch_url_bytes(options.image_url, max_bytes=settings.max_upload_bytes,
                                  timeout_s=settings.url_timeout_s,
-                                 policy=AddressPolicy(settings.url_allow_networks))
+                                 policy=request.app.state.service.url_policy)
     return data, options
 
 

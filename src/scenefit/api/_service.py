@@ -12,7 +12,7 @@ import anyio
 
 from .._settings import Settings
 from ..engine import Engine
-from ..images import FetchConfig
+from ..images import AddressPolicy, FetchConfig
 from .._types import SceneEmbedding
 from ..scene import SceneCache, build_scene_cache
 from ._errors import ApiError
@@ -42,6 +42,8 @@ class Service:
                               total_deadline_s=self.settings.write_fetch_timeout_s),
             log=lambda message: None,
         )
+        # Which addresses a scene's image_url may reach: parsed once, not per request.
+        self.url_policy = AddressPolicy(self.settings.url_allow_networks)
         # Bounds inference per process (anyio's limiter: waiting requests hold no thread).
         self.inference = anyio.CapacityLimiter(self.settings.match_concurrency)
         # Bounds the matches admitted at all, computing or waiting: each holds its upload.
