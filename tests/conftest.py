@@ -226,7 +226,7 @@ def ray_cluster():
     (seen in CI: "the current node timed out during startup"), so tests share this one;
     code under test that finds Ray running uses it and leaves it running."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scenefit[ray]')")
-    from scenefit.distributed import connect
+    from scenefit.pipelines import connect
 
     connect(None, num_cpus=2)
     yield ray

@@ -173,7 +173,7 @@ def test_small_scene_skips_regional_crops(built, tmp_path):
 @pytest.mark.parametrize("damage", ["manifest", "vectors", "generation folder"])
 def test_rebuild_recovers_a_corrupt_index(tmp_path, monkeypatch, fake_encoder, damage):
     import scenefit.engine as engine_mod
-    from scenefit import IndexError_
+    from scenefit import InvalidIndexError
 
     monkeypatch.setattr(engine_mod, "build_encoder",
                         lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
@@ -188,7 +188,7 @@ def test_rebuild_recovers_a_corrupt_index(tmp_path, monkeypatch, fake_encoder, d
         import shutil
 
         shutil.rmtree(gen)
-    with pytest.raises(IndexError_) as info:
+    with pytest.raises(InvalidIndexError) as info:
         Engine(tmp_path / "ix", log=lambda m: None).ingest(tmp_path / "c.csv")
     assert "--index DIR --rebuild" in str(info.value)
     Engine(tmp_path / "ix", encoder=EncoderConfig(backend="offline"), log=lambda m: None).ingest(
@@ -323,7 +323,7 @@ def test_a_delete_that_cannot_get_the_write_lock_is_an_index_error(tmp_path, mon
     import threading
 
     import scenefit.engine as engine_mod
-    from scenefit import IndexError_
+    from scenefit import InvalidIndexError
     from scenefit.index import VectorIndex
 
     monkeypatch.setattr(engine_mod, "build_encoder",
@@ -344,7 +344,7 @@ def test_a_delete_that_cannot_get_the_write_lock_is_an_index_error(tmp_path, mon
     holder.start()
     try:
         assert held.wait(5)
-        with pytest.raises(IndexError_, match="write lock"):
+        with pytest.raises(InvalidIndexError, match="write lock"):
             engine.delete_products(["p0"])
     finally:
         done.set()

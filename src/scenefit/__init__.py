@@ -10,20 +10,20 @@ Heavy dependencies (torch, transformers, faiss) load on first use, not on import
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from ._errors import (
+from ._version import __version__
+from ._errors import (  # noqa: I001  (IndexError_: the old name, not in __all__)
+    IndexError_,
     BackendError,
     CatalogError,
     ConfigError,
     ImageError,
-    IndexError_,
+    InvalidIndexError,
     ModelError,
     ModelMismatchError,
     NotFoundError,
     ScenefitError,
 )
-from ._ingest import IngestConfig, IngestReport
+from .pipelines._ingest import IngestConfig, IngestReport
 from ._schema import SCHEMA_VERSION, MatchResult
 from ._types import NamedColour, ParsedDescription, Product, RowError, SceneAnalysis
 from .catalog import Catalog, normalize_description
@@ -40,6 +40,6 @@ __all__ = [
     "IngestReport", "MatchResult", "NamedColour", "ParsedDescription", "Product", "RankConfig",
     "RankWeights", "RowError", "SCHEMA_VERSION", "SceneAnalysis", "SceneAnalyzer", "SceneConfig",
     "VectorIndex", "build_encoder", "normalize_description",
-    "ScenefitError", "ConfigError", "CatalogError", "ImageError", "ModelError", "IndexError_",
+    "ScenefitError", "ConfigError", "CatalogError", "ImageError", "ModelError", "InvalidIndexError",
     "ModelMismatchError", "NotFoundError", "BackendError",
 ]

@@ -9,7 +9,7 @@ Anything else escaping is a bug and is allowed to show its traceback.
     ├── CatalogError           catalog cannot be read at all (missing file, no rows, missing column)
     ├── ImageError             an image cannot be read, decoded, or is unsafe (too large)
     ├── ModelError             an encoder cannot be loaded (missing weights, missing package)
-    ├── IndexError_            index folder missing, corrupt, or built with another model
+    ├── InvalidIndexError      index folder missing, corrupt, or built with another model
     │   └── ModelMismatchError index built with another model / dimension
     ├── NotFoundError          no product with that id
     └── BackendError           a scale-out backend (Ray cluster, Milvus server) is unreachable or failed
@@ -41,11 +41,15 @@ class ModelError(ScenefitError):
     code = "model_error"
 
 
-class IndexError_(ScenefitError):  # trailing underscore: don't shadow the builtin IndexError
+class InvalidIndexError(ScenefitError):
     code = "index_error"
 
 
-class ModelMismatchError(IndexError_):
+#: The name this error had before 0.7; kept so that ``except IndexError_`` keeps working.
+IndexError_ = InvalidIndexError
+
+
+class ModelMismatchError(InvalidIndexError):
     code = "model_mismatch"
 
 
@@ -64,7 +68,7 @@ __all__ = [
     "ImageError",
     "ModelError",
     "BackendError",
-    "IndexError_",
+    "InvalidIndexError",
     "ModelMismatchError",
     "NotFoundError",
 ]

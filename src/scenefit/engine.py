@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from PIL import Image
 
-from . import __version__
-from ._errors import CatalogError, ConfigError, ImageError, IndexError_, NotFoundError
+from ._version import __version__
+from ._errors import CatalogError, ConfigError, ImageError, InvalidIndexError, NotFoundError
 from ._hashing import file_sha256
-from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
+from .pipelines._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
 from .catalog import Catalog, is_url
@@ -244,7 +244,7 @@ class Engine:
         if not isinstance(catalog, Catalog):
             config = config or self.ingest_config
             if config.engine == "ray":
-                from .distributed import read_catalog
+                from .pipelines import read_catalog
 
                 catalog = read_catalog(str(catalog), config.ray_address)
             else:
@@ -270,7 +270,7 @@ class Engine:
             try:
                 lock.acquire()
             except TimeoutError:
-                raise IndexError_(f"{self.index_dir}: another ingest still holds the write lock") from None
+                raise InvalidIndexError(f"{self.index_dir}: another ingest still holds the write lock") from None
         try:
             yield
         finally:
@@ -300,7 +300,7 @@ class Engine:
             )
         runner = None
         if config.engine == "ray":
-            from .distributed import RayRunner, shards_root
+            from .pipelines import RayRunner, shards_root
 
             # Workers may run elsewhere and in other directories: every path they get is absolute.
             fetch = fetch.model_copy(update={"cache_dir": self._image_cache(fetch)})
@@ -341,7 +341,7 @@ class Engine:
         self.refresh()
         index = self.index
         if len(index) == 0:
-            raise IndexError_(f"{self.index_dir}: the index is empty; ingest a catalog first")
+            raise InvalidIndexError(f"{self.index_dir}: the index is empty; ingest a catalog first")
         t0 = time.perf_counter()
         analyzer = self.analyzer
         timings["load"] = time.perf_counter() - t0
@@ -429,7 +429,7 @@ class Engine:
                 f"product {e.row}{f' ({e.id})' if e.id else ''}: {e.reason}" for e in catalog.rejected[:20]
             ) + ("" if len(catalog.rejected) <= 20 else f"; … {len(catalog.rejected) - 20} more"))
         if not VectorIndex.exists(self.index_dir):
-            raise IndexError_(f"{self.index_dir}: no index to write to; build one with `scenefit ingest`")
+            raise InvalidIndexError(f"{self.index_dir}: no index to write to; build one with `scenefit ingest`")
         # Downloads happen before the write lock is taken, within a total deadline: a slow
         # image host must not hold up other writers, nor this request for long. They land in
         # the index's image cache, where the ingest below finds them; an image that failed

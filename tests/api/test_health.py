@@ -53,4 +53,4 @@ def test_readyz_keeps_a_failed_reload_to_key_holders(index_dir):
         resp = client.get("/readyz")
         assert resp.status_code == 503 and resp.json() == {"status": "error"}
         detail = client.get("/readyz", headers=AUTH).json()
-        assert detail["status"] == "error" and "IndexError_" in detail["error"]
+        assert detail["status"] == "error" and "InvalidIndexError" in detail["error"]

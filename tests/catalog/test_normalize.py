@@ -182,7 +182,7 @@ def test_colour_hex():
 
 
 def test_colours_share_scene_palette_values():
-    from scenefit._colour import SCENE_COLOURS
+    from scenefit.taxonomy._colours import SCENE_COLOURS
 
     for name, value in SCENE_COLOURS.items():
         if name in COLOUR_HEX:

@@ -49,7 +49,7 @@ def test_appearance_out_of_step_with_products_is_refused(tmp_path):
     import faiss
     import pytest
 
-    from scenefit import IndexError_
+    from scenefit import InvalidIndexError
 
     idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=4, encoder={}, appearance_dim=3)
     idx.upsert([_rec("a")], np.eye(4, dtype=np.float32)[:1], {"a": np.ones(3, np.float32)})
@@ -58,7 +58,7 @@ def test_appearance_out_of_step_with_products_is_refused(tmp_path):
     stray = faiss.IndexIDMap2(faiss.IndexFlatIP(3))
     stray.add_with_ids(np.ones((1, 3), np.float32), np.array([99], np.int64))  # no such product
     faiss.write_index(stray, str(gen / "appearance.faiss"))
-    with pytest.raises(IndexError_, match="appearance vectors and products disagree"):
+    with pytest.raises(InvalidIndexError, match="appearance vectors and products disagree"):
         VectorIndex.open(tmp_path / "ix")
 
 

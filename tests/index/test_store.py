@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from scenefit import IndexError_, ModelMismatchError
+from scenefit import InvalidIndexError, ModelMismatchError
 from scenefit.index import ProductRecord, VectorIndex
 
 
@@ -145,13 +145,13 @@ def test_model_mismatch_is_refused(index):
 
 
 def test_missing_and_corrupt_index(tmp_path, index):
-    with pytest.raises(IndexError_, match="no such index folder"):
+    with pytest.raises(InvalidIndexError, match="no such index folder"):
         VectorIndex.open(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(IndexError_, match="not a scenefit index"):
+    with pytest.raises(InvalidIndexError, match="not a scenefit index"):
         VectorIndex.open(tmp_path / "empty")
     (index.path / "manifest.json").write_text("{not json")
-    with pytest.raises(IndexError_, match="corrupt manifest"):
+    with pytest.raises(InvalidIndexError, match="corrupt manifest"):
         VectorIndex.open(index.path)
 
 
@@ -159,19 +159,19 @@ def test_future_format_is_refused(index):
     m = json.loads((index.path / "manifest.json").read_text())
     m["format_version"] = 99
     (index.path / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(IndexError_, match="format 99"):
+    with pytest.raises(InvalidIndexError, match="format 99"):
         VectorIndex.open(index.path)
 
 
 def test_store_is_recorded_and_required(index):
     assert index.manifest.store == index._store.kind
     if index.manifest.store == "postgres":
-        with pytest.raises(IndexError_, match="SCENEFIT_DATABASE_URL"):
+        with pytest.raises(InvalidIndexError, match="SCENEFIT_DATABASE_URL"):
             VectorIndex.open(index.path, database_url=None)
 
 
 def test_unreachable_postgres_is_a_clear_error(tmp_path):
-    with pytest.raises(IndexError_, match="PostgreSQL at SCENEFIT_DATABASE_URL unreachable"):
+    with pytest.raises(InvalidIndexError, match="PostgreSQL at SCENEFIT_DATABASE_URL unreachable"):
         VectorIndex.create(tmp_path / "ix", model_id="m", dim=8, encoder={},
                            database_url="postgresql://nobody@127.0.0.1:1/none")
 
@@ -231,5 +231,5 @@ def test_open_outrun_by_writers_starts_again_from_the_newer_manifest(index, monk
 
 def test_open_of_a_damaged_generation_still_fails_when_nobody_wrote(index):
     (index.path / f"gen-{index.manifest.generation:06d}" / "vectors.faiss").write_bytes(b"junk")
-    with pytest.raises(IndexError_, match="rebuild"):
+    with pytest.raises(InvalidIndexError, match="rebuild"):
         VectorIndex.open(index.path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 
-from .. import __version__
+from .._version import __version__
 from .._settings import Settings
 from . import _errors, _health, _match, _page, _products
 from ._limits import BodyLimitMiddleware

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from .._errors import (BackendError, CatalogError, ConfigError, ImageError, IndexError_, ModelError,
+from .._errors import (BackendError, CatalogError, ConfigError, ImageError, InvalidIndexError, ModelError,
                        NotFoundError, ScenefitError)
 
 log = logging.getLogger("scenefit.api")
@@ -38,7 +38,7 @@ _STATUS: list[tuple[type[ScenefitError], int]] = [
     (CatalogError, 422),  # a product write with an invalid row
     (ConfigError, 422),  # k, filters, context out of bounds
     (ModelError, 503),
-    (IndexError_, 503),  # no index, corrupt, wrong model: the service is not ready
+    (InvalidIndexError, 503),  # no index, corrupt, wrong model: the service is not ready
     (BackendError, 503),  # the Milvus server is unreachable
 ]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._ingest import IngestConfig
+from ..pipelines._ingest import IngestConfig
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ._ingest import _catalog, _photos
@@ -21,7 +21,7 @@ def bench_ray_ingest(work: Path, n: int, repeats: int, log=print) -> dict:
     """Products/s with local photos, local engine vs Ray, the same catalog and a fresh index
     and cache each run. Ray's cluster start is excluded (it is started once, first); the
     encoder actors' model loads are included, since every Ray ingest pays them."""
-    from ..distributed import connect
+    from ..pipelines import connect
 
     started = connect(None)
     try:

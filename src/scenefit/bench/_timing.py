@@ -50,7 +50,7 @@ def machine() -> dict:
     import faiss
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     try:
         affinity = len(os.sched_getaffinity(0))

@@ -69,7 +69,7 @@ MATERIALS: dict[str, str] = {
 # marbled glaze): kept as a material only when nothing else names one.
 FINISH_MATERIALS: frozenset[str] = frozenset({"marble"})
 
-# Canonical colour → representative sRGB. Names shared with scenefit._colour.SCENE_COLOURS
+# Canonical colour → representative sRGB. Names shared with scenefit.taxonomy._colours.SCENE_COLOURS
 # use the same values so that a product and a scene colour of one name compare as equal.
 # "multicolor" and "clear" are colours without one representative value and are left out:
 # colour_hex() then returns None and the ranker treats them as unknown rather than grey.

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .._errors import IndexError_
+from .._errors import InvalidIndexError
 from ._ann import AnnConfig, IndexSpec
 
 # 2: product metadata moved from products.parquet to a versioned database (see _records).
@@ -50,17 +50,17 @@ class Manifest(BaseModel):
     def load(cls, folder: Path) -> "Manifest":
         path = folder / MANIFEST
         if not path.is_file():
-            raise IndexError_(f"{folder}: not a scenefit index (no {MANIFEST}); run `scenefit ingest` first")
+            raise InvalidIndexError(f"{folder}: not a scenefit index (no {MANIFEST}); run `scenefit ingest` first")
         try:
             data = json.loads(path.read_text("utf-8"))
             manifest = cls.model_validate(data)
         except (json.JSONDecodeError, ValidationError, UnicodeDecodeError) as exc:
-            raise IndexError_(
+            raise InvalidIndexError(
                 f"{path}: corrupt manifest ({str(exc).splitlines()[0]}); "
                 "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
             ) from None
         if manifest.format_version != FORMAT_VERSION:
-            raise IndexError_(
+            raise InvalidIndexError(
                 f"{folder}: index format {manifest.format_version} is not supported by this "
                 f"scenefit (format {FORMAT_VERSION}); rebuild it with `scenefit ingest --rebuild`"
             )

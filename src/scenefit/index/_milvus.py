@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from .._errors import BackendError, ConfigError, IndexError_, ModelMismatchError
+from .._errors import BackendError, ConfigError, InvalidIndexError, ModelMismatchError
 from ._appearance import KeyedVectors, best_keys
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class MilvusSpace:
             space._create(model_id)
             return space
         if not exists:
-            raise IndexError_(f"{where} does not exist; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
+            raise InvalidIndexError(f"{where} does not exist; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
         _call("load_collection", client.load_collection, collection)  # a restarted server keeps it released
         info = _call("describe_collection", client.describe_collection, collection)
         found_dim = next((int(f["params"]["dim"]) for f in info["fields"] if f["name"] == "vector"), None)

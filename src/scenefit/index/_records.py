@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
-from .._errors import IndexError_
+from .._errors import InvalidIndexError
 
 #: The columns of a product row besides its versioning, in ProductRecord field order.
 FIELDS = (
@@ -124,7 +124,7 @@ class SqliteStore:
             self._created = True
             return con
         except sqlite3.DatabaseError as exc:
-            raise IndexError_(f"{self.path}: product database unreadable ({exc}); rebuild with "
+            raise InvalidIndexError(f"{self.path}: product database unreadable ({exc}); rebuild with "
                               "`scenefit ingest CATALOG --index DIR --rebuild`") from None
 
     def load(self, generation: int) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ class PostgresStore:
         try:
             import psycopg
         except ImportError:
-            raise IndexError_("PostgreSQL support needs psycopg: pip install 'scenefit[postgres]'") from None
+            raise InvalidIndexError("PostgreSQL support needs psycopg: pip install 'scenefit[postgres]'") from None
         self._psycopg = psycopg
         self.url = url
         self.uid = uid
@@ -200,7 +200,7 @@ class PostgresStore:
             return self._psycopg.connect(self.url, connect_timeout=10)
         except self._psycopg.OperationalError as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise IndexError_(f"PostgreSQL at SCENEFIT_DATABASE_URL unreachable: {detail}") from None
+            raise InvalidIndexError(f"PostgreSQL at SCENEFIT_DATABASE_URL unreachable: {detail}") from None
 
     def load_ids(self, generation: int) -> list[tuple[str, int]]:
         with self._connect() as con:
@@ -259,7 +259,7 @@ def open_store(kind: str, folder: Path, uid: str, database_url: str | None) -> R
         return SqliteStore(folder, uid)
     if kind == "postgres":
         if not database_url:
-            raise IndexError_(f"{folder}: this index keeps its products in PostgreSQL; "
+            raise InvalidIndexError(f"{folder}: this index keeps its products in PostgreSQL; "
                               "set SCENEFIT_DATABASE_URL to that database")
         return PostgresStore(database_url, uid)
-    raise IndexError_(f"{folder}: unknown product store {kind!r}")
+    raise InvalidIndexError(f"{folder}: unknown product store {kind!r}")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .._errors import IndexError_, ModelMismatchError
+from .._errors import InvalidIndexError, ModelMismatchError
 from . import _ann
 from ._ann import AnnConfig
 from ._appearance import AppearanceStore
@@ -132,7 +132,7 @@ class VectorIndex:
         to FAISS files in the folder, or to Milvus when ``vector_store`` names a collection
         (which is emptied: a new index starts afresh)."""
 
-        from .. import __version__
+        from .._version import __version__
 
         path = Path(path)
         manifest = Manifest(model_id=model_id, dim=dim, encoder=encoder, scenefit_version=__version__,
@@ -145,13 +145,13 @@ class VectorIndex:
         retired: list[int] = []
         try:
             old = Manifest.load(path) if cls.exists(path) else None
-        except IndexError_:
+        except InvalidIndexError:
             old = None  # unreadable: its rows are orphaned (SQLite drops them on the first save)
         if old is not None and old.store == manifest.store:
             manifest.uid, manifest.next_key = old.uid, old.next_key
             try:
                 retired = [r["key"] for r in open_store(old.store, path, old.uid, database_url).load(old.generation)]
-            except IndexError_:
+            except InvalidIndexError:
                 pass
         store = open_store(manifest.store, path, manifest.uid, database_url)
         if vector_store:
@@ -178,12 +178,12 @@ class VectorIndex:
         index built with one (ignored for an index that keeps its products in SQLite)."""
         path = Path(path)
         if not path.is_dir():
-            raise IndexError_(f"{path}: no such index folder; run `scenefit ingest CATALOG --index {path}`")
+            raise InvalidIndexError(f"{path}: no such index folder; run `scenefit ingest CATALOG --index {path}`")
         manifest = Manifest.load(path)
         for _ in range(_OPEN_ATTEMPTS - 1):
             try:
                 return cls._open_generation(path, manifest, database_url)
-            except IndexError_:
+            except InvalidIndexError:
                 # Loading reads the manifest, then the ids, then the files: writers that
                 # saved meanwhile may have pruned the generation it started from. Only a
                 # failure with the manifest unchanged means the index itself is broken.
@@ -210,16 +210,16 @@ class VectorIndex:
         except Exception as exc:  # faiss raises RuntimeError
             # faiss puts its C++ call site in the message: keep the first clause only.
             detail = str(exc).splitlines()[0].split(" at /")[0][:200]
-            raise IndexError_(
+            raise InvalidIndexError(
                 f"{gen}: index files unreadable ({detail}); "
                 "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
             ) from None
         if appearance is not None and (appearance.dim != manifest.appearance_dim
                                        or not appearance.keys() <= set(ids.values())):
-            raise IndexError_(f"{gen}: appearance vectors and products disagree; rebuild with "
+            raise InvalidIndexError(f"{gen}: appearance vectors and products disagree; rebuild with "
                               "`scenefit ingest CATALOG --index DIR --rebuild`")
         if index.ntotal != len(ids) or index.d != manifest.dim:
-            raise IndexError_(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
+            raise InvalidIndexError(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
         return cls(path, manifest, index, ids, appearance, store=store)
 
     def is_current(self) -> bool:
@@ -227,7 +227,7 @@ class VectorIndex:
         processes make per request, to pick up other processes' writes)."""
         try:
             return Manifest.load(self.path).generation == self.manifest.generation
-        except IndexError_:
+        except InvalidIndexError:
             return True  # mid-rebuild or damaged: keep serving what we have
 
     def check_model(self, model_id: str, dim: int) -> None:

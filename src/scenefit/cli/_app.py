@@ -13,11 +13,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from ._errors import ScenefitError
-from .embed import EncoderConfig
-from .images import FetchConfig
-from .index import AnnConfig
-from ._ingest import IngestConfig
+from .._errors import ScenefitError
+from ..embed import EncoderConfig
+from ..images import FetchConfig
+from ..index import AnnConfig
+from ..pipelines._ingest import IngestConfig
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -66,7 +66,7 @@ def _index_folder(index: Path) -> Path:
     """--index names a folder; a file there would otherwise surface as an OS error, or as "not
     an index" with the advice to build one in the very place a folder cannot go."""
     if index.exists() and not index.is_dir():
-        from ._errors import ConfigError
+        from .._errors import ConfigError
 
         raise ConfigError(f"--index {index}: that is a file; an index is a folder (give a new or an existing index folder)")
     return index
@@ -75,32 +75,32 @@ def _index_folder(index: Path) -> Path:
 def _runtime(runtime: Optional[str]) -> dict:
     if runtime is None:
         return {}
-    from .embed._offline import RUNTIMES
+    from ..embed._offline import RUNTIMES
 
     if runtime not in RUNTIMES:
-        from ._errors import ConfigError
+        from .._errors import ConfigError
 
         raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     return {"runtime": runtime}
 
 
 def _scene(regions: Optional[str]):
-    from .scene import SceneConfig
+    from ..scene import SceneConfig
 
     if regions is None:
         return None  # the engine follows the fitted adapter
     if regions not in ("crops", "dense"):
-        from ._errors import ConfigError
+        from .._errors import ConfigError
 
         raise ConfigError(f"--regions must be crops or dense, not {regions!r}")
     return SceneConfig(regions=regions)
 
 
 def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
-    from .engine import Engine
+    from ..engine import Engine
     from ._render import RichProgress
 
-    from ._settings import Settings
+    from .._settings import Settings
 
     _index_folder(index)
     config = None
@@ -139,7 +139,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
-    from ._ingest import IngestConfig
+    from ..pipelines._ingest import IngestConfig
     from ._render import render_ingest
 
     ann = None
@@ -175,7 +175,7 @@ def match(
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
 ):
     """Recommend the products that fit a scene photo."""
-    from .rank import Filters
+    from ..rank import Filters
 
     engine = _engine(index, encoder, clip_model, **_runtime(runtime), scene=_scene(regions))
     filters = Filters.parse(category, where, price_min=price_min, price_max=price_max)
@@ -198,7 +198,7 @@ def demo(
 ):
     """The bundled demo: ingest the seed catalog, then match the living-room photo."""
     from ._demo import demo_files
-    from ._errors import IndexError_
+    from .._errors import InvalidIndexError
     from ._render import render_ingest
 
     catalog, photo = demo_files()
@@ -206,7 +206,7 @@ def demo(
     err.print(Text.assemble(("Ingesting ", "bold"), f"{catalog} → {index}"), soft_wrap=True)
     try:
         report = engine.ingest(catalog)
-    except IndexError_:  # another encoder, an older format, damaged: the demo's own index, start afresh
+    except InvalidIndexError:  # another encoder, an older format, damaged: the demo's own index, start afresh
         report = engine.ingest(catalog, rebuild=True)
     render_ingest(report, err, show=5)
     err.print(Text.assemble(("\nMatching ", "bold"), str(photo)), soft_wrap=True)
@@ -244,7 +244,7 @@ def eval_(
 ):
     """Measure recommendation quality on labelled scenes, against random and plain-cosine baselines."""
     from ._render import render_eval
-    from .evaluate import write_chart
+    from ..evaluate import write_chart
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
     engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions),
@@ -301,7 +301,7 @@ def bench(
                                        "the rest is kept from the previous report."),
 ):
     """Benchmark search, match, memory, cold start and ingestion; write JSON and a table."""
-    from .bench import BenchConfig, run_suite
+    from ..bench import BenchConfig, run_suite
 
     kw = {"out": out, "work": work, "real_index": real_index}
     cfg = BenchConfig.smoke_config(**kw) if smoke else BenchConfig(**kw)
@@ -309,15 +309,15 @@ def bench(
         try:
             cfg.scales = [int(s.replace("_", "")) for s in scales.split(",") if s.strip()]
         except ValueError:
-            from ._errors import ConfigError
+            from .._errors import ConfigError
 
             raise ConfigError(f"--scales: {scales!r} is not a comma-separated list of sizes") from None
     if only:
-        from .bench._suite import SECTIONS
+        from ..bench._suite import SECTIONS
 
         chosen = tuple(x.strip() for x in only.split(",") if x.strip())
         if not chosen or set(chosen) - set(SECTIONS):
-            from ._errors import ConfigError
+            from .._errors import ConfigError
 
             raise ConfigError(f"--only: choose from {','.join(SECTIONS)}")
         cfg.sections = chosen
@@ -339,18 +339,18 @@ def serve(
     Settings come from SCENEFIT_* environment variables: SCENEFIT_API_KEY (writes),
     SCENEFIT_READ_API_KEY, SCENEFIT_DATABASE_URL, SCENEFIT_REDIS_URL, SCENEFIT_MAX_UPLOAD_MB.
     """
-    from .api import run_server
-    from .index import VectorIndex
-    from ._settings import Settings
+    from ..api import run_server
+    from ..index import VectorIndex
+    from .._settings import Settings
 
     if runtime is not None:
         _runtime(runtime)
         os.environ["SCENEFIT_RUNTIME"] = runtime  # the workers read their settings from the environment
     settings = Settings.from_env()  # bad values fail here, before any process starts
     if not VectorIndex.exists(_index_folder(index)):
-        from ._errors import IndexError_
+        from .._errors import InvalidIndexError
 
-        raise IndexError_(f"{index}: not a scenefit index; build one with `scenefit ingest CATALOG --index {index}`")
+        raise InvalidIndexError(f"{index}: not a scenefit index; build one with `scenefit ingest CATALOG --index {index}`")
     if settings.api_key is None:
         _log("SCENEFIT_API_KEY is not set: write endpoints are disabled")
     run_server(index, host=host, port=port, workers=workers, log=_log)

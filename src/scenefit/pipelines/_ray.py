@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .._errors import BackendError, ConfigError
-from .._ingest import EmbedItem, EmbedOutput, IngestConfig, embed_items
+from ._ingest import EmbedItem, EmbedOutput, IngestConfig, embed_items
 from ..catalog import Catalog
 from ..embed import EncoderConfig, build_encoder
 from ..images import FetchConfig, FetchResult, ImageFetcher
@@ -110,7 +110,7 @@ def _fetch_batch(batch, config: dict):
 
 
 class RayRunner:
-    """The :class:`scenefit._ingest.Runner` that fetches and embeds on a Ray cluster."""
+    """The :class:`scenefit.pipelines._ingest.Runner` that fetches and embeds on a Ray cluster."""
 
     name = "ray"
 

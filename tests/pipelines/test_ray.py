@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scenefit import ConfigError
-from scenefit._ingest import IngestConfig
+from scenefit.pipelines._ingest import IngestConfig
 from scenefit.cli import main
 from scenefit.embed import EncoderConfig
 from scenefit.engine import Engine
@@ -111,7 +111,7 @@ def test_cli_engine_ray(cluster, tmp_path, capsys):
 
 
 def test_missing_ray_gives_the_install_hint(block_import):
-    from scenefit.distributed import _ray
+    from scenefit.pipelines import _ray
 
     block_import("ray")
     with pytest.raises(ConfigError, match=r"scenefit\[ray\]"):

@@ -17,14 +17,14 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from ._errors import BackendError, CatalogError, ImageError
-from ._hashing import content_hash, file_sha256
-from ._progress import Progress
-from ._types import Product, RowError
-from .catalog import Catalog, is_url, normalize_description
-from .embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
-from .images import FetchConfig, FetchResult, ImageFetcher, open_image
-from .index import AnnConfig, ProductRecord, VectorIndex
+from .._errors import BackendError, CatalogError, ImageError
+from .._hashing import content_hash, file_sha256
+from .._progress import Progress
+from .._types import Product, RowError
+from ..catalog import Catalog, is_url, normalize_description
+from ..embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
+from ..images import FetchConfig, FetchResult, ImageFetcher, open_image
+from ..index import AnnConfig, ProductRecord, VectorIndex
 
 
 class IngestConfig(BaseModel):
@@ -107,7 +107,7 @@ class EmbedOutput:
 
 class Runner(Protocol):
     """Where image fetching and embedding run: this process (:class:`LocalRunner`) or a Ray
-    cluster (``scenefit.distributed.RayRunner``). Everything else in an ingest is the same code."""
+    cluster (``scenefit.pipelines.RayRunner``). Everything else in an ingest is the same code."""
 
     name: str
 

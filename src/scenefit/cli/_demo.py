@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._errors import ConfigError
+from .._errors import ConfigError
 
 _CATALOG = "product-catalog.csv"
 _PHOTO = "living-room.webp"

@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ._ingest import IngestReport
-from ._schema import MatchResult
-from .evaluate import METRICS, EvalReport
+from ..pipelines._ingest import IngestReport
+from .._schema import MatchResult
+from ..evaluate import METRICS, EvalReport
 
 
 class RichProgress:

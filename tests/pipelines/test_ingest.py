@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scenefit import Catalog, CatalogError, FetchConfig, IngestConfig
-from scenefit._ingest import run_ingest
+from scenefit.pipelines._ingest import run_ingest
 from scenefit._progress import NullProgress
 from scenefit.embed import EmbeddingCache
 from scenefit.index import VectorIndex
@@ -239,7 +239,7 @@ def test_appearance_vectors_are_stored_and_cached(tmp_path, appearance_encoder, 
 
 def test_a_runner_that_loses_items_is_an_error_not_an_endless_loop(tmp_path, fake_encoder):
     from scenefit import BackendError
-    from scenefit._ingest import LocalRunner
+    from scenefit.pipelines._ingest import LocalRunner
 
     class Lossy(LocalRunner):
         name = "lossy"

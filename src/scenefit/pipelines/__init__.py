@@ -1,0 +1,10 @@
+"""Ingest pipelines: catalog → images → embed → index, run locally or on a Ray cluster.
+
+The local runner is the default; Ray is imported only when the Ray runner is used.
+"""
+
+from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
+from ._ray import RayRunner, connect, read_catalog, read_shards, shards_root
+
+__all__ = ["IngestConfig", "IngestReport", "LocalRunner", "RayRunner", "Runner", "connect", "read_catalog",
+           "read_shards", "run_ingest", "shards_root"]
