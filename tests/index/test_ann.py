@@ -45,7 +45,7 @@ def test_ivf_is_tuned_recorded_and_close_to_exact(tmp_path):
     assert spec.kind == "ivf" and spec.nlist > 1 and 1 <= spec.nprobe <= spec.nlist
     assert spec.tuned_recall >= 0.95 and spec.trained_on == 3000
     again = VectorIndex.open(index.path)
-    assert again.manifest.ann == spec and again._faiss.nprobe == spec.nprobe
+    assert again.manifest.ann == spec and again._space._faiss.nprobe == spec.nprobe
     queries = _clustered(100, seed=7)
     hits = 0
     for q in queries:
