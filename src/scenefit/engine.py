@@ -76,9 +76,9 @@ class Engine:
         #: None: FAISS files in the folder. Parsed now: a malformed URI fails before embedding.
         self.vector_store = None
         if vector_store:
-            from .index import MilvusTarget
+            from .index import canonical_store
 
-            self.vector_store = MilvusTarget.parse(vector_store).canonical
+            self.vector_store = canonical_store(vector_store)
         #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)

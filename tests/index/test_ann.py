@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenefit.index import ProductRecord, VectorIndex
+from scenefit.index import Filters, ProductRecord, VectorIndex
 from scenefit.index._ann import AnnConfig, nlist_for, wanted_kind
 
 
@@ -45,7 +45,7 @@ def test_ivf_is_tuned_recorded_and_close_to_exact(tmp_path):
     assert spec.kind == "ivf" and spec.nlist > 1 and 1 <= spec.nprobe <= spec.nlist
     assert spec.tuned_recall >= 0.95 and spec.trained_on == 3000
     again = VectorIndex.open(index.path)
-    assert again.manifest.ann == spec and again._faiss.nprobe == spec.nprobe
+    assert again.manifest.ann == spec and again._space._faiss.nprobe == spec.nprobe
     queries = _clustered(100, seed=7)
     hits = 0
     for q in queries:
@@ -78,7 +78,7 @@ def test_ivf_filtered_search_stays_inside_the_filter(tmp_path, share):
     allowed_rows = np.sort(rng.choice(3000, size=int(3000 * share), replace=False))
     allowed = np.asarray([index.get(f"p{i}").key for i in allowed_rows], np.int64)
     q = _clustered(1, seed=3)[0]
-    keys, _ = index.search(q, 10, allowed)
+    keys, _ = index.search(q, 10, Filters(attributes={"id": [f"p{i}" for i in allowed_rows]}))
     assert len(keys) == 10 and set(keys.tolist()) <= set(allowed.tolist())
     if share == 0.01:  # a small filter is scored exactly: the true top 10 of the subset
         best = allowed_rows[np.argsort(-(x[allowed_rows] @ q))[:10]]
@@ -107,5 +107,5 @@ def test_appearance_space_follows_the_same_choice(tmp_path):
     assert again.manifest.ann.storage == "fp16"  # product vectors: half precision in their lists
     stored = again.appearance.vectors([again.get("p7").key])[0]
     assert float(stored @ looks[7]) > 0.99  # 8-bit storage: close, not equal
-    found = again.appearance.search(looks[:1], 5)
+    found = again.appearance.nearest(looks[:1], 5)
     assert again.get("p0").key in set(found.tolist())

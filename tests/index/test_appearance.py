@@ -16,7 +16,7 @@ def test_appearance_vectors_follow_upserts_deletes_and_saves(tmp_path):
     idx.save()
     again = VectorIndex.open(tmp_path / "ix")
     assert again.manifest.appearance_dim == 3 and len(again.appearance) == 2
-    hit = again.appearance.search(np.array([[0, 0, 1]], np.float32), 1)
+    hit = again.appearance.nearest(np.array([[0, 0, 1]], np.float32), 1)
     assert [again.record(int(k)).id for k in hit] == ["c"]
     np.testing.assert_allclose(again.appearance.vectors([again.get("a").key]), [[1, 0, 0]])
     again.delete(["c"])
@@ -63,7 +63,7 @@ def test_appearance_out_of_step_with_products_is_refused(tmp_path):
 
 
 def test_best_keys_keeps_the_best_scoring_keys_of_many_queries():
-    from scenefit.index._appearance import best_keys
+    from scenefit.index._space import best_keys
 
     keys = np.array([[5, 7, -1], [7, 9, 2]])
     scores = np.array([[0.9, 0.2, 0.0], [0.8, 0.7, 0.1]], np.float32)

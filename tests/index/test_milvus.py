@@ -48,7 +48,7 @@ def test_seed_catalog_same_top10_as_faiss_exact(seed_pair, living_room):
     f, m = VectorIndex.open(faiss_ix), VectorIndex.open(milvus_ix)
     assert f.manifest.ann.kind == "flat" and m.manifest.vector_store == str(folder / "vectors.db")
     assert not list(milvus_ix.glob("gen-*"))  # no FAISS files: the vectors are in Milvus
-    assert m.pushes_down_filters and not f.pushes_down_filters
+    assert type(m._space).__name__ == "MilvusSpace" and type(f._space).__name__ == "FaissSpace"
     for filters in (None, Filters.parse(category=["vase", "figurine"]), Filters.parse(where=["sku_id=10720"])):
         a = _engine(faiss_ix).match(living_room, k=10, filters=filters)
         b = _engine(milvus_ix).match(living_room, k=10, filters=filters)
@@ -59,7 +59,7 @@ def test_seed_catalog_same_top10_as_faiss_exact(seed_pair, living_room):
 def test_writes_map_to_milvus_operations(seed_pair, living_room, tmp_path):
     import shutil
 
-    from scenefit.index._milvus import MilvusSpace
+    from scenefit.index import MilvusCollection as MilvusSpace
 
     _, _, milvus_ix = seed_pair
     ix = tmp_path / "ix"
@@ -133,7 +133,7 @@ def test_unreachable_server_is_one_clear_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_collection_of_another_model_is_refused(seed_pair, tmp_path):
-    from scenefit.index._milvus import MilvusSpace
+    from scenefit.index import MilvusCollection as MilvusSpace
 
     folder, _, milvus_ix = seed_pair
     import shutil
@@ -153,7 +153,7 @@ def test_collection_of_another_model_is_refused(seed_pair, tmp_path):
 
 
 def test_missing_pymilvus_gives_the_install_hint(monkeypatch, block_import):
-    from scenefit.index import _milvus
+    from scenefit.index import _milvus_client as _milvus
 
     block_import("pymilvus")
     monkeypatch.setattr(_milvus, "_CLIENTS", {})
@@ -199,7 +199,7 @@ def test_a_lite_file_held_by_another_process_is_one_clear_error(tmp_path):
     import subprocess
     import sys
 
-    from scenefit.index import _milvus
+    from scenefit.index import _milvus_client as _milvus
 
     db = tmp_path / "held.db"
     holder = subprocess.Popen([sys.executable, "-c", (
@@ -217,7 +217,7 @@ def test_a_lite_file_held_by_another_process_is_one_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_rebuild_fills_a_new_collection_and_drops_the_old_after_the_switch(tmp_path, living_room, monkeypatch):
-    from scenefit.index._milvus import MilvusSpace
+    from scenefit.index import MilvusCollection as MilvusSpace
 
     monkeypatch.chdir(tmp_path)
     _engine(tmp_path / "ix", "v.db").ingest(SEED)  # a relative path: recorded absolute

@@ -59,10 +59,11 @@ def test_search_returns_nearest_first(index):
     assert list(scores) == sorted(scores, reverse=True)
 
 
-def test_search_restricted_to_allowed_keys(index):
+def test_search_restricted_by_filters(index):
+    from scenefit.index import Filters
+
     target = index.vectors([index.get("2").key])[0]
-    allowed = np.array([index.get("0").key, index.get("4").key])
-    keys, _ = index.search(target, 5, allowed)
+    keys, _ = index.search(target, 5, Filters.parse(where=["id=0", "id=4"]))
     assert {index.record(int(k)).id for k in keys} == {"0", "4"}
 
 

@@ -57,8 +57,7 @@ class ProductOut(BaseModel):
 
     @classmethod
     def of(cls, r: ProductRecord) -> "ProductOut":
-        return cls(id=r.id, sku_id=r.sku_id, description=r.description, image=r.image, category=r.category,
-                   colours=r.colours, materials=r.materials, image_status=r.image_status, attributes=r.attributes)
+        return cls.model_validate(r, from_attributes=True)  # the record's fields this model names
 
 
 class WriteResult(BaseModel):

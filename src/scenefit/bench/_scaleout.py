@@ -60,7 +60,7 @@ def bench_milvus_search(work: Path, vectors: np.ndarray, queries: np.ndarray, lo
     exact search over the same vectors."""
     import faiss
 
-    from ..index._milvus import MilvusSpace, MilvusTarget
+    from ..index import MilvusCollection, MilvusTarget
 
     n, dim = vectors.shape
     flat = faiss.IndexFlatIP(dim)
@@ -68,7 +68,7 @@ def bench_milvus_search(work: Path, vectors: np.ndarray, queries: np.ndarray, lo
     _, truth = flat.search(queries, 10)
     path = work / "milvus-bench.db"
     target = MilvusTarget.parse(str(path))
-    space = MilvusSpace.open(target, "bench", dim=dim, model_id="bench", create=True)
+    space = MilvusCollection.open(target, "bench", dim=dim, model_id="bench", create=True)
     t0 = time.perf_counter()
     empty = [{"category": "", "attrs": {}, "price": 0.0, "has_price": False}] * n
     space.upsert(np.arange(n), vectors, empty)

@@ -1,7 +1,9 @@
-"""Product fields as columns, for filters: built once per loaded index, not per query.
+"""Product fields as columns, for the FAISS spaces' filters: built once per loaded index, not
+per query.
 
 A filter then costs a few vectorised comparisons over the catalog instead of a Python loop
-over every product record on every request.
+over every product record on every request; the keys a filter allows are kept for the
+filters asked for most recently (one query searches two spaces with the same filter).
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+from cachetools import LRUCache
+
+from ._filters import FilterSpec
+
 if TYPE_CHECKING:
-    from ._store import ProductRecord
+    from ._product import ProductRecord
+
+_ALLOWED_CACHE = 32  # distinct filters whose allowed keys are kept
 
 
 def _norm(value) -> str:
@@ -27,6 +35,7 @@ class Columns:
         self.keys = keys
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = {}
+        self._allowed: LRUCache = LRUCache(_ALLOWED_CACHE)
         cols: dict[str, list[str]] = {}
         parsed: list[str] = []
         n = 0
@@ -67,6 +76,30 @@ class Columns:
             with self._lock:
                 self._cache[name] = cached
         return cached
+
+    def allowed(self, spec: FilterSpec) -> np.ndarray:
+        """The keys (in ``keys`` order) of the products that pass ``spec``."""
+        with self._lock:
+            cached = self._allowed.get(spec)
+        if cached is not None:
+            return cached
+        mask = np.ones(len(self.keys), dtype=bool)
+        if spec.categories:
+            mask &= np.isin(self.categories(), list(spec.categories)).any(axis=1)
+        for name, values in spec.attributes:
+            mask &= np.isin(self.column(name), list(values))
+        if spec.has_price_range:
+            price = self.numbers("price")
+            ok = ~np.isnan(price)
+            if spec.price_min is not None:
+                ok &= price >= spec.price_min
+            if spec.price_max is not None:
+                ok &= price <= spec.price_max
+            mask &= ok
+        keys = self.keys[mask]
+        with self._lock:
+            self._allowed[spec] = keys
+        return keys
 
 
 def _number(text: str) -> float:

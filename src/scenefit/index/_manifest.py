@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .._atomic import atomic_write
 from .._errors import InvalidIndexError
 from ._ann import AnnConfig, IndexSpec
 
@@ -69,21 +70,12 @@ class Manifest(BaseModel):
     def write_atomic(self, folder: Path) -> None:
         """Replace the manifest in one rename: readers see the old or the new, never half."""
         _remove_stale_tmp(folder)
-        tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
-        try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                fh.write(self.model_dump_json(indent=2))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, folder / MANIFEST)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
+        atomic_write(folder / MANIFEST, self.model_dump_json(indent=2))
 
 
 def _remove_stale_tmp(folder: Path) -> None:
-    """Remove the half-written manifests of writers that died mid-write (a kill, a power cut).
+    """Remove the half-written manifests, named by their writer's pid, of writers that died
+    mid-write (a kill, a power cut).
 
     Writers hold the folder's write lock, so no other writer should be writing one now; a
     file whose process is still alive is left alone all the same (a writer that took no lock)."""
@@ -104,15 +96,3 @@ def _alive(pid: int) -> bool:
         return True
     return True
 
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

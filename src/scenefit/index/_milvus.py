@@ -1,119 +1,46 @@
 """Product vectors in Milvus instead of FAISS files (``scenefit ingest … --store URI``).
 
-``URI`` is ``milvus://HOST:PORT/COLLECTION`` (a Milvus server) or a file path ending in
-``.db`` (Milvus Lite, embedded, collection ``scenefit``). The index folder keeps the manifest
-and the store of record (SQLite or PostgreSQL) as usual; the vectors, and the fields that
-filters test, live in the collection, keyed by the same int64 keys the FAISS index would
-use. A second collection, ``COLLECTION_appearance``, holds the offline encoder's
-image-to-image vectors with the same fields.
+The index folder keeps the manifest and the store of record (SQLite or PostgreSQL) as usual;
+the vectors, and the fields that filters test, live in a collection, keyed by the same int64
+keys the FAISS index would use. A second collection, ``COLLECTION_appearance``, holds the
+offline encoder's image-to-image vectors with the same fields.
 
-Filters are pushed down as Milvus boolean expressions (:func:`filter_expression`), with the
-same meaning as the FAISS path's column filters: values are compared trimmed and lower-cased,
-a category filter matches the parsed category or a ``category``/``type`` column, and a price
-range fails products without a parseable price.
+Filters are pushed down as Milvus boolean expressions (:func:`filter_expression`), built from
+the filter alone (no pass over the catalog), with the same meaning as the FAISS spaces'
+column filters: values are compared trimmed and lower-cased, a category filter matches the
+parsed category or a ``category``/``type`` column, and a price range fails products without
+a parseable price.
 
-Writes are buffered and applied when the index is saved, before the manifest switches to
-the new generation. Milvus has no generations: a reader still on the previous generation
-can miss a product deleted by the save (its record is still readable, its vector is not).
+Writes are buffered and applied when the index is saved: new vectors before the manifest
+switches to the new generation, deletes after it. Milvus has no generations: a reader still
+on the previous generation can miss a product deleted by the save (its record is still
+readable, its vector is not).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import logging
-import threading
-from dataclasses import dataclass
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from .._errors import BackendError, ConfigError, InvalidIndexError, ModelMismatchError
-from ._appearance import KeyedVectors, best_keys
+from .._errors import BackendError
+from ._ann import AnnConfig, IndexSpec
+from ._columns import _norm, _number
+from ._filters import FilterSpec
+from ._manifest import Manifest
+from ._milvus_client import MilvusCollection, MilvusTarget
+from ._space import FieldsOf, KeyedVectors
 
 if TYPE_CHECKING:
-    from ._store import ProductRecord
-
-_MODEL_PROPERTY = "scenefit.model_id"
-_BATCH = 1000  # rows per upsert / ids per get
-
-
-@dataclass(frozen=True)
-class MilvusTarget:
-    uri: str  # what MilvusClient connects to
-    collection: str
-
-    @classmethod
-    def parse(cls, store: str) -> "MilvusTarget":
-        if store.startswith("milvus://"):
-            rest = store[len("milvus://"):]
-            host, sep, collection = rest.partition("/")
-            if not host or not sep or not collection or "/" in collection:
-                raise ConfigError(f"--store {store!r}: expected milvus://HOST:PORT/COLLECTION")
-            return cls(f"http://{host}", collection)
-        if store.endswith(".db"):
-            return cls(str(Path(store).expanduser().absolute()), "scenefit")
-        raise ConfigError(f"--store {store!r}: expected milvus://HOST:PORT/COLLECTION or a Milvus Lite file (*.db)")
-
-    @property
-    def lite(self) -> bool:
-        return not self.uri.startswith("http")
-
-    @property
-    def canonical(self) -> str:
-        """The store as recorded in a manifest: a Lite file as an absolute path (the index
-        is opened from other directories), a server as milvus://HOST:PORT/COLLECTION."""
-        return self.uri if self.lite else f"milvus://{self.uri[len('http://'):]}/{self.collection}"
-
-
-def _pymilvus():
-    try:
-        import pymilvus
-    except ImportError:
-        raise ConfigError("--store milvus needs pymilvus (and milvus-lite for a .db file): "
-                          "pip install 'scenefit[milvus]'") from None
-    return pymilvus
-
-
-_CLIENTS: dict[str, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _client(target: MilvusTarget):
-    """One client per server or file in a process (Milvus Lite opens a file once)."""
-    pymilvus = _pymilvus()
-    # pymilvus logs every failed call with a traceback; scenefit reports it once, as one line.
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(target.uri)
-        if client is None:
-            if target.lite:
-                Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                client = pymilvus.MilvusClient(uri=target.uri, timeout=10)
-            except Exception as exc:  # noqa: BLE001 - pymilvus raises several unrelated types
-                hint = " (a Milvus Lite file is opened by one process at a time)" if target.lite else ""
-                raise BackendError(f"cannot reach Milvus at {target.uri}: {_message(exc)}{hint}") from None
-            _CLIENTS[target.uri] = client
-        return client
-
-
-def _call(what: str, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - MilvusException, grpc errors
-        raise BackendError(f"Milvus {what} failed: {_message(exc)}") from None
-
-
-def _message(exc: Exception) -> str:
-    text = getattr(exc, "message", None) or str(exc)  # MilvusException keeps the server's words apart
-    return (text.splitlines() or [type(exc).__name__])[0][:300]
+    from ._product import ProductRecord
 
 
 def filter_fields(record: "ProductRecord") -> dict[str, Any]:
-    """The fields a filter can test, normalised as the FAISS path's columns are."""
-    from ._columns import _norm, _number
-
+    """The fields a filter can test, normalised as the FAISS spaces' columns are."""
     attrs = {str(k).strip().lower(): _norm(v) for k, v in record.attributes.items()}
     attrs["id"], attrs["sku_id"], attrs["description"] = _norm(record.id), _norm(record.sku_id), _norm(record.description)
     price = _number(attrs.get("price", ""))
@@ -148,167 +75,41 @@ def filter_expression(categories: Iterable[str], attributes: dict[str, set[str]]
     return " and ".join(parts) if parts else "key >= 0"
 
 
-class MilvusSpace:
-    """One collection: int64 key → vector plus filter fields."""
-
-    def __init__(self, target: MilvusTarget, collection: str, dim: int):
-        self.target, self.collection, self.dim = target, collection, dim
-        self.client = _client(target)
-
-    @classmethod
-    def open(cls, target: MilvusTarget, collection: str, *, dim: int, model_id: str, create: bool) -> "MilvusSpace":
-        """The collection of an existing index (checked against its model), or with
-        ``create`` a new, empty one (an existing collection of that name is dropped: a new
-        index starts afresh)."""
-        space = cls(target, collection, dim)
-        client = space.client
-        where = f"Milvus collection {collection!r} at {target.uri}"
-        exists = _call("has_collection", client.has_collection, collection)
-        if create:
-            if exists:
-                space.drop()
-            space._create(model_id)
-            return space
-        if not exists:
-            raise InvalidIndexError(f"{where} does not exist; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
-        _call("load_collection", client.load_collection, collection)  # a restarted server keeps it released
-        info = _call("describe_collection", client.describe_collection, collection)
-        found_dim = next((int(f["params"]["dim"]) for f in info["fields"] if f["name"] == "vector"), None)
-        found_model = (info.get("properties") or {}).get(_MODEL_PROPERTY)
-        if found_dim != dim or found_model != model_id:
-            raise ModelMismatchError(
-                f"{where} holds model {found_model!r} (dim {found_dim}), not {model_id!r} (dim {dim}); "
-                "use another collection, or drop this one")
-        return space
-
-    def _create(self, model_id: str) -> None:
-        from pymilvus import DataType, MilvusClient
-
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("key", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        schema.add_field("category", DataType.VARCHAR, max_length=512)
-        schema.add_field("price", DataType.DOUBLE)
-        schema.add_field("has_price", DataType.BOOL)
-        schema.add_field("attrs", DataType.JSON)
-        params = self.client.prepare_index_params()
-        # Exact inner product: the vectors are L2-normalised, so this is cosine, as in FAISS.
-        # A Milvus server can be given an ANN index on this field by its operator.
-        params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-        # Strong: a search right after a save must see it (a server's default, Bounded, may not).
-        _call("create_collection", self.client.create_collection, self.collection, schema=schema,
-              index_params=params, properties={_MODEL_PROPERTY: model_id}, consistency_level="Strong")
-
-    def upsert(self, keys: Sequence[int], vectors: np.ndarray, fields: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(keys), _BATCH):
-            rows = [{"key": int(k), "vector": v.astype(np.float32).tolist(), **f}
-                    for k, v, f in zip(keys[start : start + _BATCH], vectors[start : start + _BATCH],
-                                       fields[start : start + _BATCH])]
-            _call("upsert", self.client.upsert, self.collection, rows)
-
-    def delete(self, keys: Sequence[int]) -> None:
-        keys = [int(k) for k in keys]
-        for start in range(0, len(keys), _BATCH):
-            _call("delete", self.client.delete, self.collection, ids=keys[start : start + _BATCH])
-
-    def flush(self) -> None:
-        """Seal what was written: Milvus Lite searches unsealed rows one by one, many times
-        slower (`scenefit bench --only scaleout` measures both; docs/scale-out.md)."""
-        _call("flush", self.client.flush, self.collection)
-
-    def write(self, vectors: dict[int, np.ndarray], fields_of) -> None:
-        """Upsert ``vectors`` (key → vector) with ``fields_of(key)``, then flush."""
-        if vectors:
-            keys = sorted(vectors)
-            self.upsert(keys, np.stack([vectors[k] for k in keys]), [fields_of(k) for k in keys])
-            self.flush()
-
-    def remove(self, keys: Iterable[int]) -> None:
-        """Delete ``keys``, then flush."""
-        keys = sorted(int(k) for k in keys)
-        if keys:
-            self.delete(keys)
-            self.flush()
-
-    def count(self) -> int:
-        return int(_call("get_collection_stats", self.client.get_collection_stats, self.collection)["row_count"])
-
-    def all_keys(self) -> np.ndarray:
-        keys: list[int] = []
-        iterator = _call("query_iterator", self.client.query_iterator, self.collection, batch_size=10_000,
-                         filter="key >= 0", output_fields=["key"])
-        while True:
-            page = _call("query", iterator.next)
-            if not page:
-                iterator.close()
-                break
-            keys.extend(int(r["key"]) for r in page)
-        return np.array(sorted(keys), dtype=np.int64)
-
-    def get(self, keys: Sequence[int]) -> np.ndarray:
-        """Vectors of ``keys`` in order; zeros for a key the collection does not hold (a
-        product deleted after the reader's generation was loaded)."""
-        keys = [int(k) for k in keys]
-        out = np.zeros((len(keys), self.dim), np.float32)
-        at: dict[int, list[int]] = {}
-        for i, k in enumerate(keys):
-            at.setdefault(k, []).append(i)
-        unique = list(at)
-        for start in range(0, len(unique), _BATCH):
-            rows = _call("get", self.client.get, self.collection, ids=unique[start : start + _BATCH], output_fields=["vector"])
-            for row in rows:
-                out[at[int(row["key"])]] = np.asarray(row["vector"], np.float32)
-        return out
-
-    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, keys), each (n_queries, k), padded with -1 keys, like FAISS. ``allowed``:
-        a filter expression, or the keys a search may return."""
-        queries = np.atleast_2d(queries).astype(np.float32)
-        expr = allowed if allowed is None or isinstance(allowed, str) else \
-            f"key in [{', '.join(str(int(k)) for k in allowed)}]"
-        res = _call("search", self.client.search, self.collection, data=[q.tolist() for q in queries],
-                    limit=int(k), filter=expr or "", output_fields=["key"],
-                    search_params={"metric_type": "IP"})
-        scores = np.full((len(queries), k), -np.inf, np.float32)
-        keys = np.full((len(queries), k), -1, np.int64)
-        for i, hits in enumerate(res):
-            for j, hit in enumerate(list(hits)[:k]):
-                keys[i, j] = int(hit["key"] if "key" in hit else hit["id"])
-                scores[i, j] = float(hit["distance"])
-        return scores, keys
-
-    def drop(self) -> None:
-        _call("drop_collection", self.client.drop_collection, self.collection)
+@functools.lru_cache(maxsize=256)
+def expression_for(spec: FilterSpec) -> str:
+    return filter_expression(spec.categories, dict(spec.attributes), spec.price_min, spec.price_max)
 
 
-def pending_first(keys: Sequence[int], pending: dict[int, np.ndarray], space: MilvusSpace) -> np.ndarray:
+def pending_first(keys: Sequence[int], pending: dict[int, np.ndarray], collection: MilvusCollection) -> np.ndarray:
     """Vectors of ``keys`` in order: buffered ones (not yet saved) from ``pending``, the rest
     from the collection."""
     keys = [int(k) for k in keys]
-    saved = space.get([k for k in keys if k not in pending])
+    saved = collection.get([k for k in keys if k not in pending])
     if len(saved) == len(keys):
         return saved
     rows = iter(saved)
     return np.stack([pending[k] if k in pending else next(rows) for k in keys])
 
 
-class MilvusAppearance(KeyedVectors):
-    """The appearance space in a Milvus collection, with the interface of
-    :class:`~scenefit.index._appearance.AppearanceStore`. Writes are buffered: new vectors go
-    out before the index's commit (``flush_upserts``), deletes after it (``flush_deletes``)."""
+class MilvusSpace(KeyedVectors):
+    """A vector space in one Milvus collection. Writes are buffered: new vectors go out at
+    the commit, deletes after it (kept for the next commit if Milvus fails then).
 
-    def __init__(self, space: MilvusSpace, keys: np.ndarray | None = None):
-        from ._ann import IndexSpec
+    ``replaces``: (store, collection) of the build this one replaces (a rebuild), whose
+    collections are dropped once the new build is committed."""
 
-        super().__init__(set(space.all_keys().tolist()) if keys is None else set(keys.tolist()))
-        self.space = space
-        self.spec = IndexSpec()
+    def __init__(self, collection: MilvusCollection, keys: set[int] | None = None,
+                 replaces: tuple[str, str] | None = None):
+        super().__init__(set(collection.all_keys().tolist()) if keys is None else keys)
+        self.collection = collection
+        self.spec = IndexSpec()  # Milvus indexes its own collection
         self._pending: dict[int, np.ndarray] = {}
         self._removed: set[int] = set()
+        self._replaces = replaces
 
     @property
     def dim(self) -> int:
-        return self.space.dim
+        return self.collection.dim
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         for k, v in zip(keys, vectors):
@@ -318,35 +119,78 @@ class MilvusAppearance(KeyedVectors):
         self._changed()
 
     def remove(self, keys: list[int]) -> None:
-        present = [k for k in keys if k in self._keys]
+        present = [int(k) for k in keys if int(k) in self._keys]
         for k in present:
             self._pending.pop(k, None)
             self._removed.add(k)
         self._keys.difference_update(present)
         self._changed()
 
-    def flush_upserts(self, fields_of) -> None:
-        """Write the buffered vectors; ``fields_of(key)`` gives a product's filter fields."""
-        self.space.write(self._pending, fields_of)
+    def vectors(self, keys) -> np.ndarray:
+        return pending_first(keys, self._pending, self.collection)
+
+    def prepare(self, filters: FilterSpec) -> None:
+        expression_for(filters)
+
+    def search(self, queries: np.ndarray, k: int, filters: FilterSpec | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Searches what the collection holds: vectors buffered since the last commit are not
+        found until it."""
+        return self.collection.search(queries, k, "" if filters is None else expression_for(filters))
+
+    def commit(self, folder: Path, config: AnnConfig, fields_of: FieldsOf) -> IndexSpec:
+        """Write the new vectors with the fields filters test. Keys are never reused, so
+        vectors of a save that fails are orphans no record names (queries skip them)."""
+        self.collection.write(self._pending, lambda key: filter_fields(fields_of(key)))
         self._pending = {}
-
-    def flush_deletes(self, extra: Iterable[int] = ()) -> None:
-        """Delete removed keys and ``extra`` ones. Kept for a retry if Milvus fails."""
-        self.space.remove(self._removed | {int(k) for k in extra})
-        self._removed = set()
-
-    def fit_index(self, config):  # Milvus indexes its own collection
         return self.spec
 
-    def write(self, folder: Path) -> None:  # nothing on disk: the collection is the store
-        pass
+    def after_commit(self) -> None:
+        """Delete removed vectors, and drop the collections a rebuild replaced. A Milvus
+        failure does not undo the (committed) save: they are retried at the next one, and
+        queries skip the keys meanwhile (no record names them)."""
+        try:
+            self.collection.remove(self._removed)
+            self._removed = set()
+            if self._replaces is not None:
+                store, name = self._replaces
+                target = MilvusTarget.parse(store)
+                for collection in (name, f"{name}_appearance"):
+                    old = MilvusCollection(target, collection, 1)
+                    if old.client.has_collection(collection):
+                        old.drop()
+                self._replaces = None
+        except BackendError:
+            pass
 
-    def vectors(self, keys) -> np.ndarray:
-        return pending_first(keys, self._pending, self.space)
 
-    def search(self, queries: np.ndarray, k: int, allowed: "np.ndarray | str | None" = None,
-               limit: int | None = None) -> np.ndarray:
-        if not self._keys or (isinstance(allowed, np.ndarray) and len(allowed) == 0):
-            return np.zeros(0, np.int64)
-        scores, keys = self.space.search(queries, min(k, len(self._keys)), allowed)
-        return best_keys(scores, keys, limit)
+def _spaces(manifest: Manifest, keys: set[int] | None, create: bool, replaces: tuple[str, str] | None):
+    target = MilvusTarget.parse(manifest.vector_store)
+    base = manifest.vector_collection or target.collection
+    products = MilvusCollection.open(target, base, dim=manifest.dim, model_id=manifest.model_id, create=create)
+    appearance = None
+    if manifest.appearance_dim:
+        looks = MilvusCollection.open(target, f"{base}_appearance", dim=manifest.appearance_dim,
+                                      model_id=manifest.model_id, create=create)
+        appearance = MilvusSpace(looks, set() if create else None)
+    return MilvusSpace(products, keys, replaces), appearance
+
+
+def create_spaces(manifest: Manifest, columns, old: Manifest | None, store: str
+                  ) -> tuple[MilvusSpace, MilvusSpace | None]:
+    """Empty collections for a new index in ``store``. A new collection per build: the
+    current index keeps serving from its own until this one's first save switches the
+    manifest, which then drops the old one. Records the store in ``manifest``."""
+    target = MilvusTarget.parse(store)
+    manifest.vector_store = target.canonical
+    manifest.vector_collection = f"{target.collection}_{uuid.uuid4().hex[:8]}"
+    replaces = None
+    if old is not None and old.vector_store and old.vector_collection:
+        replaces = (old.vector_store, old.vector_collection)
+    return _spaces(manifest, set(), True, replaces)
+
+
+def open_spaces(folder: Path, manifest: Manifest, keys: set[int], columns) -> tuple[MilvusSpace, MilvusSpace | None]:
+    """The collections of an existing index (checked against its model)."""
+    return _spaces(manifest, set(keys), False, None)
+

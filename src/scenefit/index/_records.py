@@ -43,6 +43,10 @@ class RecordStore(Protocol):
     def get_many(self, generation: int, keys: Sequence[int]) -> list[dict[str, Any]]:
         """The rows of ``keys`` visible at ``generation`` (missing ones are left out)."""
 
+    def field_names(self, generation: int) -> set[str]:
+        """The attribute names of the products visible at ``generation`` (as written), for
+        checking filters without reading every record."""
+
     def commit(self, generation: int, rows: Sequence[dict[str, Any]], retired: Iterable[int]) -> None:
         """Make ``rows`` visible and ``retired`` keys invisible from ``generation`` on."""
 
@@ -106,6 +110,12 @@ class SqliteStore:
                 f"AND {_VISIBLE.format(p='?')}", (self.uid, *part, generation, generation))
             out += [_decode(r) for r in cur]
         return out
+
+    def field_names(self, generation: int) -> set[str]:
+        cur = self._read().execute(
+            "SELECT DISTINCT j.key FROM products, json_each(products.attributes) AS j "
+            f"WHERE uid = ? AND {_VISIBLE.format(p='?')}", (self.uid, generation, generation))
+        return {row[0] for row in cur}
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -221,6 +231,13 @@ class PostgresStore:
         except self._psycopg.OperationalError:
             self._local.con = None  # a dropped connection: the next call reconnects
             raise
+
+    def field_names(self, generation: int) -> set[str]:
+        with self._connect() as con:
+            cur = con.execute(f"SELECT DISTINCT jsonb_object_keys(attributes) FROM {_PG_TABLE} WHERE uid = %s "
+                              f"AND jsonb_typeof(attributes) = 'object' AND {_VISIBLE.format(p='%s')}",
+                              (self.uid, generation, generation))
+            return {row[0] for row in cur}
 
     def load(self, generation: int) -> list[dict[str, Any]]:
         cols = ", ".join(f"{f}::text" if f in _JSON_FIELDS else f for f in FIELDS)

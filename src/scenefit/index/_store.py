@@ -1,4 +1,4 @@
-"""A persistent FAISS vector index with its product records, in one folder.
+"""A persistent vector index with its product records, in one folder.
 
 Layout::
 
@@ -10,63 +10,39 @@ Layout::
     DIR/reports/               per-ingest reports of rejected rows and failed images
 
 Every save commits the new generation's product rows (invisible to readers until the
-switch, see ``_records``), writes a complete new generation folder and then switches the
+switch, see ``_records``), has each vector space commit (FAISS: the new generation folder's
+files, each written atomically; Milvus: the new vectors, no folder) and then switches the
 manifest to it with one atomic rename, so a crash mid-write leaves the previous generation
-readable and readers never see vectors and products of different generations.
+readable and readers never see vectors and products of different generations. Where the
+vectors live is chosen once, by ``_backends``, when the index is created or opened.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .._errors import InvalidIndexError, ModelMismatchError
-from . import _ann
 from ._ann import AnnConfig
-from ._appearance import AppearanceStore
+from ._backends import Spaces, create_spaces, open_spaces
 from ._columns import Columns
+from ._filters import Filters, FilterSpec
 from ._manifest import Manifest, now_iso
-from ._records import FIELDS, RecordStore, open_store
+from ._product import ProductRecord
+from ._record_cache import RecordCache
+from ._records import RecordStore, open_store
+from ._space import VectorSpace
 
 if TYPE_CHECKING:
     import filelock
-
-    from ._milvus import MilvusSpace
 
 _KEEP_GENERATIONS = 2  # the current one and its predecessor, for readers mid-load
 # A reader outrun by writers (its generation pruned mid-load) starts again from the newer
 # manifest this many times in all before it reports the failure.
 _OPEN_ATTEMPTS = 4
-
-
-@dataclass
-class ProductRecord:
-    """What the index keeps about a product besides its vector."""
-
-    id: str
-    sku_id: str
-    description: str
-    image: str | None
-    text: str
-    category: str | None
-    colours: list[str]
-    materials: list[str]
-    content_hash: str
-    image_status: str  # "ok", "failed: <reason>", or "none"
-    attributes: dict[str, Any] = field(default_factory=dict)
-    key: int = -1  # FAISS id, assigned by the index
-
-
-def _row(rec: ProductRecord) -> dict[str, Any]:
-    return {f: getattr(rec, f) for f in FIELDS}
-
 
 #: Product records kept in memory after a lookup (the candidates of recent queries); the
 #: rest stay in the store of record until asked for.
@@ -74,7 +50,8 @@ RECORD_CACHE = 50_000
 
 
 class VectorIndex:
-    """Vectors in FAISS (inner product on L2-normalised rows = cosine) plus product records.
+    """Product vectors in a vector space (cosine: inner product on L2-normalised rows) plus
+    product records.
 
     Only ids and keys are loaded when an index opens; a product's record is read from the
     store of record when it is first needed (a query's candidates) and kept in a bounded
@@ -82,28 +59,25 @@ class VectorIndex:
     of every product.
     """
 
-    def __init__(self, path: Path, manifest: Manifest, faiss_index, ids: dict[str, int],
-                 appearance: AppearanceStore | None = None, *, store: RecordStore,
-                 retired: set[int] | None = None, remote: "MilvusSpace | None" = None):
+    def __init__(self, path: Path, manifest: Manifest, ids: dict[str, int], *, store: RecordStore,
+                 spaces: "Callable[[Callable[[], Columns]], Spaces]", retired: set[int] | None = None):
+        """``spaces(columns)``: the (products, appearance) spaces, given this index's columns
+        (for the spaces that resolve filters against them)."""
         self.path = path
         self.manifest = manifest
-        self._faiss = faiss_index  # None when the vectors live in Milvus (``remote``)
-        self._remote = remote
-        self._pending: dict[int, np.ndarray] = {}  # remote: vectors to write at the next save
-        self._garbage: set[int] = set()  # remote: retired keys whose delete failed, retried at the next save
-        self._stale: tuple[str, str] | None = None  # remote: (store, collection) a rebuild replaces
         self._store = store
         # Changes since the last save, for the store: new rows and keys no longer current.
         self._added: dict[int, ProductRecord] = {}
         self._retired: set[int] = set(retired or ())
-        #: image-to-image vectors of products with a photo, when the encoder makes them
-        self.appearance = appearance
         self._by_id = ids
-        self._cache: OrderedDict[int, ProductRecord] = OrderedDict()
-        self._cache_max: int | None = RECORD_CACHE
-        self._cache_lock = threading.Lock()
+        self._cache = RecordCache(RECORD_CACHE)
         self._reference: np.ndarray | None = None
         self._columns: Columns | None = None
+        self._field_names: set[str] | None = None
+        space, appearance = spaces(lambda: self.columns)
+        self._space: VectorSpace = space
+        #: image-to-image vectors of products with a photo, when the encoder makes them
+        self.appearance: VectorSpace | None = appearance
 
     # -- opening -------------------------------------------------------------------------
     @staticmethod
@@ -154,23 +128,8 @@ class VectorIndex:
             except InvalidIndexError:
                 pass
         store = open_store(manifest.store, path, manifest.uid, database_url)
-        if vector_store:
-            import uuid
-
-            from ._milvus import MilvusTarget
-
-            target = MilvusTarget.parse(vector_store)
-            # A new collection per build: the current index keeps serving from its own until
-            # this one's first save switches the manifest, which then drops the old one.
-            manifest.vector_store = target.canonical
-            manifest.vector_collection = f"{target.collection}_{uuid.uuid4().hex[:8]}"
-            remote, appearance = _open_milvus(manifest, create=True)
-            index = cls(path, manifest, None, {}, appearance, store=store, retired=set(retired), remote=remote)
-            if old is not None and old.vector_store and old.vector_collection:
-                index._stale = (old.vector_store, old.vector_collection)
-            return index
-        appearance = AppearanceStore.create(appearance_dim) if appearance_dim else None
-        return cls(path, manifest, _ann.empty_flat(dim), {}, appearance, store=store, retired=set(retired))
+        return cls(path, manifest, {}, store=store, retired=set(retired),
+                   spaces=lambda columns: create_spaces(manifest, columns, old, vector_store))
 
     @classmethod
     def open(cls, path: str | Path, *, database_url: str | None = None) -> "VectorIndex":
@@ -195,32 +154,12 @@ class VectorIndex:
 
     @classmethod
     def _open_generation(cls, path: Path, manifest: Manifest, database_url: str | None) -> "VectorIndex":
-        import faiss
-
-        gen = path / _gen_name(manifest.generation)
         store = open_store(manifest.store, path, manifest.uid, database_url)
         ids = dict(store.load_ids(manifest.generation))
-        if manifest.vector_store:
-            remote, appearance = _open_milvus(manifest, create=False)
-            return cls(path, manifest, None, ids, appearance, store=store, remote=remote)
-        try:
-            index = faiss.read_index(str(gen / "vectors.faiss"))
-            _ann.apply_search_params(index, manifest.ann)
-            appearance = AppearanceStore.read(gen, manifest.appearance_ann) if manifest.appearance_dim else None
-        except Exception as exc:  # faiss raises RuntimeError
-            # faiss puts its C++ call site in the message: keep the first clause only.
-            detail = str(exc).splitlines()[0].split(" at /")[0][:200]
-            raise InvalidIndexError(
-                f"{gen}: index files unreadable ({detail}); "
-                "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
-            ) from None
-        if appearance is not None and (appearance.dim != manifest.appearance_dim
-                                       or not appearance.keys() <= set(ids.values())):
-            raise InvalidIndexError(f"{gen}: appearance vectors and products disagree; rebuild with "
-                              "`scenefit ingest CATALOG --index DIR --rebuild`")
-        if index.ntotal != len(ids) or index.d != manifest.dim:
-            raise InvalidIndexError(f"{gen}: vectors and products disagree; rebuild with `scenefit ingest CATALOG --index DIR --rebuild`")
-        return cls(path, manifest, index, ids, appearance, store=store)
+        keys = set(ids.values())
+        folder = path / _gen_name(manifest.generation)
+        return cls(path, manifest, ids, store=store,
+                   spaces=lambda columns: open_spaces(folder, manifest, keys, columns))
 
     def is_current(self) -> bool:
         """Whether this is still the folder's current generation (a cheap check that serving
@@ -262,38 +201,23 @@ class VectorIndex:
     def records_for(self, keys: Sequence[int]) -> list[ProductRecord | None]:
         """Records of ``keys`` in order; None for a key this generation does not hold (a
         reader that fell two writes behind mid-request)."""
-        out: list[ProductRecord | None] = []
-        missing: list[int] = []
-        with self._cache_lock:
-            for key in keys:
-                key = int(key)
-                rec = self._added.get(key) or self._cache.get(key)
-                if rec is not None and key in self._cache:
-                    self._cache.move_to_end(key)
-                out.append(rec)
-                if rec is None:
-                    missing.append(key)
+        keys = [int(k) for k in keys]
+        cached = self._cache.get_many(keys)
+        out = [self._added.get(k) or rec for k, rec in zip(keys, cached)]
+        missing = [k for k, rec in zip(keys, out) if rec is None]
         if missing and self.manifest.generation > 0:
-            fetched = {row["key"]: ProductRecord(**row) for row in self._store.get_many(self.manifest.generation, missing)}
-            with self._cache_lock:
-                for key, rec in fetched.items():
-                    self._cache[key] = rec
-                self._trim()
-            out = [rec if rec is not None else fetched.get(int(k)) for rec, k in zip(out, keys)]
+            fetched = {row["key"]: ProductRecord.from_row(row)
+                       for row in self._store.get_many(self.manifest.generation, missing)}
+            self._cache.put(fetched.items())
+            out = [rec if rec is not None else fetched.get(k) for rec, k in zip(out, keys)]
         return out
-
-    def _trim(self) -> None:
-        if self._cache_max is not None:
-            while len(self._cache) > self._cache_max:
-                self._cache.popitem(last=False)
 
     def preload(self) -> None:
         """Read every record now and keep them all (writers compare the whole catalog)."""
-        self._cache_max = None
+        self._cache.unbounded()
         if self.manifest.generation > 0:
             rows = self._store.load(self.manifest.generation)  # one scan, not a query per key
-            with self._cache_lock:
-                self._cache.update((row["key"], ProductRecord(**row)) for row in rows)
+            self._cache.put((row["key"], ProductRecord.from_row(row)) for row in rows)
 
     def records(self, batch: int = 5000) -> Iterator[ProductRecord]:
         """Every product (streamed from the store in batches)."""
@@ -305,25 +229,37 @@ class VectorIndex:
 
     @property
     def columns(self) -> Columns:
-        """Product fields as columns for filters (built on first use, dropped on change)."""
+        """Product fields as columns, for the spaces that resolve filters to keys (built on
+        first use, dropped on change)."""
         if self._columns is None:
             self._columns = Columns(self.keys(), self.records())
         return self._columns
 
-    @property
-    def pushes_down_filters(self) -> bool:
-        """Whether ``search`` takes filters as an expression the vector store evaluates
-        (Milvus) rather than as allowed keys."""
-        return self._remote is not None
+    def filter_fields(self) -> set[str]:
+        """The names a filter may test (lower-case): every catalog column of the products,
+        plus the record fields. Asked of the store of record, not read from every record."""
+        if self._field_names is None:
+            names = self._store.field_names(self.manifest.generation) if self.manifest.generation > 0 else set()
+            self._field_names = names
+        names = set(self._field_names)
+        for rec in self._added.values():
+            names.update(rec.attributes)
+        return {n.strip().lower() for n in names}
+
+    def resolve(self, filters: "Filters | FilterSpec | None") -> FilterSpec | None:
+        """``filters`` checked against the index's fields (unknown ones are a ConfigError) and
+        made ready for the searches of both spaces; None when there is no filter."""
+        if filters is None or isinstance(filters, FilterSpec):
+            return filters
+        spec = filters.spec(self.filter_fields())
+        if spec is not None:
+            self._space.prepare(spec)
+        return spec
 
     def vectors(self, keys: Sequence[int]) -> np.ndarray:
         if len(keys) == 0:
             return np.zeros((0, self.manifest.dim), np.float32)
-        if self._remote is not None:
-            from ._milvus import pending_first
-
-            return pending_first(keys, self._pending, self._remote)
-        return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
+        return self._space.vectors(keys)
 
     def reference_vectors(self, n: int = 2048) -> np.ndarray:
         """A fixed random sample of the index's vectors (seeded, so stable between calls).
@@ -338,30 +274,26 @@ class VectorIndex:
             self._reference = self.vectors(np.sort(keys))
         return self._reference
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (keys, cosine scores); ``allowed`` restricts the search to those keys, or
-        is a filter expression when the index ``pushes_down_filters``."""
+    def search(self, query: np.ndarray, k: int, filters: "Filters | FilterSpec | None" = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (keys, cosine scores), restricted to the products that pass ``filters``."""
+        spec = self.resolve(filters)
         if len(self._by_id) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if allowed is not None and len(allowed) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        k = min(k, len(self._by_id))
-        if self._remote is not None:
-            scores, keys = self._remote.search(query.reshape(1, -1), k, allowed)
-            mask = keys[0] >= 0
-            return keys[0][mask], scores[0][mask]
-        if isinstance(allowed, str):
-            raise TypeError("a filter expression needs an index that pushes filters down")
-        scores, keys = _ann.search(self._faiss, self.manifest.ann, query.reshape(1, -1), k, allowed)
+        scores, keys = self._space.search(query.reshape(1, -1), min(k, len(self._by_id)), spec)
         mask = keys[0] >= 0
         return keys[0][mask], scores[0][mask]
 
     # -- writing -------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._reference = self._columns = self._field_names = None
+
     def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray,
                appearance: dict[str, np.ndarray] | None = None) -> None:
         """Add or replace products; ``appearance`` maps product id → appearance vector for the
-        products that have one (ignored when the index keeps no appearance space)."""
-        self._reference = self._columns = None
+        products that have one (ignored when the index keeps no appearance space). The index
+        keeps keyed copies: ``records`` are left as they are."""
+        self._changed()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(records), self.manifest.dim):
             raise ValueError(f"vectors shape {vectors.shape} != ({len(records)}, {self.manifest.dim})")
@@ -378,14 +310,10 @@ class VectorIndex:
             self._remove_keys(replaced)
         keys = np.arange(self.manifest.next_key, self.manifest.next_key + len(records), dtype=np.int64)
         self.manifest.next_key += len(records)
-        for rec, key in zip(records, keys):
-            rec.key = int(key)
-            self._by_id[rec.id] = rec.key
-            self._added[rec.key] = rec
-        if self._remote is not None:
-            self._pending.update(zip(keys.tolist(), vectors))
-        else:
-            self._faiss.add_with_ids(vectors, keys)
+        for rec, key in zip(records, keys.tolist()):
+            self._by_id[rec.id] = key
+            self._added[key] = rec.with_key(key)
+        self._space.add(keys, vectors)
         if self.appearance is not None and appearance:
             pairs = [(int(k), appearance[r.id]) for r, k in zip(records, keys) if r.id in appearance]
             if pairs:
@@ -398,45 +326,36 @@ class VectorIndex:
 
     def _remove_keys(self, pairs: list[tuple[str, int]]) -> None:
         """Remove products given as (id, key)."""
-        self._reference = self._columns = None
+        self._changed()
         if not pairs:
             return
         keys = [key for _, key in pairs]
-        if self._remote is not None:
-            for key in keys:
-                self._pending.pop(key, None)
-        else:
-            _ann.remove(self._faiss, keys)
+        self._space.remove(keys)
         if self.appearance is not None:
             self.appearance.remove(keys)
-        with self._cache_lock:
-            for pid, key in pairs:
-                self._by_id.pop(pid, None)
-                self._cache.pop(key, None)
-                if self._added.pop(key, None) is None:
-                    self._retired.add(key)  # was saved: the store retires it
+        self._cache.discard(keys)
+        for pid, key in pairs:
+            self._by_id.pop(pid, None)
+            if self._added.pop(key, None) is None:
+                self._retired.add(key)  # was saved: the store retires it
 
     def save(self, *, catalog_hash: str | None = None, ann: AnnConfig | None = None) -> None:
         """Write a new generation. The vector indexes are rebuilt first when their size calls
         for another kind (``ann``, default: the config recorded in the manifest)."""
         config = ann or self.manifest.ann_config
-        keys = self.keys()
-        if self._remote is None:
-            self._faiss, ann_spec = _ann.rebuilt(self._faiss, self.manifest.ann, keys, config, storage=config.storage)
-            appearance_spec = self.appearance.fit_index(config) if self.appearance is not None else self.manifest.appearance_ann
-        else:
-            ann_spec, appearance_spec = self.manifest.ann, self.manifest.appearance_ann
         self.path.mkdir(parents=True, exist_ok=True)
         generation = self.manifest.generation + 1
         # Rows first (invisible until the manifest names their generation); a writer that
         # crashed after this step left rows of a generation never reached: undo them.
         self._store.rollback_after(self.manifest.generation)
-        self._store.commit(generation, [_row(r) for r in self._added.values()], sorted(self._retired))
-        retired = sorted(self._retired)
-        if self._remote is not None:
-            self._flush_remote()
-        else:
-            self._write_generation(generation)
+        self._store.commit(generation, [r.to_row() for r in self._added.values()], sorted(self._retired))
+        folder = self.path / _gen_name(generation)
+        # Left by a writer that crashed before its switch (never current): start it afresh.
+        shutil.rmtree(folder, ignore_errors=True)
+        ann_spec = self._space.commit(folder, config, self._added.__getitem__)
+        appearance_spec = self.manifest.appearance_ann
+        if self.appearance is not None:
+            appearance_spec = self.appearance.commit(folder, config, self._added.__getitem__)
         manifest = self.manifest.model_copy(
             update={"generation": generation, "count": len(self._by_id), "updated_at": now_iso(),
                     "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}
@@ -445,71 +364,12 @@ class VectorIndex:
             manifest.catalog_hash = catalog_hash
         manifest.write_atomic(self.path)  # the commit point
         self.manifest = manifest
-        with self._cache_lock:  # now readable from the store at this generation
-            self._cache.update(self._added)
-            self._trim()
+        self._cache.put(self._added.items())  # now readable from the store at this generation
         self._added, self._retired = {}, set()
-        if self._remote is not None:
-            self._remote_cleanup(retired)
-        self._prune_generations()
-
-    def _write_generation(self, generation: int) -> None:
-        """The FAISS files of a generation, written whole under a temporary name and renamed."""
-        import faiss
-
-        final = self.path / _gen_name(generation)
-        tmp = self.path / f".{_gen_name(generation)}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        try:
-            faiss.write_index(self._faiss, str(tmp / "vectors.faiss"))
-            if self.appearance is not None:
-                self.appearance.write(tmp)
-            for f in tmp.iterdir():
-                with f.open("rb") as fh:
-                    os.fsync(fh.fileno())
-            if final.exists():  # left by a crash after the rename below; never current
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-    def _flush_remote(self) -> None:
-        """Before the commit: write the new vectors (with the fields filters test) to Milvus.
-        Keys are never reused, so vectors of a save that fails are orphans no record names
-        (queries skip them) until the next writer reuses those keys."""
-        from ._milvus import filter_fields
-
-        self._remote.write(self._pending, lambda key: filter_fields(self._added[key]))
+        self._space.after_commit()
         if self.appearance is not None:
-            self.appearance.flush_upserts(lambda key: filter_fields(self._added[key]))
-        self._pending = {}
-
-    def _remote_cleanup(self, retired: list[int]) -> None:
-        """After the commit: delete retired vectors, and drop the collections a rebuild
-        replaced. A Milvus failure here does not undo the (committed) save: the keys are
-        retried at the next save, and queries skip them meanwhile (no record names them)."""
-        from .._errors import BackendError
-        from ._milvus import MilvusSpace, MilvusTarget
-
-        todo = sorted(set(retired) | self._garbage)
-        try:
-            self._remote.remove(todo)
-            if self.appearance is not None:
-                self.appearance.remove(todo)
-                self.appearance.flush_deletes(todo)
-            self._garbage = set()
-            if self._stale is not None:
-                store, name = self._stale
-                target = MilvusTarget.parse(store)
-                for collection in (name, f"{name}_appearance"):
-                    space = MilvusSpace(target, collection, 1)
-                    if space.client.has_collection(collection):
-                        space.drop()
-                self._stale = None
-        except BackendError:
-            self._garbage = set(todo)
+            self.appearance.after_commit()
+        self._prune_generations()
 
     def _prune_generations(self) -> None:
         current = self.manifest.generation
@@ -517,28 +377,10 @@ class VectorIndex:
         for gen in _generations(self.path):
             if gen <= current - _KEEP_GENERATIONS:
                 shutil.rmtree(self.path / _gen_name(gen), ignore_errors=True)
-        # Half-written generations of a writer that crashed (writers hold the lock, so none
-        # is in progress now).
+        # Half-written generation folders of a writer that crashed (writers hold the lock,
+        # so none is in progress now).
         for tmp in self.path.glob(".gen-*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _open_milvus(manifest: Manifest, *, create: bool):
-    """The product and appearance collections of a Milvus-backed index. ``create``: a new
-    build, which starts with empty collections."""
-    from ._milvus import MilvusAppearance, MilvusSpace, MilvusTarget
-
-    target = MilvusTarget.parse(manifest.vector_store)
-    base = manifest.vector_collection or target.collection
-    names = [base] + ([f"{base}_appearance"] if manifest.appearance_dim else [])
-    dims = [manifest.dim, manifest.appearance_dim]
-    spaces = []
-    for name, dim in zip(names, dims):
-        spaces.append(MilvusSpace.open(target, name, dim=dim, model_id=manifest.model_id, create=create))
-    appearance = None
-    if len(spaces) > 1:
-        appearance = MilvusAppearance(spaces[1], np.zeros(0, np.int64) if create else None)
-    return spaces[0], appearance
 
 
 def _generations(path: Path) -> list[int]:

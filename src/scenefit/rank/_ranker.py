@@ -12,10 +12,9 @@ from pydantic import BaseModel, Field
 from ..taxonomy._colours import harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
-from ..index import ProductRecord, VectorIndex
+from ..index import Filters, ProductRecord, VectorIndex
 from ._adapter import AppearanceAdapter, pool_regions
 from ._explain import explain
-from ._filters import Filters
 from ._priors import room_affinity
 
 
@@ -107,10 +106,10 @@ class Ranker:
         """Retrieve candidates (by the scene vector, and by regions when there is an
         appearance space) and compute every factor for them."""
         t0 = time.perf_counter()
-        allowed = filters.allowed_keys(index) if filters else None
+        scope = index.resolve(filters)  # checked, and made ready for both spaces
         t1 = time.perf_counter()
         n_cand = max(self.config.candidates, 5 * k)
-        keys, _ = index.search(scene.vector, n_cand, allowed)
+        keys, _ = index.search(scene.vector, n_cand, scope)
         looks = scene.looks
         use_appearance = looks is not None and index.appearance is not None and len(index.appearance) > 0
         if use_appearance:
@@ -122,7 +121,7 @@ class Ranker:
             # Through a fitted adapter the right products are often not among the raw nearest
             # ones (a pool by raw vectors lost a tenth of held-out recall): search through it.
             queries = looks if self.adapter is None else self.adapter.retrieval_queries(looks)
-            keys = np.union1d(keys, index.appearance.search(queries, n_cand, allowed, limit=limit)).astype(np.int64)
+            keys = np.union1d(keys, index.appearance.nearest(queries, n_cand, scope, limit=limit)).astype(np.int64)
         if timings is not None:
             timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
         if len(keys) == 0:

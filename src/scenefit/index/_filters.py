@@ -1,16 +1,19 @@
-"""Filters on product fields and attribute columns, resolved to the index keys they allow."""
+"""Filters on product fields and attribute columns: the query-side data type.
+
+It lives below the ranker so that every vector space can take it: each implementation turns
+the normalised form (:class:`FilterSpec`) into its own (FAISS: a key mask over the index's
+columns; Milvus: a boolean expression the server evaluates).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import numpy as np
-
 from .._errors import ConfigError
-from ..index import VectorIndex
 
-
+#: record fields a filter can test besides the catalog's columns
+RECORD_FIELDS = frozenset({"id", "sku_id", "description", "category"})
 
 
 @dataclass
@@ -41,15 +44,12 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.category or self.attributes or self.price_min is not None or self.price_max is not None)
 
-    def allowed_keys(self, index: VectorIndex) -> np.ndarray | str | None:
-        """Keys that pass, or None when there is no filter. Unknown columns are an error.
-
-        Vectorised over the index's cached columns: no per-product Python per query. For an
-        index that pushes filters down (Milvus), the filter expression instead."""
+    def spec(self, known: set[str]) -> "FilterSpec | None":
+        """The normalised filter (None when there is none). ``known``: the filterable column
+        names, lower-case; an unknown one is an error that lists them."""
         if not self:
             return None
-        cols = index.columns
-        known = cols.known
+        known = set(known) | RECORD_FIELDS
         unknown = [k for k in self.attributes if k.strip().lower() not in known]
         if (self.price_min is not None or self.price_max is not None) and "price" not in known:
             unknown.append("price (for the price range)")
@@ -62,21 +62,21 @@ class Filters:
         for k, vs in self.attributes.items():
             wanted.setdefault(k.strip().lower(), set()).update(v.strip().lower() for v in vs)
         cats |= wanted.pop("category", set())  # category=VALUE means the same as --category
-        if index.pushes_down_filters:
-            from ..index import filter_expression
+        return FilterSpec(frozenset(cats), tuple(sorted((k, frozenset(v)) for k, v in wanted.items())),
+                          self.price_min, self.price_max)
 
-            return filter_expression(cats, wanted, self.price_min, self.price_max)
-        mask = np.ones(len(cols.keys), dtype=bool)
-        if cats:
-            mask &= np.isin(cols.categories(), list(cats)).any(axis=1)
-        for name, values in wanted.items():
-            mask &= np.isin(cols.column(name), list(values))
-        if self.price_min is not None or self.price_max is not None:
-            price = cols.numbers("price")
-            ok = ~np.isnan(price)
-            if self.price_min is not None:
-                ok &= price >= self.price_min
-            if self.price_max is not None:
-                ok &= price <= self.price_max
-            mask &= ok
-        return cols.keys[mask]
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """Filters checked against the index's columns and normalised (trimmed, lower-cased);
+    hashable, so each vector space can keep its translation of a repeated filter."""
+
+    categories: frozenset[str] = frozenset()
+    #: (column, any of these values), sorted by column; all must hold
+    attributes: tuple[tuple[str, frozenset[str]], ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+
+    @property
+    def has_price_range(self) -> bool:
+        return self.price_min is not None or self.price_max is not None
