@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pipelines._ingest import IngestConfig
+from ..pipelines import IngestConfig
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ._ingest import _catalog, _photos
@@ -60,7 +60,7 @@ def bench_milvus_search(work: Path, vectors: np.ndarray, queries: np.ndarray, lo
     exact search over the same vectors."""
     import faiss
 
-    from ..index._milvus import MilvusSpace, MilvusTarget
+    from ..index import MilvusSpace, MilvusTarget
 
     n, dim = vectors.shape
     flat = faiss.IndexFlatIP(dim)
