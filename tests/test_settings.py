@@ -37,3 +37,23 @@ def test_match_queue_is_bounded():
     assert Settings.from_env({"SCENEFIT_MATCH_QUEUE": "0"}).match_queue == 0  # no waiting at all
     with pytest.raises(ConfigError, match="SCENEFIT_MATCH_QUEUE"):
         Settings.from_env({"SCENEFIT_MATCH_QUEUE": "-1"})
+
+
+def test_a_bad_network_names_the_variable():
+    with pytest.raises(ConfigError, match="SCENEFIT_URL_ALLOW_NETWORKS: .*'10.0.0.300/8' is not a network"):
+        Settings.from_env({"SCENEFIT_URL_ALLOW_NETWORKS": "10.0.0.0/8,10.0.0.300/8"})
+
+
+def test_the_process_environment_is_read_by_from_env_only(monkeypatch):
+    monkeypatch.setenv("SCENEFIT_MATCH_QUEUE", "3")
+    monkeypatch.setenv("SCENEFIT_CACHE_DIR", "/elsewhere")  # another component's variable: ignored here
+    assert Settings.from_env().match_queue == 3
+    assert Settings().match_queue == 8  # built in code: the values given and the defaults, nothing else
+    assert Settings(match_queue=5).match_queue == 5
+    assert Settings.from_env({}).match_queue == 8  # an explicit mapping replaces the environment
+
+
+def test_values_given_in_code_are_validated_too():
+    with pytest.raises(ValueError, match="greater than 0"):
+        Settings(max_upload_mb=0)
+    assert Settings(url_allow_networks="10.0.0.0/8, 10.1.0.0/16").url_allow_networks == ("10.0.0.0/8", "10.1.0.0/16")

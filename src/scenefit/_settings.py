@@ -1,22 +1,42 @@
-"""Settings read from ``SCENEFIT_*`` environment variables, declared once.
+"""Settings read from ``SCENEFIT_*`` environment variables, declared once (pydantic-settings).
 
 The CLI and the HTTP service both read them here; everything else receives typed values.
+``Settings.from_env()`` reads the environment; ``Settings(...)`` takes only the values given
+(and the defaults), so a service built in code or a test never picks up the caller's shell.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Literal, Mapping
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._errors import ConfigError
 
 PREFIX = "SCENEFIT_"
 
+# The environment Settings reads while from_env() builds one; None: no environment at all.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("scenefit_settings_environ", default=None)
 
-class Settings(BaseModel):
+
+class _Environment(EnvSettingsSource):
+    """``SCENEFIT_*`` variables of a given mapping; a blank value means unset, values are stripped."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v.strip() for k, v in self._environ.items() if k.upper().startswith(PREFIX) and v.strip()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=False, extra="ignore")
+
     database_url: str | None = Field(
         None, description="PostgreSQL URL for product metadata of new indexes, and of indexes "
         "built with one (several serving machines share it); unset: SQLite in the index folder.")
@@ -29,7 +49,7 @@ class Settings(BaseModel):
         None, description="Bearer key required by read endpoints too (match, products); unset: open.")
     max_upload_mb: float = Field(15, gt=0, description="Largest request body (upload), in MB.")
     url_timeout_s: float = Field(10, gt=0, description="Total time allowed to fetch an image_url.")
-    url_allow_networks: tuple[str, ...] = Field(
+    url_allow_networks: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
     runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
@@ -48,6 +68,13 @@ class Settings(BaseModel):
         30, gt=0, description="Time a match's request body may take to arrive; a slower one is "
         "refused with 408, so slow clients cannot hold the match queue's places for long.")
 
+    @field_validator("url_allow_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
     @field_validator("url_allow_networks")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -59,20 +86,25 @@ class Settings(BaseModel):
         return value
 
     @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   **_unused: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only the values given and, inside from_env(), the SCENEFIT_* variables: no .env
+        # files or secrets directories, which the service never documented.
+        environ = _ENVIRON.get()
+        return (init_settings,) if environ is None else (init_settings, _Environment(settings_cls, environ))
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for name in cls.model_fields:
-            raw = environ.get(PREFIX + name.upper())
-            if raw is None or raw.strip() == "":
-                continue
-            values[name] = tuple(p.strip() for p in raw.split(",") if p.strip()) \
-                if name == "url_allow_networks" else raw.strip()
+        """The settings of ``environ`` (default: the process environment); a bad value is a
+        ConfigError that names its variable."""
+        token = _ENVIRON.set(os.environ if environ is None else environ)
         try:
-            return cls.model_validate(values)
+            return cls()
         except ValidationError as exc:
             err = exc.errors()[0]
             raise ConfigError(f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}") from None
+        finally:
+            _ENVIRON.reset(token)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -243,7 +243,7 @@ class Engine:
         products absent from this catalog; ``config`` and ``fetch`` override the engine's."""
         if not isinstance(catalog, Catalog):
             config = config or self.ingest_config
-            if config.engine == "ray":
+            if config.runner == "ray":
                 from .pipelines import read_catalog
 
                 catalog = read_catalog(str(catalog), config.ray_address)
@@ -299,7 +299,7 @@ class Engine:
                 database_url=self.database_url, ann=config.ann, vector_store=self.vector_store,
             )
         runner = None
-        if config.engine == "ray":
+        if config.runner == "ray":
             from .pipelines import RayRunner, shards_root
 
             # Workers may run elsewhere and in other directories: every path they get is absolute.

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from scenefit._types import Dimensions
-from scenefit.catalog._normalize import COLOUR_HEX, colour_hex, normalize_description
+from scenefit.catalog import colour_hex, normalize_description
 from scenefit.catalog._vocab import COLOUR_ALIASES
+from scenefit.taxonomy import COLOURS as COLOUR_HEX
 
 _CATALOG_CANDIDATES = (
     Path(__file__).resolve().parents[2] / "examples" / "product-catalog.csv",
@@ -181,12 +182,19 @@ def test_colour_hex():
     assert {c for c in COLOUR_ALIASES.values() if c not in COLOUR_HEX} == {"multicolor", "clear"}
 
 
-def test_colours_share_scene_palette_values():
-    from scenefit.taxonomy._colours import SCENE_COLOURS
+def test_scene_colours_are_named_colours_of_the_one_table():
+    from scenefit.taxonomy import SCENE_COLOURS
 
     for name, value in SCENE_COLOURS.items():
-        if name in COLOUR_HEX:
-            assert COLOUR_HEX[name] == value, name
+        assert COLOUR_HEX[name] == value, name
+        assert colour_hex(name) == value, name
+
+
+def test_the_catalog_declares_no_colour_values_of_its_own():
+    from scenefit.catalog import _vocab
+
+    assert not hasattr(_vocab, "COLOUR_HEX")
+    assert set(COLOUR_ALIASES.values()) - {"multicolor", "clear"} <= set(COLOUR_HEX)
 
 
 # --- the whole seed catalog --------------------------------------------------------------

@@ -126,7 +126,8 @@ def test_unknown_runtime_names_the_choices(capsys, seed_index, living_room):
 
 def test_regions_option(capsys, seed_index, living_room):
     code, _, err = run(capsys, "match", living_room, "--index", seed_index, "--regions", "pixels")
-    assert_one_line_error(code, err, "--regions must be crops or dense, not 'pixels'")
+    assert code == 2 and "Traceback" not in err  # a usage error: Typer checks the choice
+    assert "--regions" in err and "'pixels' is not one of 'crops', 'dense'" in err
     code, out, err = run(capsys, "match", living_room, "--index", seed_index, "--regions", "dense", "--json")
     assert code == 0, err
     assert len(json.loads(out)["recommendations"]) == 10
@@ -317,7 +318,7 @@ def test_ingest_index_type_is_recorded(capsys, tmp_path, write_image):
     manifest = VectorIndex.open(tmp_path / "ix").manifest
     assert manifest.ann.kind == "ivf" and manifest.ann.nprobe == 2 and manifest.ann_config.kind == "ivf"
     code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--index-type", "hnsw")
-    assert_one_line_error(code, err, "kind")
+    assert code == 2 and "'hnsw' is not one of 'auto', 'flat', 'ivf'" in err
 
 
 # -- bad input a new user may give ------------------------------------------------------------
@@ -386,3 +387,48 @@ def test_all_malformed_jsonl_catalog(capsys, tmp_path):
     code, _, err = run(capsys, "ingest", tmp_path / "c.jsonl", "--index", tmp_path / "ix")
     assert_one_line_error(code, err, "no line is a JSON object", "(line 1: invalid JSON")
     assert "missing required column" not in err
+
+
+# -- fixed choices ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, option, values", [
+    ("match", "--regions", "crops|dense"), ("match", "--encoder", "auto|clip|offline"),
+    ("ingest", "--index-type", "auto|flat|ivf"), ("ingest", "--runner", "local|ray"),
+    ("eval", "--regions", "crops|dense"), ("fit", "--regions", "crops|dense"),
+])
+def test_help_lists_the_choices(capsys, monkeypatch, command, option, values):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    line = next(line for line in out.splitlines() if option in line.split()[:4])
+    assert values in line, line
+
+
+def test_engine_is_a_hidden_deprecated_name_of_runner(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLUMNS", "200")
+    _, out, _ = run(capsys, "ingest", "--help")
+    assert "--runner" in out and "--engine" not in out
+    code, _, err = run(capsys, "ingest", tmp_path / "missing.csv", "--index", tmp_path / "ix", "--encoder", "offline",
+                       "--engine", "local")
+    assert "--engine is deprecated; use --runner" in err
+    assert_one_line_error(code, err, "missing.csv")  # and then it runs as --runner local would
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix", "--engine", "dask")
+    assert code == 2 and "'dask' is not one of 'local', 'ray'" in err
+    code, _, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix",
+                       "--runner", "local", "--engine", "ray")
+    assert_one_line_error(code, err, "--runner local and --engine ray disagree")
+
+
+def test_choices_come_from_the_config_models():
+    from typing import get_args
+
+    from scenefit.cli._choices import Encoder, IndexType, Regions, Runner
+    from scenefit.embed import EncoderConfig
+    from scenefit.index import AnnConfig
+    from scenefit.pipelines import IngestConfig
+    from scenefit.scene import SceneConfig
+
+    for enum, model, field in ((Encoder, EncoderConfig, "backend"), (Regions, SceneConfig, "regions"),
+                               (IndexType, AnnConfig, "kind"), (Runner, IngestConfig, "runner")):
+        assert [e.value for e in enum] == list(get_args(model.model_fields[field].annotation))
+    assert IngestConfig(engine="ray").runner == "ray" == IngestConfig(runner="ray").engine  # the former name

@@ -50,7 +50,7 @@ def _fetch_one(fetcher: ImageFetcher, source: str) -> FetchResult:
 
 
 def _no_partial_files(tmp_path: Path) -> bool:
-    return not any(p.name.startswith(".part-") for p in (tmp_path / "cache").glob("*"))
+    return not any(p.name.startswith(".") for p in (tmp_path / "cache").glob("*"))  # temp files are hidden
 
 
 def test_success_then_cache_hit_without_network(tmp_path: Path) -> None:

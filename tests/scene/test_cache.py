@@ -78,3 +78,29 @@ def test_unreachable_redis_degrades_to_misses():
 def test_build_picks_redis_only_with_a_url(redis_url):
     assert isinstance(build_scene_cache(None), LRUSceneCache)
     assert isinstance(build_scene_cache(redis_url), RedisSceneCache)
+
+
+def test_lru_put_refreshes_and_replaces():
+    cache = LRUSceneCache(max_items=2)
+    cache.put("a", _emb(1))
+    cache.put("b", _emb(2))
+    cache.put("a", _emb(4))  # a again: replaced and now the most recent
+    cache.put("c", _emb(3))
+    assert cache.get("b") is None
+    np.testing.assert_array_equal(cache.get("a").vector, _emb(4).vector)
+
+
+def test_lru_is_safe_under_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = LRUSceneCache(max_items=8)
+    emb = _emb(1)
+
+    def work(i: int) -> None:
+        for j in range(300):
+            cache.put(f"{i}-{j % 20}", emb)
+            cache.get(f"{(i + 1) % 4}-{j % 20}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    assert len(cache) == 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenefit.taxonomy._colours import (
+from scenefit.taxonomy import (
     NEUTRALS, SCENE_COLOURS, colour_distance, harmony, hex_to_rgb, nearest_name, rgb_to_hex, rgb_to_lab,
 )
 

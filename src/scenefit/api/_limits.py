@@ -6,9 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+from .._body_cap import ByteCap, OverCap
 
 
 class BodyLimitMiddleware:
@@ -22,19 +20,17 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or ())
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        cap = ByteCap(self.max_bytes)
+        try:
+            cap.declare(headers.get(b"content-length"))
+        except OverCap:
             return await self._reject(send)
-        seen = 0
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
+                cap.take(message.get("body", b""))
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -45,7 +41,7 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except OverCap:
             if not started:
                 await self._reject(send)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from .._errors import ConfigError, NotFoundError
-from ..pipelines._ingest import IngestReport
+from ..pipelines import IngestReport
 from ..catalog import MAX_DESCRIPTION_CHARS, MAX_ID_CHARS
 from ..index import ProductRecord
 from ._auth import require_read, require_write

@@ -1,5 +1,5 @@
 """The benchmark suite behind `scenefit bench` (and `benchmarks/suite.py`)."""
 
-from ._suite import BenchConfig, run_suite
+from ._suite import SECTIONS, BenchConfig, run_suite
 
-__all__ = ["BenchConfig", "run_suite"]
+__all__ = ["BenchConfig", "SECTIONS", "run_suite"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pipelines._ingest import IngestConfig
+from ..pipelines import IngestConfig
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ._ingest import _catalog, _photos

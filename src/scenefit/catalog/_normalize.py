@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from .._types import Dimensions, ParsedDescription
 from . import _vocab as V
-from ._vocab import COLOUR_HEX
+from ..taxonomy import COLOURS
 
 _COLOUR, _MATERIAL, _CATEGORY, _FIGURE, _OBJECT = "colour", "material", "cat", "fig", "obj"
 _Kinds = tuple[tuple[str, str], ...]  # ((kind, canonical), ...): a word may be two things
@@ -331,7 +331,7 @@ def colour_hex(name: str | None) -> str | None:
     if not name:
         return None
     key = " ".join(name.lower().replace("-", " ").split())
-    return COLOUR_HEX.get(key) or COLOUR_HEX.get(V.COLOUR_ALIASES.get(key, ""))
+    return COLOURS.get(key) or COLOURS.get(V.COLOUR_ALIASES.get(key, ""))
 
 
 def normalize_description(text: str) -> ParsedDescription:
@@ -404,4 +404,4 @@ def _normalize(original: str) -> ParsedDescription:
     )
 
 
-__all__ = ["COLOUR_HEX", "colour_hex", "normalize_description"]
+__all__ = ["colour_hex", "normalize_description"]

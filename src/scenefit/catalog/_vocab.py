@@ -7,6 +7,8 @@ Plurals are handled by the matcher, so tables only list singular forms.
 
 from __future__ import annotations
 
+from ..taxonomy import COLOURS, require_categories
+
 # Abbreviations of home-décor wholesale feeds. Only unambiguous ones are listed: "TRI" stays
 # (it is "three" in "TRI SUPPORT TABLE", so "triangular" would be invented), and so do "FIG"
 # (the fruit), "POLY" (polyresin / polyester / polystone), "ORG", "RD" and "SS".
@@ -69,42 +71,10 @@ MATERIALS: dict[str, str] = {
 # marbled glaze): kept as a material only when nothing else names one.
 FINISH_MATERIALS: frozenset[str] = frozenset({"marble"})
 
-# Canonical colour → representative sRGB. Names shared with scenefit.taxonomy._colours.SCENE_COLOURS
-# use the same values so that a product and a scene colour of one name compare as equal.
-# "multicolor" and "clear" are colours without one representative value and are left out:
-# colour_hex() then returns None and the ranker treats them as unknown rather than grey.
-# "coral" is not a colour here: in décor rows it names the motif ("CORAL BOWL, ORANGE").
-COLOUR_HEX: dict[str, str] = {
-    "black": "#161616", "charcoal": "#36393d", "anthracite": "#383e42",
-    "dark gray": "#5a5d61", "gray": "#8e9194", "light gray": "#c4c6c8", "greige": "#b3aba1",
-    "white": "#f4f4f2", "off white": "#eeebe2", "antique white": "#ece3d0",
-    "ivory": "#efe8d6", "cream": "#e8dcc0", "beige": "#d3c2a0", "taupe": "#8f8270",
-    "tan": "#c2a378", "brown": "#6e4a2f", "dark brown": "#3e2a1c", "black brown": "#3a2f29",
-    "walnut": "#5b3a24", "natural wood": "#b08858",
-    "natural": "#c8ad85",  # undyed wood / fibre tone, a little lighter than natural wood
-    "silver": "#b8babd", "antique silver": "#9d9c97", "gunmetal": "#3d4347",
-    "pearl": "#e9e4d8", "pearl gray": "#c9c7c0",
-    "gold": "#c9a44c", "antique gold": "#a88a4a", "rose gold": "#b76e79",
-    "bronze": "#8c6a3c", "antique bronze": "#6b5433", "copper": "#b06a3b",
-    "brass": "#b5a642", "antique brass": "#9c8340",
-    "rust": "#a4461f", "terracotta": "#c56a45", "red": "#b3262e", "dark red": "#7d1a22",
-    "burgundy": "#6d1a2a", "pink": "#e4a3b3", "light pink": "#f2c9d2", "blush": "#efc9c4",
-    "orange": "#e07b2e", "orange ombre": "#eb9a5a",
-    "mustard": "#c99a2e", "yellow": "#e8c93a",
-    "olive": "#6f7a3a", "sage": "#9aab8a", "green": "#3f7d4a", "light green": "#a3c99a",
-    "dark green": "#23452f", "antique green": "#5f6f4e", "mint": "#a8dcc0",
-    "emerald": "#2f8a5e", "viridian green": "#40826d", "gray green": "#8a9a86",
-    "sea green": "#2e8b6e", "teal": "#2a7a7a", "turquoise": "#3fb3b0", "aqua": "#7fd3d0",
-    "blue green": "#2f8f9d", "blue": "#3b67a8", "light blue": "#a9c6e0",
-    "baby blue": "#9cc8ec", "sky blue": "#87bfe6", "dark blue": "#1f3a78",
-    "gray blue": "#6f8199", "navy": "#1f2b4a", "cobalt": "#1f4fa8",
-    "blue ombre": "#6d94c8", "purple": "#6b4a8a", "lavender": "#bfb1d9", "plum": "#6e3a5e",
-}
-
-# Spelling → canonical colour, on top of the canonical names themselves. "gray" is the
+# Spelling → canonical colour (the names of scenefit.taxonomy.COLOURS), on top of those names. "gray" is the
 # canonical spelling (the seed catalog's); "grey" variants are added below.
 COLOUR_ALIASES: dict[str, str] = {
-    **{name: name for name in COLOUR_HEX},
+    **{name: name for name in COLOURS},
     "multicolor": "multicolor", "multicolour": "multicolor", "multicolored": "multicolor",
     "multi color": "multicolor", "multi colour": "multicolor", "multi colored": "multicolor",
     "clear": "clear", "transparent": "clear",
@@ -124,8 +94,8 @@ COLOUR_MODIFIERS: frozenset[str] = frozenset(
     {"light", "dark", "pale", "deep", "bright", "soft", "antique", "dusty", "muted", "baby"}
 )
 
-# Product-type phrase → canonical category. Names follow scenefit.rank._priors so the room
-# prior applies. Last matching noun of the first noun phrase wins ("TABLE SCULPTURE" is a
+# Product-type phrase → canonical category (scenefit.taxonomy.CATEGORIES, checked below, so
+# the room prior applies). Last matching noun of the first noun phrase wins ("TABLE SCULPTURE" is a
 # sculpture, "SCULPTURE MIRROR" a mirror).
 CATEGORIES: dict[str, str] = {
     # décor
@@ -227,6 +197,7 @@ OBJECT_NOUNS: tuple[str, ...] = (
 )
 OBJECT_CATEGORY = "sculpture"
 FIGURE_CATEGORY = "figurine"
+require_categories([*CATEGORIES.values(), OBJECT_CATEGORY, FIGURE_CATEGORY], "catalog category phrases")
 
 # Phrases whose words would otherwise be read as something they are not here.
 PLAIN_PHRASES: tuple[str, ...] = ("basket weave", "art deco", "zig zag")

@@ -17,7 +17,8 @@ from .._errors import ScenefitError
 from ..embed import EncoderConfig
 from ..images import FetchConfig
 from ..index import AnnConfig
-from ..pipelines._ingest import IngestConfig
+from ..pipelines import IngestConfig
+from ._choices import Encoder, IndexType, Regions, Runner
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -46,7 +47,7 @@ def _help(model, field: str) -> str:
     return model.model_fields[field].description or ""
 
 EncoderOpt = typer.Option(
-    None, "--encoder", help="auto | clip | offline. Default: the index's encoder, or auto for a new index.",
+    None, "--encoder", help=_help(EncoderConfig, "backend") + " Default: the index's encoder, or auto for a new index.",
 )
 ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(EncoderConfig, "clip_model"))
 
@@ -84,19 +85,28 @@ def _runtime(runtime: Optional[str]) -> dict:
     return {"runtime": runtime}
 
 
-def _scene(regions: Optional[str]):
+def _scene(regions: Optional[Regions]):
     from ..scene import SceneConfig
 
     if regions is None:
         return None  # the engine follows the fitted adapter
-    if regions not in ("crops", "dense"):
-        from .._errors import ConfigError
-
-        raise ConfigError(f"--regions must be crops or dense, not {regions!r}")
-    return SceneConfig(regions=regions)
+    return SceneConfig(regions=regions.value)
 
 
-def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
+def _runner(runner: Optional[Runner], engine_alias: Optional[Runner]) -> str:
+    """--runner, or its deprecated name --engine (which still works, and says so)."""
+    if engine_alias is not None:
+        err.print("warning: --engine is deprecated; use --runner (same values)", style="yellow", soft_wrap=True)
+        if runner is not None and runner != engine_alias:
+            from .._errors import ConfigError
+
+            raise ConfigError(f"--runner {runner.value} and --engine {engine_alias.value} disagree (--engine is "
+                              "the deprecated name of --runner: give only --runner)")
+    chosen = runner or engine_alias
+    return chosen.value if chosen is not None else IngestConfig.model_fields["runner"].default
+
+
+def _engine(index: Path, encoder: Optional[Encoder], clip_model: str, **kw):
     from ..engine import Engine
     from ._render import RichProgress
 
@@ -105,7 +115,7 @@ def _engine(index: Path, encoder: Optional[str], clip_model: str, **kw):
     _index_folder(index)
     config = None
     if encoder is not None or clip_model != _DEFAULT.clip_model:
-        config = EncoderConfig(backend=encoder or "auto", clip_model=clip_model)
+        config = EncoderConfig(backend=encoder.value if encoder is not None else "auto", clip_model=clip_model)
     settings = Settings.from_env()
     kw.setdefault("runtime", settings.runtime)
     return Engine(index, encoder=config, progress=RichProgress(err), log=_log,
@@ -118,36 +128,38 @@ def _log(message: str) -> None:
 
 @app.command()
 def ingest(
-    catalog: str = typer.Argument(..., help="Catalog file: .csv, .tsv, .jsonl or .parquet (with --engine ray, "
+    catalog: str = typer.Argument(..., help="Catalog file: .csv, .tsv, .jsonl or .parquet (with --runner ray, "
                                   "also any URI Ray reads, e.g. s3://bucket/catalog.parquet)."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder (created if missing)."),
-    encoder: Optional[str] = EncoderOpt,
+    encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     rebuild: bool = typer.Option(False, "--rebuild", help="Start a new index (e.g. with another encoder)."),
     keep_missing: bool = typer.Option(False, "--keep-missing", help="Keep index products absent from this catalog."),
     allow_shrink: bool = AllowShrinkOpt,
     concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
     timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
-    index_type: Optional[str] = typer.Option(
-        None, "--index-type", help="auto | flat | ivf. auto: exact up to 20,000 products, IVF above. "
+    index_type: Optional[IndexType] = typer.Option(
+        None, "--index-type", help="auto: exact up to 20,000 products, IVF above. "
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
     runtime: Optional[str] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
-    engine_name: str = typer.Option("local", "--engine", help=_help(IngestConfig, "engine")),
+    runner: Optional[Runner] = typer.Option(
+        None, "--runner", help=_help(IngestConfig, "runner") + " Default: local."),
+    engine_alias: Optional[Runner] = typer.Option(None, "--engine", hidden=True, help="Deprecated name of --runner."),
     address: Optional[str] = typer.Option(None, "--address", help=_help(IngestConfig, "ray_address")),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON on stdout."),
 ):
     """Build or update an index from a catalog. Only new or changed rows are embedded."""
-    from ..pipelines._ingest import IngestConfig
     from ._render import render_ingest
 
     ann = None
     if index_type is not None or nprobe is not None:
-        ann = AnnConfig(kind=index_type or "auto", nprobe=nprobe)
+        ann = AnnConfig(kind=index_type.value if index_type is not None else "auto", nprobe=nprobe)
     engine = _engine(
         index, encoder, clip_model, **_runtime(runtime), vector_store=store,
-        ingest=IngestConfig(sync=not keep_missing, allow_shrink=allow_shrink, ann=ann, engine=engine_name,
+        ingest=IngestConfig(sync=not keep_missing, allow_shrink=allow_shrink, ann=ann,
+                            runner=_runner(runner, engine_alias),
                             ray_address=address),
         fetch=FetchConfig(concurrency=concurrency, timeout_s=timeout),
     )
@@ -169,8 +181,8 @@ def match(
     price_min: Optional[float] = typer.Option(None, "--price-min", help="Lowest price (the catalog's price column)."),
     price_max: Optional[float] = typer.Option(None, "--price-max", help="Highest price (the catalog's price column)."),
     runtime: Optional[str] = RuntimeOpt,
-    regions: Optional[str] = RegionsOpt,
-    encoder: Optional[str] = EncoderOpt,
+    regions: Optional[Regions] = RegionsOpt,
+    encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
 ):
@@ -188,8 +200,8 @@ def demo(
     index: Path = typer.Option(Path(".scenefit/demo-index"), "--index", "-i", help="Where the demo index is kept."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Number of recommendations."),
     context: Optional[str] = typer.Option(None, "--context", "-c", help="Optional text context."),
-    encoder: str = typer.Option(
-        "offline", "--encoder",
+    encoder: Encoder = typer.Option(
+        Encoder("offline"), "--encoder",
         help="offline (default: no download, same picks everywhere), clip or auto.",
     ),
     clip_model: str = ClipModelOpt,
@@ -233,11 +245,11 @@ def eval_(
     seed: int = typer.Option(
         0, "--seed", help="Seed of the random baseline and of the --cv fold split: another split of the same "
         "scenes shows how much the held-out figures depend on it."),
-    encoder: Optional[str] = EncoderOpt,
+    encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
     runtime: Optional[str] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
-    regions: Optional[str] = RegionsOpt,
+    regions: Optional[Regions] = RegionsOpt,
     allow_shrink: bool = AllowShrinkOpt,
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
@@ -267,9 +279,9 @@ def fit(
     adapt: bool = typer.Option(
         True, "--adapt/--no-adapt",
         help="Fit the appearance adapter (product photos vs scene regions); --no-adapt removes one."),
-    encoder: Optional[str] = EncoderOpt,
+    encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
-    regions: Optional[str] = RegionsOpt,
+    regions: Optional[Regions] = RegionsOpt,
 ):
     """Fit on your labelled scenes and save in the index: the appearance adapter, the ranking
     weights and the room-type model (the last two cross-validated)."""
@@ -313,7 +325,7 @@ def bench(
 
             raise ConfigError(f"--scales: {scales!r} is not a comma-separated list of sizes") from None
     if only:
-        from ..bench._suite import SECTIONS
+        from ..bench import SECTIONS
 
         chosen = tuple(x.strip() for x in only.split(",") if x.strip())
         if not chosen or set(chosen) - set(SECTIONS):

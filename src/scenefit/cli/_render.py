@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..pipelines._ingest import IngestReport
+from ..pipelines import IngestReport
 from .._schema import MatchResult
 from ..evaluate import METRICS, EvalReport
 

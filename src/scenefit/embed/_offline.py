@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 from scipy.special import softmax
 
+from .._cache_root import cache_root
 from .._errors import ModelError
 from ..images import centre_square, grid
 from ._base import l2_normalize
@@ -63,10 +64,7 @@ def imagenet_labels() -> list[str]:
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("SCENEFIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "scenefit"
-    )
-    return Path(root)
+    return cache_root()
 
 
 class OfflineEncoder:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -24,6 +22,9 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._atomic import atomic_path
+from .._body_cap import OverCap, capped_body
+from .._cache_root import cache_root
 from ._guard import AddressPolicy, GuardedTransport, atls_context, one_line, url_problem
 
 #: Consecutive connection-level failures after which a host's remaining URLs fail at once.
@@ -40,11 +41,8 @@ _REACHED, _CONNECTION, _NEUTRAL = "reached", "connection", "neutral"
 
 
 def default_cache_dir() -> Path:
-    """``$SCENEFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/scenefit/images``, else ``~/.cache/…``."""
-    if env := os.environ.get("SCENEFIT_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "scenefit" / "images"
+    """``images/`` in the user cache (:func:`scenefit._cache_root.cache_root`)."""
+    return cache_root() / "images"
 
 
 class FetchConfig(BaseModel):
@@ -271,7 +269,7 @@ class ImageFetcher:
         if (problem := url_problem(url)) is not None:
             return FetchResult(source, None, f"invalid URL: {problem}")
         target = self.cache_path(url)
-        if target.is_file():  # only complete files ever get this name (os.replace)
+        if target.is_file():  # only complete files ever get this name (atomic_path renames them in)
             if guard is not None:
                 # The cache is shared with the operator's own ingests, which may fetch from
                 # internal hosts: a URL someone else chose gets a cached copy only if it
@@ -346,30 +344,24 @@ class ImageFetcher:
                             retryable=code in _RETRY_STATUS,
                             # Seconds form only; for an HTTP-date our own backoff will do.
                             retry_after=float(wait) if wait.isascii() and wait.isdigit() else None)
-            declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise _Fail(f"image too large ({int(declared):,} bytes, limit {cap:,})")
-            # Stream into a temp file beside the target; os.replace() then publishes it
-            # atomically, so other processes sharing the cache never see half a file.
             try:
-                fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, prefix=".part-")
+                body = capped_body(resp, cap)  # decoded chunks: also caps gzip bombs
+            except OverCap as over:
+                raise _Fail(f"image too large ({over.declared:,} bytes, limit {cap:,})") from None
+            # Streamed into a temp file beside the target and published by rename, so other
+            # processes sharing the cache never see half a file. No fsync: a cached image lost
+            # in a crash is fetched again, and a sync per image would slow every ingest.
+            try:
+                with atomic_path(target, fsync=False) as tmp:
+                    with tmp.open("wb") as fh:
+                        try:
+                            async for chunk in body:
+                                fh.write(chunk)
+                        except OverCap:
+                            raise _Fail(f"image too large (more than {cap:,} bytes)") from None
+                    _check_image(tmp, resp.headers.get("content-type"))
             except OSError as exc:
                 raise _Fail(f"cannot write image cache: {exc}", host=_NEUTRAL) from None
-            tmp = Path(tmp_name)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    size = 0
-                    async for chunk in resp.aiter_bytes():  # decoded: also caps gzip bombs
-                        size += len(chunk)
-                        if size > cap:
-                            raise _Fail(f"image too large (more than {cap:,} bytes)")
-                        fh.write(chunk)
-                _check_image(tmp, resp.headers.get("content-type"))
-                os.replace(tmp, target)
-            except OSError as exc:
-                raise _Fail(f"cannot write image cache: {exc}", host=_NEUTRAL) from None
-            finally:
-                tmp.unlink(missing_ok=True)
 
 
 def _check_local(source: str, path: Path) -> FetchResult:

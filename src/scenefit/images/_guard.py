@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .._body_cap import OverCap, capped_body
 from .._errors import ConfigError, ImageError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -246,16 +247,12 @@ async def fetch_url_bytes(url: str, *, max_bytes: int, timeout_s: float,
                 async with client.stream("GET", url) as resp:
                     if not resp.is_success:
                         raise UnsafeURLError(f"image_url answered HTTP {resp.status_code}")
-                    declared = resp.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise UnsafeURLError(f"image_url body is {int(declared):,} bytes (limit {max_bytes:,})")
-                    chunks, size = [], 0
-                    async for chunk in resp.aiter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise UnsafeURLError(f"image_url body is over the {max_bytes:,}-byte limit")
-                        chunks.append(chunk)
-                    return b"".join(chunks)
+                    try:
+                        return b"".join([chunk async for chunk in capped_body(resp, max_bytes)])
+                    except OverCap as over:
+                        if over.declared is not None:
+                            raise UnsafeURLError(f"image_url body is {over.declared:,} bytes (limit {max_bytes:,})") from None
+                        raise UnsafeURLError(f"image_url body is over the {max_bytes:,}-byte limit") from None
     except TimeoutError:
         raise UnsafeURLError(f"image_url took longer than {timeout_s:g}s") from None
     except BlockedAddress as exc:

@@ -15,7 +15,7 @@ from typing import Callable, Iterator, Literal, Protocol, Sequence
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from .._errors import BackendError, CatalogError, ImageError
 from .._hashing import content_hash, file_sha256
@@ -42,13 +42,19 @@ class IngestConfig(BaseModel):
                                   "None: as recorded in the index (auto for a new one).")
     write_report: bool = Field(True, description="Write reports/ingest-*.json (off for API writes, "
                                "which answer with the report instead).")
-    engine: Literal["local", "ray"] = Field(
-        "local", description="local: fetch and embed in this process. ray: fetch images and embed "
+    runner: Literal["local", "ray"] = Field(
+        "local", validation_alias=AliasChoices("runner", "engine"),  # engine: its former name
+        description="local: fetch and embed in this process. ray: fetch images and embed "
         "on a Ray cluster (encoder actors, embeddings written as Parquet shards); the index is "
         "built here from the shards.")
     ray_address: str | None = Field(
-        None, description="Ray cluster for engine=ray: auto (a running cluster), ray://HOST:PORT, "
+        None, description="Ray cluster for runner=ray: auto (a running cluster), ray://HOST:PORT, "
         "or unset for a local cluster on this machine's CPUs.")
+
+    @property
+    def engine(self) -> str:
+        """The former name of :attr:`runner` ("engine" is the :class:`scenefit.Engine` class)."""
+        return self.runner
 
 
 @dataclass

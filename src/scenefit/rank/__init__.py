@@ -3,7 +3,8 @@
 from ._adapter import FILE as ADAPTER_FILE
 from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
 from ..index import Filters  # the query-side type lives with the index, which takes it
-from ._priors import ROOMS, known_categories, room_affinity
+from ..taxonomy import ROOMS  # re-exported: rank's callers pass room distributions over these
+from ._priors import known_categories, room_affinity
 from ._fit import FIT_FILE, FitSample, FittedRanking, fit_ranking
 from ._ranker import Pool, RankConfig, Ranker, RankWeights, Recommendation
 

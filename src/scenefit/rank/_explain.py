@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..taxonomy._colours import NEUTRALS, colour_distance, harmony
+from ..taxonomy import NEUTRALS, colour_distance, harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import ProductRecord

@@ -1,20 +1,18 @@
 """Where product categories belong: a prior of category → room affinity.
 
 Hand-written from common furnishing practice, as a starting point; it is deliberately coarse
-(three levels) so it cannot pretend to knowledge it doesn't have. Categories missing here
-get a neutral 0.5 for every room.
+(three levels) so it cannot pretend to knowledge it doesn't have. Rooms and categories are
+the names of :mod:`scenefit.taxonomy`, checked at import; a declared category missing here
+gets a neutral 0.5 for every room.
 """
 
 from __future__ import annotations
 
 import functools
 
-HIGH, MID, LOW = 1.0, 0.6, 0.2
+from ..taxonomy import ROOMS, require_categories, require_rooms
 
-ROOMS = (
-    "living room", "bedroom", "dining room", "kitchen", "home office",
-    "bathroom", "kids room", "hallway", "outdoor", "laundry room",
-)
+HIGH, MID, LOW = 1.0, 0.6, 0.2
 
 # category → (rooms where it is at home, rooms where it often works); all else is LOW.
 _AFFINITY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -71,6 +69,10 @@ _AFFINITY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "clock": (("living room", "kitchen"), ("home office", "bedroom", "hallway")),
     "plant": (("living room", "outdoor"), ("bedroom", "home office", "kitchen", "bathroom")),
 }
+
+# A misspelt room or category would otherwise match nothing and quietly give the neutral 0.5.
+require_categories(_AFFINITY, "rank room priors")
+require_rooms({room for high, mid in _AFFINITY.values() for room in (*high, *mid)}, "rank room priors")
 
 
 @functools.lru_cache(maxsize=1024)

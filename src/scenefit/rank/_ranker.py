@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..taxonomy._colours import harmony
+from ..taxonomy import harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import Filters, ProductRecord, VectorIndex

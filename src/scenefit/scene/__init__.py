@@ -2,7 +2,7 @@
 
 from ._cache import LRUSceneCache, RedisSceneCache, SceneCache, build_scene_cache
 from ._analyze import ROOM_PROMPTS, STYLE_PROMPTS, SceneAnalyzer, SceneConfig
-from ._colours import PALETTES, dominant_colours, palette_distribution
+from ._palette import PALETTES, dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
 
 __all__ = [

@@ -12,11 +12,13 @@ from pydantic import BaseModel, Field
 from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ..images import centre, grid
-from ._colours import dominant_colours, palette_distribution
+from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
+from ._palette import dominant_colours, palette_distribution
 from ._room_model import RoomModel, room_features
 from ._windows import DENSE_SHORT_SIDE, window_means
 
-# Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
+# Several phrasings per class, averaged: zero-shot text prompts are noisy one by one. The keys
+# are the rooms and styles of scenefit.taxonomy, every one of them, in its order (checked below).
 ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
     "living room": ("a living room with a sofa", "a lounge with a couch and coffee table"),
     "bedroom": ("a bedroom with a bed", "a bed with pillows and a quilt"),
@@ -42,6 +44,10 @@ STYLE_PROMPTS: dict[str, tuple[str, ...]] = {
     "coastal": ("a coastal beach house interior", "nautical seaside decor"),
     "glam": ("a glamorous interior with gold and velvet", "luxurious glam decor"),
 }
+require_rooms(ROOM_PROMPTS, "scene room prompts")
+require_styles(STYLE_PROMPTS, "scene style prompts")
+if tuple(ROOM_PROMPTS) != ROOMS or tuple(STYLE_PROMPTS) != STYLES:
+    raise ValueError("scene prompts: one prompt group per declared room and style, in scenefit.taxonomy's order")
 
 
 class SceneConfig(BaseModel):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from .._errors import ConfigError
 from .._types import NamedColour, SceneEmbedding
@@ -46,31 +46,28 @@ def loads(data: bytes) -> SceneEmbedding:
 
 
 class LRUSceneCache:
-    """In-process, thread-safe, bounded by entry count."""
+    """In-process, thread-safe, bounded by entry count (cachetools' LRU behind one lock:
+    cachetools caches are not thread-safe, and a read reorders the entries too)."""
 
     def __init__(self, max_items: int = 256):
         self.max_items = max_items
-        self._items: OrderedDict[str, SceneEmbedding] = OrderedDict()
+        self._items: LRUCache[str, SceneEmbedding] | None = LRUCache(max_items) if max_items > 0 else None
         self._lock = threading.Lock()
 
     def get(self, key: str) -> SceneEmbedding | None:
+        if self._items is None:
+            return None
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            return self._items.get(key)
 
     def put(self, key: str, value: SceneEmbedding) -> None:
-        if self.max_items <= 0:
+        if self._items is None:
             return
         with self._lock:
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return 0 if self._items is None else len(self._items)
 
 
 class RedisSceneCache:

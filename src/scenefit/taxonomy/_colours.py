@@ -1,4 +1,4 @@
-"""Colour arithmetic shared by the scene analyser and the ranker: names, CIELAB, harmony."""
+"""Colour names and their values (one table for catalog and scene), CIELAB, harmony."""
 
 from __future__ import annotations
 
@@ -6,22 +6,49 @@ import functools
 
 import numpy as np
 
-# Names a décor buyer would use for what a room photo shows. Neutral names are deliberately
-# dense because most room pixels are walls, floors and textiles. Silver is left out: a flat
-# average of pixels cannot tell brushed metal from a grey wall. Gold, bronze and copper stay
-# because their hues are distinctive enough.
-SCENE_COLOURS: dict[str, str] = {
-    "black": "#161616", "charcoal": "#36393d", "dark gray": "#5a5d61", "gray": "#8e9194",
-    "light gray": "#c4c6c8", "greige": "#b3aba1", "white": "#f4f4f2", "ivory": "#efe8d6",
-    "cream": "#e8dcc0", "beige": "#d3c2a0", "taupe": "#8f8270", "tan": "#c2a378",
-    "brown": "#6e4a2f", "dark brown": "#3e2a1c", "walnut": "#5b3a24", "natural wood": "#b08858",
-    "gold": "#c9a44c", "bronze": "#8c6a3c", "copper": "#b06a3b", "rust": "#a4461f",
-    "terracotta": "#c56a45", "red": "#b3262e", "burgundy": "#6d1a2a", "pink": "#e4a3b3",
-    "blush": "#efc9c4", "orange": "#e07b2e", "mustard": "#c99a2e", "yellow": "#e8c93a",
-    "olive": "#6f7a3a", "sage": "#9aab8a", "green": "#3f7d4a", "dark green": "#23452f",
-    "teal": "#2a7a7a", "turquoise": "#3fb3b0", "light blue": "#a9c6e0", "blue": "#3b67a8",
-    "navy": "#1f2b4a", "purple": "#6b4a8a", "lavender": "#bfb1d9",
+# Every colour name with its representative sRGB, one table for products and scenes: a product
+# and a scene colour of one name are the same colour. "multicolor" and "clear" are colours
+# without one representative value and are left out (the ranker treats them as unknown rather
+# than grey). "coral" is not a colour here: in décor rows it names the motif ("CORAL BOWL, ORANGE").
+COLOURS: dict[str, str] = {
+    "black": "#161616", "charcoal": "#36393d", "anthracite": "#383e42",
+    "dark gray": "#5a5d61", "gray": "#8e9194", "light gray": "#c4c6c8", "greige": "#b3aba1",
+    "white": "#f4f4f2", "off white": "#eeebe2", "antique white": "#ece3d0",
+    "ivory": "#efe8d6", "cream": "#e8dcc0", "beige": "#d3c2a0", "taupe": "#8f8270",
+    "tan": "#c2a378", "brown": "#6e4a2f", "dark brown": "#3e2a1c", "black brown": "#3a2f29",
+    "walnut": "#5b3a24", "natural wood": "#b08858",
+    "natural": "#c8ad85",  # undyed wood / fibre tone, a little lighter than natural wood
+    "silver": "#b8babd", "antique silver": "#9d9c97", "gunmetal": "#3d4347",
+    "pearl": "#e9e4d8", "pearl gray": "#c9c7c0",
+    "gold": "#c9a44c", "antique gold": "#a88a4a", "rose gold": "#b76e79",
+    "bronze": "#8c6a3c", "antique bronze": "#6b5433", "copper": "#b06a3b",
+    "brass": "#b5a642", "antique brass": "#9c8340",
+    "rust": "#a4461f", "terracotta": "#c56a45", "red": "#b3262e", "dark red": "#7d1a22",
+    "burgundy": "#6d1a2a", "pink": "#e4a3b3", "light pink": "#f2c9d2", "blush": "#efc9c4",
+    "orange": "#e07b2e", "orange ombre": "#eb9a5a",
+    "mustard": "#c99a2e", "yellow": "#e8c93a",
+    "olive": "#6f7a3a", "sage": "#9aab8a", "green": "#3f7d4a", "light green": "#a3c99a",
+    "dark green": "#23452f", "antique green": "#5f6f4e", "mint": "#a8dcc0",
+    "emerald": "#2f8a5e", "viridian green": "#40826d", "gray green": "#8a9a86",
+    "sea green": "#2e8b6e", "teal": "#2a7a7a", "turquoise": "#3fb3b0", "aqua": "#7fd3d0",
+    "blue green": "#2f8f9d", "blue": "#3b67a8", "light blue": "#a9c6e0",
+    "baby blue": "#9cc8ec", "sky blue": "#87bfe6", "dark blue": "#1f3a78",
+    "gray blue": "#6f8199", "navy": "#1f2b4a", "cobalt": "#1f4fa8",
+    "blue ombre": "#6d94c8", "purple": "#6b4a8a", "lavender": "#bfb1d9", "plum": "#6e3a5e",
 }
+
+# The names a scene photo's measured colours are given: those a décor buyer would use for what
+# a room shows. Neutral names are deliberately dense because most room pixels are walls, floors
+# and textiles. Silver is left out: a flat average of pixels cannot tell brushed metal from a
+# grey wall. Gold, bronze and copper stay because their hues are distinctive enough.
+_SCENE_NAMES: tuple[str, ...] = (
+    "black", "charcoal", "dark gray", "gray", "light gray", "greige", "white", "ivory",
+    "cream", "beige", "taupe", "tan", "brown", "dark brown", "walnut", "natural wood",
+    "gold", "bronze", "copper", "rust", "terracotta", "red", "burgundy", "pink",
+    "blush", "orange", "mustard", "yellow", "olive", "sage", "green", "dark green",
+    "teal", "turquoise", "light blue", "blue", "navy", "purple", "lavender",
+)
+SCENE_COLOURS: dict[str, str] = {name: COLOURS[name] for name in _SCENE_NAMES}
 
 NEUTRALS = frozenset({
     "black", "charcoal", "dark gray", "gray", "light gray", "greige", "white", "ivory",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..taxonomy._colours import SCENE_COLOURS, hex_to_rgb, nearest_name, rgb_to_hex, rgb_to_lab
+from ..taxonomy import SCENE_COLOURS, hex_to_rgb, nearest_name, rgb_to_hex, rgb_to_lab
 from .._types import NamedColour
 
 # Palette families, each described by colours that define it. A scene's palette distribution
