@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Literal, Mapping
+from typing import Mapping
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from ._errors import ConfigError
+from .embed import Runtime
 
 PREFIX = "SCENEFIT_"
 
@@ -32,7 +33,7 @@ class Settings(BaseModel):
     url_allow_networks: tuple[str, ...] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
-    runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
+    runtime: Runtime | None = Field(
         None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(
