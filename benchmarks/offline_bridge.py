@@ -26,7 +26,8 @@ import torch
 
 from scenefit import Catalog
 from scenefit.embed import l2_normalize
-from scenefit.embed._offline import OfflineEncoder, _preprocess
+from scenefit.embed._offline import OfflineEncoder
+from scenefit.embed._preprocess import preprocess as _preprocess
 from scenefit.images import open_image
 from scenefit.scene._analyze import _crops
 
@@ -34,7 +35,7 @@ from scenefit.scene._analyze import _crops
 def features(enc: OfflineEncoder, images) -> tuple[np.ndarray, np.ndarray]:
     """ImageNet logits and pooled 1280-d features for a list of PIL images."""
     logits, pooled = [], []
-    model = enc._image_model
+    model = enc.networks.image_model
     for start in range(0, len(images), 32):
         batch = torch.from_numpy(np.stack([_preprocess(im) for im in images[start:start + 32]]))
         with torch.inference_mode():

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from scenefit.embed._offline import OfflineEncoder, _calibration_batch, _preprocess_many
-from scenefit.embed._onnx import _session, quantize_image_net
+from scenefit.embed._offline import OfflineEncoder
+from scenefit.embed._onnx import session as _session
+from scenefit.embed._onnx_export import calibration_batch as _calibration_batch, quantize_image_net
+from scenefit.embed._preprocess import preprocess_many as _preprocess_many
 from scenefit.images import centre, grid
 
 
@@ -34,7 +36,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
 
-    fp32 = OfflineEncoder(runtime="onnx")._onnx_image  # exported into the user cache if needed
+    fp32 = OfflineEncoder(runtime="onnx").networks.image_net  # exported into the user cache if needed
     paths = sorted(p for p in args.scenes.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     # The last photos: the packaged calibration photo is not one of them.
     batches = [_preprocess_many(views(Image.open(p).convert("RGB"))) for p in paths[-args.photos:]]

@@ -20,7 +20,7 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_every_component_keeps_its_files_under_the_one_root(monkeypatch, tmp_path):
-    from scenefit.embed._offline import _cache_dir
+    from scenefit.embed._offline import cache_dir as _cache_dir
 
     monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path))
     assert default_cache_dir() == tmp_path / "images"

@@ -10,12 +10,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from contextvars import ContextVar
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Mapping
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._errors import ConfigError
+from .embed import Runtime
 
 PREFIX = "SCENEFIT_"
 
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     url_allow_networks: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
-    runtime: Literal["torch", "onnx", "onnx-int8"] | None = Field(
+    runtime: Runtime | None = Field(
         None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(

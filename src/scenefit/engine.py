@@ -21,7 +21,7 @@ from .pipelines._ingest import IngestConfig, IngestReport, LocalRunner, Runner, 
 from ._progress import NullProgress, Progress
 from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
 from .catalog import Catalog, is_url
-from .embed import EmbeddingCache, Encoder, EncoderConfig, appearance_of, build_encoder
+from .embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, Runtime, appearance_of, build_encoder
 from .evaluate import EvalReport
 from .images import FetchConfig, FetchResult, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
@@ -68,7 +68,7 @@ class Engine:
         log: Callable[[str], None] = _stderr,
         database_url: str | None = None,
         scene_cache: SceneCache | None = None,
-        runtime: str | None = None,
+        runtime: Runtime | str | None = None,
         vector_store: str | None = None,
     ):
         self.index_dir = Path(index_dir)
@@ -83,8 +83,8 @@ class Engine:
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
         self.scene_cache = scene_cache
-        #: torch or onnx for the offline encoder (None: as configured or recorded)
-        self.runtime = runtime
+        #: the offline encoder's runtime (None: as configured or recorded); an unknown one is a ConfigError now
+        self.runtime = Runtime.parse(runtime) if runtime is not None else None
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
@@ -295,7 +295,7 @@ class Engine:
             index = VectorIndex.create(
                 self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
                 encoder=self._resolved.model_dump(),
-                appearance_dim=getattr(encoder, "appearance_dim", 0) if appearance_of(encoder) else 0,
+                appearance_dim=EncoderCapabilities.of(encoder).appearance_dim,
                 database_url=self.database_url, ann=config.ann, vector_store=self.vector_store,
             )
         runner = None
@@ -350,7 +350,7 @@ class Engine:
         if self.scene_cache is not None and digest is not None:
             # What makes scene vectors and the analysis settings are part of the key: another
             # index, runtime precision or config must not be served this one's embedding.
-            scene_model = getattr(analyzer.encoder, "scene_model_id", index.manifest.model_id)
+            scene_model = analyzer.capabilities.scene_model_id
             key = hashlib.sha256(f"{scene_model}|{self.scene_config.model_dump_json()}|{digest}".encode()).hexdigest()
         embedding = self.scene_cache.get(key) if key else None
         if embedding is None:

@@ -15,8 +15,10 @@ from PIL import Image
 
 from scenefit._errors import ModelError
 from scenefit.embed._base import Encoder, l2_normalize
-from scenefit.embed._offline import (HEAD_POWER, OfflineEncoder, _cache_dir, _preprocess, feature_maps, imagenet_labels,
-                                     logits_and_pooled, stacked_maps)
+from scenefit.embed._graphs import feature_maps, logits_and_pooled, stacked_maps
+from scenefit.embed._offline import HEAD_POWER, OfflineEncoder, imagenet_labels
+from scenefit.embed._preprocess import preprocess as _preprocess
+from scenefit._cache_root import cache_root as _cache_dir
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +99,7 @@ def test_empty_inputs_load_nothing():
         assert out.shape == (0, DIM) and out.dtype == np.float32
     assert fresh.image_probabilities([]).shape == (0, 1000)
     # No model was loaded to answer an empty request.
-    assert not {"_text_model", "_image_model", "label_matrix"} & set(vars(fresh))
+    assert not {"text_model", "image_model"} & set(vars(fresh.networks)) and "label_matrix" not in vars(fresh)
 
 
 # -- preprocessing --------------------------------------------------------------------------
@@ -160,11 +162,23 @@ def test_preprocess_does_not_distort_aspect():
 def test_room_probabilities(room_probs, labels):
     assert room_probs.shape == (1, 1000)
     assert room_probs.dtype == np.float32
-    assert (room_probs >= 0).all()
     assert room_probs.sum() == pytest.approx(1.0, abs=1e-4)
     top5 = [labels[i] for i in np.argsort(-room_probs[0])[:5]]
     assert "studio couch" in top5, top5
     assert top5[0] in ROOM_CLASSES, top5
+
+
+def test_probabilities_are_the_classifiers_softmax_at_the_temperature(enc, room, room_probs):
+    import torch
+    from scipy.special import softmax
+
+    x = torch.from_numpy(_preprocess(room)[None])
+    with torch.inference_mode():
+        logits = enc.networks.image_model(x).numpy()  # the network's own forward()
+    np.testing.assert_allclose(room_probs, softmax(logits / enc.temperature, axis=-1), rtol=1e-4, atol=1e-7)
+    # a lower temperature sharpens the same ranking (the networks are shared, not reloaded)
+    sharp = OfflineEncoder(temperature=0.5, networks=enc.networks).image_probabilities([room])
+    assert sharp.max() > room_probs.max() and sharp.argmax() == room_probs.argmax()
 
 
 def test_image_batches_are_independent(enc, room, room_probs, monkeypatch):
@@ -306,7 +320,7 @@ def test_label_matrix_is_computed_once_then_loaded(enc, labels, monkeypatch, tmp
     loaded = second.label_matrix
     assert loaded.dtype == np.float32 and loaded.shape == (1000, DIM)
     np.testing.assert_array_equal(loaded, mat)
-    assert "_text_model" not in vars(second)
+    assert "text_model" not in vars(second.networks)
 
 
 def _npy(arr: np.ndarray) -> bytes:
@@ -377,7 +391,7 @@ def test_one_pass_gives_both_vectors(enc):
 def test_feature_maps_keep_the_head_of_extract_features(enc):
     import torch
 
-    model = enc._image_model
+    model = enc.networks.image_model
     x = torch.from_numpy(_preprocess(Image.open(ROOM).convert("RGB"))[None])
     with torch.inference_mode():
         head, block = feature_maps(model, x)
@@ -416,7 +430,7 @@ def test_a_photo_and_its_whole_feature_map_give_one_appearance_vector(enc):
 def test_pooled_statistics_square_the_head_and_keep_the_classifier(enc):
     import torch
 
-    model = enc._image_model
+    model = enc.networks.image_model
     x = torch.from_numpy(_preprocess(Image.open(ROOM).convert("RGB"))[None])
     with torch.inference_mode():
         head, block = feature_maps(model, x)

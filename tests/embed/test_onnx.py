@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenefit import ModelError
+from scenefit import ConfigError, ModelError
 from scenefit.embed import EncoderConfig, build_encoder
 from scenefit.embed._offline import OfflineEncoder
 from scenefit.embed._onnx import EXPORT_VERSION
@@ -50,7 +50,8 @@ def test_export_is_cached_and_rebuilt_when_damaged(pair, tmp_path, monkeypatch):
     assert any(f.startswith("efficientnet-lite0") for f in files) and any(f.startswith("all-MiniLM") for f in files)
     monkeypatch.setenv("SCENEFIT_CACHE_DIR", str(tmp_path))
     (tmp_path / "onnx").mkdir()
-    bad = next(p for p in files if p.startswith("efficientnet") and "int8" not in p)
+    bad = f"efficientnet-lite0-v{EXPORT_VERSION}.onnx"  # the image network encode_images runs
+    assert bad in files
     (tmp_path / "onnx" / bad).write_bytes(b"not a model")
     fresh = OfflineEncoder(runtime="onnx")
     vec = fresh.encode_images([Image.new("RGB", (64, 64), "red")])
@@ -60,7 +61,7 @@ def test_export_is_cached_and_rebuilt_when_damaged(pair, tmp_path, monkeypatch):
 def test_runtime_is_a_config_choice():
     encoder, resolved, _ = build_encoder(EncoderConfig(backend="offline", runtime="onnx"))
     assert encoder.runtime == "onnx" and resolved.runtime == "onnx"
-    with pytest.raises(ModelError, match="runtime"):
+    with pytest.raises(ConfigError, match="runtime"):
         OfflineEncoder(runtime="tensorrt")
 
 
@@ -93,7 +94,7 @@ def test_int8_scene_views_approximate_fp32(pair, int8, living_room):
     _, onnx_enc = pair
     photos = _photos(living_room)
     vecs, looks = onnx_enc.encode_images_and_appearance(photos)
-    qvecs, qlooks = int8.encode_scene_views(photos)
+    qvecs, qlooks = int8.encode_images_and_appearance(photos, scene=True)
     cos = (looks * qlooks).sum(axis=1)
     # The int8 network is really used (not the fp32 one) and stays close to it.
     assert cos.max() < 0.9999 and cos.min() >= 0.9 and np.median(cos) >= 0.97
@@ -115,7 +116,7 @@ def test_int8_model_is_quantised_and_cached(int8, living_room):
 
     import onnx
 
-    int8.encode_scene_views(_photos(living_room)[:1])
+    int8.encode_images_and_appearance(_photos(living_room)[:1], scene=True)
     path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", f"efficientnet-lite0-int8-v{EXPORT_VERSION}.onnx")
     graph = onnx.load(path).graph
     ops = {n.op_type for n in graph.node}

@@ -55,17 +55,64 @@ def test_regions_for_appearance_encoders_only(fake_encoder, appearance_encoder):
     assert SceneAnalyzer(fake_encoder).analyze(big).regions is None
 
 
-def test_scene_regions_and_query_come_from_one_pass_when_possible(appearance_encoder):
-    calls = []
+def _dense(appearance_encoder):
+    """The fixture's appearance encoder, declaring the dense capabilities too."""
 
-    def both(images):
-        calls.append(len(images))
-        return appearance_encoder.encode_images(images), appearance_encoder.encode_appearance(images)
+    class Dense(type(appearance_encoder)):
+        scene_model_id = "fake-appearance:v1:scenes"
 
-    appearance_encoder.encode_images_and_appearance = both
-    a = SceneAnalyzer(appearance_encoder)
-    before = appearance_encoder.image_calls
+        def __init__(self):
+            super().__init__()
+            self.passes = []
+
+        def encode_images_and_appearance(self, images, *, scene=False):
+            self.passes.append((len(images), scene))
+            return self.encode_images(images), self.encode_appearance(images)
+
+        def scene_feature_map(self, image, short_side):
+            self.passes.append(("feature map", short_side))
+            return np.ones((self.appearance_dim, 6, 8), np.float32)
+
+        def appearance_vectors(self, means):
+            return means / np.linalg.norm(means, axis=1, keepdims=True)
+
+    return Dense()
+
+
+def test_scene_regions_and_query_come_from_one_pass_for_a_dense_encoder(appearance_encoder):
+    enc = _dense(appearance_encoder)
+    a = SceneAnalyzer(enc)
+    before = enc.image_calls
     s = a.analyze(Image.new("RGB", (256, 256), (120, 90, 60)))
-    assert calls == [15]  # whole + 2×2 + centre (text bridge) + 3×3 (appearance), once
-    assert s.regions.shape == (14, appearance_encoder.appearance_dim)
-    assert appearance_encoder.image_calls - before == 15  # only through the combined call
+    assert enc.passes == [(15, True)]  # whole + 2×2 + centre (text bridge) + 3×3 (appearance), once, as scene views
+    assert s.regions.shape == (14, enc.appearance_dim)
+    assert enc.image_calls - before == 15  # only through the combined call
+
+
+def test_an_appearance_encoder_without_one_pass_is_called_per_kind(appearance_encoder):
+    before = (appearance_encoder.image_calls, appearance_encoder.appearance_calls)
+    SceneAnalyzer(appearance_encoder).analyze(Image.new("RGB", (256, 256), (120, 90, 60)))
+    assert (appearance_encoder.image_calls - before[0], appearance_encoder.appearance_calls - before[1]) == (6, 14)
+
+
+def test_dense_windows_only_from_an_encoder_that_declares_them(fake_encoder, appearance_encoder):
+    im = Image.new("RGB", (256, 256), (120, 90, 60))
+    dense_config = SceneConfig(regions="dense")
+    enc = _dense(appearance_encoder)
+    s = SceneAnalyzer(enc, dense_config).analyze(im)
+    assert ("feature map", 896) in enc.passes and s.windows is not None and s.windows.shape[1] == enc.appearance_dim
+    assert SceneAnalyzer(enc).analyze(im).windows is None  # crops unless asked
+    # an appearance encoder without a feature map, or none at all: crops, no error
+    assert SceneAnalyzer(appearance_encoder, dense_config).analyze(im).windows is None
+    plain = SceneAnalyzer(fake_encoder, dense_config).analyze(im)
+    assert plain.windows is None and plain.regions is None
+
+
+def test_what_the_analyzer_reads_of_its_encoder_is_decided_at_construction(fake_encoder, appearance_encoder):
+    enc = _dense(appearance_encoder)
+    assert SceneAnalyzer(fake_encoder).capabilities.appearance is None
+    assert SceneAnalyzer(fake_encoder, room_model=object()).room_model is None  # needs appearance regions
+    assert SceneAnalyzer(appearance_encoder).capabilities.dense is None
+    assert SceneAnalyzer(appearance_encoder).capabilities.scene_model_id == appearance_encoder.model_id
+    assert SceneAnalyzer(enc).capabilities.scene_model_id == "fake-appearance:v1:scenes"
+    assert SceneAnalyzer(enc).temperature == enc.similarity_temperature

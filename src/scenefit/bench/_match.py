@@ -1,6 +1,7 @@
-"""`match` end to end at catalog scale, beside the seed's two approaches on the same data:
-seed A (exact flat search of the whole photo's vector over product vectors, no analysis or
-re-ranking) and seed B (a per-product Python scoring loop)."""
+"""`match` end to end at catalog scale, beside two baselines on the same data and encoder:
+an exact flat search of the whole photo's vector over every product vector (no analysis or
+re-ranking), and a per-product Python scoring loop over the analysed scene. The result keys
+``seed_a_flat`` and ``seed_b_loop`` name them, as the report reads them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed import Runtime
 from ..engine import Engine
 from ..images import open_image
 from ._timing import stats
@@ -29,28 +31,28 @@ def _time_match(engine: Engine, data: list[bytes], runs: int) -> tuple[dict, dic
     return stats(totals).as_dict(), {s: stats(v).as_dict() for s, v in stages.items()}
 
 
-def _seeds(engine: Engine, data: list[bytes], runs: int) -> dict:
-    """Seed A and seed B on the engine's index, with the engine's encoder."""
+def _baselines(engine: Engine, data: list[bytes], runs: int) -> dict:
+    """The flat-search and scoring-loop baselines on the engine's index, with its encoder."""
     import faiss
 
     index = engine.index
     keys = index.keys()
-    # Seed A: whole-photo vector, exact flat search over every product vector.
+    # Flat: whole-photo vector, exact search over every product vector.
     flat = faiss.IndexFlatIP(index.manifest.dim)
     flat.add(index.vectors(keys))
     encoder = engine.encoder_for_index()
-    seed_a = []
+    flat_times = []
     for i in range(runs):
         t0 = time.perf_counter()
         image = open_image(data[i % len(data)])
         flat.search(encoder.encode_images([image]), 10)
-        seed_a.append(time.perf_counter() - t0)
+        flat_times.append(time.perf_counter() - t0)
 
-    # Seed B: the same scene embedding, then a Python loop scoring every product.
+    # Loop: the same scene embedding, then a Python loop scoring every product.
     analyzer = engine.analyzer
     records = index.records_for(keys)
     vectors = index.vectors(keys)
-    seed_b = []
+    loop_times = []
     for i in range(max(3, runs // 4)):  # it is slow: fewer runs, still a median
         t0 = time.perf_counter()
         image = open_image(data[i % len(data)])
@@ -63,36 +65,36 @@ def _seeds(engine: Engine, data: list[bytes], runs: int) -> dict:
             score += 0.2 * analysis.room_type.get("living room", 0.0)
             scored.append((score, rec.id))
         scored.sort(reverse=True)
-        seed_b.append(time.perf_counter() - t0)
-    return {"seed_a_flat": stats(seed_a).as_dict(), "seed_b_loop": stats(seed_b).as_dict()}
+        loop_times.append(time.perf_counter() - t0)
+    return {"seed_a_flat": stats(flat_times).as_dict(), "seed_b_loop": stats(loop_times).as_dict()}
 
 
 def bench_match(index_dir: Path, photos: list[Path], runs: int, log=print) -> dict:
-    """scenefit under each runtime. The seeds run with the same engine's encoder as the
-    scenefit figure they are compared with, so each ratio compares retrieval and ranking,
-    not model runtimes. Top-level figures are ``--runtime onnx`` (the exact one); the
-    ``int8`` entry repeats them with ``--runtime onnx-int8``."""
+    """scenefit under each runtime. The baselines run with the same engine's encoder as the
+    scenefit timing they are compared with, so each ratio compares retrieval and ranking,
+    not model runtimes. Top-level timings are ``Runtime.ONNX`` (the exact one); the ``int8``
+    entry repeats them with ``Runtime.ONNX_INT8``."""
     data = [p.read_bytes() for p in photos]
     out: dict = {"photos": len(photos)}
     # ONNX first: once torch has run in a process, its idle worker threads still compete
-    # with ONNX Runtime's (a serving process with --runtime onnx never imports torch).
-    for runtime in ("onnx", "onnx-int8"):
+    # with ONNX Runtime's (a serving process with the ONNX runtime never imports torch).
+    for runtime in (Runtime.ONNX, Runtime.ONNX_INT8):
         engine = Engine(index_dir, log=lambda m: None, runtime=runtime)  # no scene cache
         total, stages = _time_match(engine, data, runs)
-        part = {"total": total, "stages": stages, "runtime": runtime, **_seeds(engine, data, runs)}
+        part = {"total": total, "stages": stages, "runtime": runtime.value, **_baselines(engine, data, runs)}
         part["speedup_vs_seed_b"] = round(part["seed_b_loop"]["median_ms"] / total["median_ms"], 2)
         out.setdefault("products", len(engine.index))
         out.setdefault("index", engine.index.manifest.ann.model_dump())
-        if runtime == "onnx":
+        if runtime is Runtime.ONNX:
             out.update(part)
         else:
             out["int8"] = part
         del engine
         log(f"  match @ {out['products']:,} ({runtime}): {total['median_ms']:.0f} ms median (p95 {total['p95_ms']:.0f}); "
-            f"seed A {part['seed_a_flat']['median_ms']:.0f} ms, seed B {part['seed_b_loop']['median_ms']:.0f} ms "
-            f"→ {part['speedup_vs_seed_b']}× faster than seed B")
+            f"flat search {part['seed_a_flat']['median_ms']:.0f} ms, scoring loop {part['seed_b_loop']['median_ms']:.0f} ms "
+            f"→ {part['speedup_vs_seed_b']}× faster than the loop")
     # PyTorch last, for the reason above.
-    torch_engine = Engine(index_dir, log=lambda m: None, runtime="torch")
+    torch_engine = Engine(index_dir, log=lambda m: None, runtime=Runtime.TORCH)
     out["torch_total"], out["torch_stages"] = _time_match(torch_engine, data, runs)
     del torch_engine
     return out

@@ -76,13 +76,9 @@ def _index_folder(index: Path) -> Path:
 def _runtime(runtime: Optional[str]) -> dict:
     if runtime is None:
         return {}
-    from ..embed._offline import RUNTIMES
+    from ..embed import Runtime
 
-    if runtime not in RUNTIMES:
-        from .._errors import ConfigError
-
-        raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-    return {"runtime": runtime}
+    return {"runtime": Runtime.parse(runtime, what="--runtime")}
 
 
 def _scene(regions: Optional[Regions]):

@@ -1,7 +1,12 @@
-"""Encoders: one interface (``Encoder``), backends kept apart and imported lazily."""
+"""Encoders: one interface (``Encoder``) and the capabilities a backend may declare on top
+(``AppearanceEncoder``, ``DenseAppearanceEncoder``, read once by ``EncoderCapabilities``);
+backends kept apart and imported lazily."""
 
-from ._base import Encoder, appearance_of, encode_with_appearance, l2_normalize
+from ._base import AppearanceEncoder, DenseAppearanceEncoder, Encoder, l2_normalize
 from ._cache import EmbeddingCache
+from ._capabilities import EncoderCapabilities, appearance_of
 from ._registry import EncoderConfig, build_encoder
+from ._runtime import Runtime
 
-__all__ = ["Encoder", "appearance_of", "encode_with_appearance", "EncoderConfig", "EmbeddingCache", "build_encoder", "l2_normalize"]
+__all__ = ["Encoder", "AppearanceEncoder", "DenseAppearanceEncoder", "EncoderCapabilities", "appearance_of",
+           "EncoderConfig", "EmbeddingCache", "Runtime", "build_encoder", "l2_normalize"]

@@ -1,4 +1,5 @@
-"""The encoder interface every backend implements."""
+"""The encoder interface every backend implements, and the optional capabilities a backend
+may declare on top of it (each a protocol, checked once by :mod:`._capabilities`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,40 @@ class Encoder(Protocol):
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+@runtime_checkable
+class AppearanceEncoder(Encoder, Protocol):
+    """An encoder with a second, image-to-image space (``appearance_dim`` ≥ 1): for backends
+    whose shared-space image vectors are weak at matching a product photo against part of a
+    room photo. Rows are float32 and L2-normalised, like the shared space's."""
+
+    appearance_dim: int
+
+    def encode_appearance(self, images: Sequence[Image.Image]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class DenseAppearanceEncoder(AppearanceEncoder, Protocol):
+    """An appearance encoder built on one network's pooled feature statistics, which can
+    therefore also give
+
+    - both kinds of vector from one pass (``scene=True``: the images are views of a scene
+      photo, a query, which the backend may run through a network of its own; what makes
+      those vectors is ``scene_model_id``, equal to ``model_id`` when nothing differs);
+    - a whole photo's per-cell statistics (``scene_feature_map``), whose means over any
+      window ``appearance_vectors`` turns into vectors comparable with product photos
+      (dense regional matching).
+    """
+
+    scene_model_id: str
+
+    def encode_images_and_appearance(self, images: Sequence[Image.Image], *, scene: bool = False
+                                     ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def scene_feature_map(self, image: Image.Image, short_side: int) -> np.ndarray: ...
+
+    def appearance_vectors(self, means: np.ndarray) -> np.ndarray: ...
+
+
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalisation in float32; rows of zeros stay zero (callers avoid them)."""
     x = np.asarray(x, dtype=np.float32)
@@ -37,40 +72,3 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
         return x / n if n > 0 else x
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-
-
-def encode_with_appearance(
-    encoder: object, images: Sequence[Image.Image], *, vectors: Sequence[bool], appearance: Sequence[bool],
-    scene: bool = False,
-) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Shared-space vectors for the images flagged in ``vectors`` and appearance vectors for
-    those flagged in ``appearance`` (each a dict: image position → vector).
-
-    A backend that makes both from one model pass (``encode_images_and_appearance``) runs once
-    over the images needing either; others are called once per kind. Appearance flags are
-    ignored for an encoder without an appearance space. ``scene``: the images are views of
-    a scene photo (a query), which a backend may encode faster (``encode_scene_views``).
-    """
-    appear = appearance_of(encoder)
-    need_vec = [i for i, f in enumerate(vectors) if f]
-    need_app = [i for i, f in enumerate(appearance) if f] if appear is not None else []
-    both = (getattr(encoder, "encode_scene_views", None) if scene else None) or getattr(
-        encoder, "encode_images_and_appearance", None)
-    if callable(both) and need_app:
-        idx = sorted(set(need_vec) | set(need_app))
-        vecs, looks = both([images[i] for i in idx])
-        at = {i: j for j, i in enumerate(idx)}
-        return {i: vecs[at[i]] for i in need_vec}, {i: looks[at[i]] for i in need_app}
-    vecs = encoder.encode_images([images[i] for i in need_vec]) if need_vec else []
-    looks = appear([images[i] for i in need_app]) if need_app else []
-    return dict(zip(need_vec, vecs)), dict(zip(need_app, looks))
-
-
-def appearance_of(encoder: object):
-    """The encoder's optional image-to-image ``encode_appearance`` method, or None.
-
-    Backends whose image vectors are weak for matching a product photo against part of a
-    room photo (the offline label bridge) add an appearance space for that; others don't.
-    """
-    fn = getattr(encoder, "encode_appearance", None)
-    return fn if callable(fn) and getattr(encoder, "appearance_dim", 0) else None

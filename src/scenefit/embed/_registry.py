@@ -5,16 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import ConfigError, ModelError
 from ._base import Encoder
+from ._runtime import Runtime
 
 Backend = Literal["auto", "clip", "offline"]
 
 
 class EncoderConfig(BaseModel):
     """Which encoder embeds products and scenes."""
+
+    # runtime is kept as its plain string, so dumps (an index manifest, Ray workers' copies)
+    # read as they always have
+    model_config = ConfigDict(use_enum_values=True, validate_default=True)
 
     backend: Backend = Field(
         "auto",
@@ -33,11 +38,11 @@ class EncoderConfig(BaseModel):
         0.5, ge=0, le=4, description="offline backend: weight of the network's last block in "
         "appearance vectors, beside its head (0: the head alone).",
     )
-    runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="offline backend: torch, or onnx (ONNX Runtime; the networks are "
-        "exported once into the user cache; same vectors, about 4× faster image encoding), or "
-        "onnx-int8 (onnx, with scene photos through an int8-quantised image network: about 2× "
-        "faster again, approximately the same vectors; product vectors unchanged).",
+    runtime: Runtime = Field(
+        Runtime.TORCH, description="offline backend: torch, or onnx (ONNX Runtime; the networks "
+        "are exported once into the user cache; the same vectors, faster on CPU), or onnx-int8 "
+        "(onnx, with scene photos through an int8-quantised image network: faster still, "
+        "approximately the same scene vectors; product vectors unchanged).",
     )
 
 

@@ -22,7 +22,7 @@ from .._hashing import content_hash, file_sha256
 from .._progress import Progress
 from .._types import Product, RowError
 from ..catalog import Catalog, is_url, normalize_description
-from ..embed import EmbeddingCache, Encoder, appearance_of, encode_with_appearance, l2_normalize
+from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, appearance_of, l2_normalize
 from ..images import FetchConfig, FetchResult, ImageFetcher, open_image
 from ..index import AnnConfig, ProductRecord, VectorIndex
 
@@ -379,7 +379,7 @@ def _appearance(keep, state: _ContentState, encoder: Encoder, cache: EmbeddingCa
             except ImageError:
                 continue  # already judged usable once; a photo that fails now just has no appearance
         if images:
-            fresh = dict(zip(chunk, appear(images)))
+            fresh = dict(zip(chunk, appear.encode_appearance(images)))
             cache.put_many(space, fresh)
             found.update(fresh)
     return {pid: found[sha] for pid, sha in shas.items() if sha in found}
@@ -409,7 +409,7 @@ def embed_items(items: list[EmbedItem], encoder: Encoder, weight: float) -> Embe
     if with_image:
         photos = [images[usable[j]] for j in with_image]
         # Appearance from the same model pass as the image vectors where the encoder allows.
-        img_vecs, looks = encode_with_appearance(encoder, photos, vectors=[True] * len(photos),
+        img_vecs, looks = EncoderCapabilities.of(encoder).encode_with_appearance(photos, vectors=[True] * len(photos),
                                                  appearance=[batch[j].want_appearance for j in with_image])
         vecs[with_image] = (1 - weight) * vecs[with_image] + weight * np.stack([img_vecs[k] for k in range(len(photos))])
         out.appearance.update((batch[with_image[k]].image_sha, look) for k, look in looks.items())

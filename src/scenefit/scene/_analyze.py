@@ -10,7 +10,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from .._types import SceneAnalysis, SceneEmbedding
-from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
+from ..embed import Encoder, EncoderCapabilities, l2_normalize
 from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
 from ._palette import dominant_colours, palette_distribution
@@ -58,13 +58,15 @@ class SceneConfig(BaseModel):
     temperature: float | None = Field(
         None, gt=0,
         description="Softmax temperature over prompt similarities (room, style); "
-        "default: the encoder's own (CLIP's learned scale, 0.05 for offline).",
+        "default: the encoder's own (CLIP: its learned scale).",
     )
     colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
     regions: Literal["crops", "dense"] = Field(
         "crops", description="How product photos are matched against the scene: crops (the whole "
-        "photo and 2×2 and 3×3 crops) or dense (one pass at 896 px, the feature map averaged over "
-        "about 250 windows; better image-to-image recall, about 2.4× the scene encoding time).")
+        "photo and 2×2 and 3×3 crops) or dense (one pass over the photo at a higher resolution, "
+        "its feature map averaged over a few hundred windows: better image-to-image matching for "
+        "a longer scene encoding). Dense needs an encoder with a dense appearance space; "
+        "others match on crops.")
 
 
 def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -90,12 +92,15 @@ class SceneAnalyzer:
 
     def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomModel | None = None):
         self.encoder = encoder
+        #: what the encoder can do beyond :class:`Encoder`, read once
+        self.capabilities = EncoderCapabilities.of(encoder)
         self.config = config or SceneConfig()
-        #: fitted on labelled scenes (``scenefit fit``); replaces the zero-shot room prompts
-        self.room_model = room_model if appearance_of(encoder) is not None else None
+        #: fitted on labelled scenes (``scenefit fit``) from appearance regions; replaces the
+        #: zero-shot room prompts
+        self.room_model = room_model if self.capabilities.appearance is not None else None
         self.rooms = list(ROOM_PROMPTS)
         self.styles = list(STYLE_PROMPTS)
-        self.temperature = self.config.temperature or getattr(encoder, "similarity_temperature", 0.05)
+        self.temperature = self.config.temperature or encoder.similarity_temperature
         self.room_vectors = _prompt_matrix(encoder, ROOM_PROMPTS)
         self.style_vectors = _prompt_matrix(encoder, STYLE_PROMPTS)
 
@@ -111,7 +116,7 @@ class SceneAnalyzer:
         bridge = [True, *([self.config.regional] * len(quads)), *([True] * len(middle)), *([False] * len(nine))]
         # Products are small in a room photo: compare product photos with regions of it.
         regions = [True, *([True] * len(quads)), *([False] * len(middle)), *([True] * len(nine))]
-        vecs, looks = encode_with_appearance(self.encoder, images, vectors=bridge, appearance=regions, scene=True)
+        vecs, looks = self.capabilities.encode_with_appearance(images, vectors=bridge, appearance=regions, scene=True)
         vec = vecs[0]
         if len(vecs) > 1:
             # The whole photo carries half the weight; the regions bring out smaller objects.
@@ -131,9 +136,9 @@ class SceneAnalyzer:
         """The context-free, expensive part of an analysis (model pass and colour k-means)."""
         vec, regions = self.embed_scene(image)
         windows = None
-        if self.config.regions == "dense" and regions is not None and hasattr(self.encoder, "scene_feature_map"):
-            fmap = self.encoder.scene_feature_map(image, DENSE_SHORT_SIDE)
-            windows = self.encoder.appearance_vectors(window_means(fmap))
+        dense = self.capabilities.dense
+        if self.config.regions == "dense" and regions is not None and dense is not None:
+            windows = dense.appearance_vectors(window_means(dense.scene_feature_map(image, DENSE_SHORT_SIDE)))
         return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:

@@ -1,17 +1,17 @@
 """Dense regional matching: one model pass over the whole scene photo at a higher
 resolution, its feature maps averaged over many windows. Each window approximates the
 pooled features of that part of the photo, so product photos (pooled features) can be
-compared with hundreds of regions for the price of one pass (``benchmarks/dense_regions.py``,
-docs/quality.md)."""
+compared with hundreds of regions for the price of one pass (``benchmarks/dense_regions.py``
+compares configurations)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-#: The photo's short side for the dense pass, in pixels (28 feature cells of 32 px).
+#: The photo's short side for the dense pass, in pixels (a whole number of feature cells).
 DENSE_SHORT_SIDE = 896
-#: Window sides in feature cells and the stride between windows: about 250 windows at 896 px,
-#: the best of the configurations measured in benchmarks/dense_regions.py.
+#: Window sides in feature cells and the stride between windows (``benchmarks/dense_regions.py``
+#: chose them; changing them changes which regions a product photo is compared with).
 WINDOW_SIZES = (6, 8, 12, 16)
 STRIDE = 3
 

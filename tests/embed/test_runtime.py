@@ -1,0 +1,103 @@
+"""Runtime: declared once, parsed once; the offline encoder's networks chosen at construction.
+
+No weights are loaded here: the networks are swapped for a recording fake or only built.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scenefit._errors import ConfigError
+from scenefit.embed import DenseAppearanceEncoder, EncoderCapabilities, EncoderConfig, Runtime
+from scenefit.embed._networks import networks_for
+from scenefit.embed._offline import OfflineEncoder
+from scenefit.embed._onnx import OnnxNetworks
+from scenefit.embed._torch_nets import TorchNetworks
+
+
+def test_the_choices_and_their_spelling():
+    assert [r.value for r in Runtime] == ["torch", "onnx", "onnx-int8"]
+    assert Runtime.parse("onnx-int8") is Runtime.ONNX_INT8 and Runtime.parse(Runtime.ONNX) is Runtime.ONNX
+    with pytest.raises(ConfigError, match=r"^--runtime must be one of torch, onnx, onnx-int8, not 'tensorrt'$"):
+        Runtime.parse("tensorrt", what="--runtime")
+
+
+@pytest.mark.parametrize("runtime, kind, int8", [("torch", TorchNetworks, None), ("onnx", OnnxNetworks, False),
+                                                 ("onnx-int8", OnnxNetworks, True)])
+def test_networks_are_chosen_at_construction(runtime, kind, int8):
+    enc = OfflineEncoder(runtime=runtime)
+    assert type(enc.networks) is kind and enc.runtime is Runtime(runtime)
+    if int8 is not None:
+        assert enc.networks.int8_scenes is int8
+    assert type(networks_for(runtime)) is kind
+
+
+def test_an_unknown_runtime_is_a_config_error_everywhere():
+    with pytest.raises(ConfigError, match="tensorrt"):
+        OfflineEncoder(runtime="tensorrt")
+    with pytest.raises(ConfigError, match="tensorrt"):
+        networks_for("tensorrt")
+    from scenefit.engine import Engine
+
+    with pytest.raises(ConfigError, match="runtime must be one of torch, onnx, onnx-int8"):
+        Engine("unused-index-folder", runtime="tensorrt")
+
+
+def test_the_config_keeps_runtime_as_its_string():
+    dumped = EncoderConfig(backend="offline", runtime="onnx").model_dump()
+    assert dumped["runtime"] == "onnx" and type(dumped["runtime"]) is str
+    assert EncoderConfig(runtime=Runtime.ONNX) == EncoderConfig(runtime="onnx")
+    assert json.loads(EncoderConfig().model_dump_json())["runtime"] == "torch"
+
+
+def test_the_onnx_runtime_does_not_import_torch():
+    code = ("import sys; from scenefit.embed._offline import OfflineEncoder; "
+            "OfflineEncoder(runtime='onnx'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+class RecordingNetworks:
+    """Networks that answer from the pixels' mean, recording how they were called."""
+
+    def __init__(self, suffix=""):
+        self.scene_id_suffix = suffix
+        self.calls = []
+
+    def encode_texts(self, texts, batch_size):
+        self.calls.append(("texts", len(texts), batch_size))
+        out = np.zeros((len(texts), 384), np.float32)
+        out[:, 0] = 1
+        return out
+
+    def classify(self, batch, temperature, *, scene=False):
+        self.calls.append(("classify", len(batch), scene))
+        logits = np.zeros((len(batch), 1000), np.float32)
+        logits[:, 7] = 5.0
+        from scipy.special import softmax
+
+        return softmax(logits / temperature, axis=-1), np.ones((len(batch), 1600), np.float32)
+
+    def feature_map(self, pixels):
+        self.calls.append(("feature_map", pixels.shape))
+        return np.ones((1600, pixels.shape[2] // 32, pixels.shape[3] // 32), np.float32)
+
+
+def test_the_encoder_batches_and_passes_scene_views_to_its_networks(monkeypatch):
+    nets = RecordingNetworks(":scenes")
+    enc = OfflineEncoder(networks=nets, batch_size=2)
+    monkeypatch.setattr(OfflineEncoder, "label_matrix", np.eye(1000, 384, dtype=np.float32))
+    photos = [Image.new("RGB", (64, 48), (i * 40, 10, 10)) for i in range(3)]
+    enc.encode_images_and_appearance(photos)
+    enc.encode_images_and_appearance(photos, scene=True)
+    assert nets.calls == [("classify", 2, False), ("classify", 1, False), ("classify", 2, True), ("classify", 1, True)]
+    assert enc.scene_model_id == enc.model_id + ":scenes"
+    caps = EncoderCapabilities.of(enc)
+    assert caps.dense is enc and isinstance(enc, DenseAppearanceEncoder) and caps.scene_model_id.endswith(":scenes")
+    fmap = enc.scene_feature_map(Image.new("RGB", (896, 448)), 224)
+    assert nets.calls[-1] == ("feature_map", (1, 3, 224, 448)) and fmap.shape == (1600, 7, 14)
+    assert enc.encode_texts(["a", "b", "c"]).shape == (3, 384) and nets.calls[-1] == ("texts", 3, 2)
