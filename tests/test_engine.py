@@ -200,7 +200,7 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     import numpy as np
 
     from scenefit.index import VectorIndex
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
     from scenefit.scene import SceneConfig
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
@@ -218,7 +218,7 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     engine = Engine(tmp_path)
     assert engine.scene_config.regions == "dense"
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
-    engine._forget_fit()
+    engine._reload_fitted()
     assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
 
 
@@ -226,7 +226,7 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
     import numpy as np
 
     from scenefit.index import VectorIndex
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
     from scenefit.scene import SceneConfig
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()

@@ -13,7 +13,7 @@ from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, appearance_of, encode_with_appearance, l2_normalize
 from ..images import centre, grid
 from ._colours import dominant_colours, palette_distribution
-from ._room_model import RoomModel, room_features
+from ._rooms import RoomClassifier, room_features
 from ._windows import DENSE_SHORT_SIDE, window_means
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one.
@@ -82,7 +82,7 @@ def _crops(image: Image.Image) -> list[Image.Image]:
 class SceneAnalyzer:
     """Embeds class prompts once at construction; each ``analyze`` call is one image pass."""
 
-    def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomModel | None = None):
+    def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomClassifier | None = None):
         self.encoder = encoder
         self.config = config or SceneConfig()
         #: fitted on labelled scenes (``scenefit fit``); replaces the zero-shot room prompts

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenefit.scene import RoomModel, SceneAnalyzer, room_features
+from scenefit.learn import RoomModel
+from scenefit.scene import RoomClassifier, SceneAnalyzer, room_features
 
 
 def _data(rng, per=12, d=6):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 
 from scenefit.embed import l2_normalize
-from scenefit.rank import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
-from scenefit.rank._adapter import pool_regions
+from scenefit.learn import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.rank import RegionAdapter, pool_regions
 
 D = 24
 NOISY = slice(0, 8)  # dimensions where scene photos carry clutter that product photos don't
