@@ -121,3 +121,9 @@ def test_retrieval_queries_find_the_adapted_neighbours_among_raw_vectors():
 
     assert len(top & found(adapter.retrieval_queries(adapter.apply(regions)))) >= 9
     assert len(top & found(regions)) < 9  # the raw regions miss them: the adapter moved them
+
+
+def test_the_adapter_is_what_the_ranker_takes():
+    """The ranker only knows rank.RegionAdapter; the fitted adapter must keep satisfying it."""
+    assert isinstance(AppearanceAdapter(np.zeros((2, 2), np.float32)), RegionAdapter)
+    assert not isinstance(object(), RegionAdapter)

@@ -449,3 +449,10 @@ def test_ranker_retrieves_candidates_through_the_adapter(tmp_path, with_adapter)
     assert ("b" in [r.id for r in pool.records]) is with_adapter
     if with_adapter:
         assert Ranker(config, adapter).rank(scene, idx, 1, style_of=style_of)[0].record.id == "b"
+
+
+def test_factor_names_are_the_weight_fields_and_the_pool_keys():
+    from scenefit.rank import COSINE, Factor, RankWeights
+
+    assert list(RankWeights.model_fields) == [f.value for f in Factor] and COSINE not in set(Factor)
+    assert RankWeights(**{Factor.ROOM: 1.0}).room == 1.0
