@@ -164,10 +164,11 @@ class Engine:
         once; a refit or a newer index generation swaps in a new bundle)."""
         bundle = self._fitted
         if bundle is None:
+            if not VectorIndex.exists(self.index_dir):
+                return FittedBundle()  # nothing applies to an index not built yet; not kept
             with self._lock:
                 if self._fitted is None:
-                    model_id = self.index.manifest.model_id if VectorIndex.exists(self.index_dir) else None
-                    self._fitted = FittedBundle.load(self.index_dir, model_id, self.log)
+                    self._fitted = FittedBundle.load(self.index_dir, self.index.manifest.model_id, self.log)
                 bundle = self._fitted
         return bundle
 
