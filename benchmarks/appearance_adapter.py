@@ -49,8 +49,8 @@ from scenefit.embed._offline import HEAD_CHANNELS, HEAD_POWER, OfflineEncoder
 from scenefit.evaluate._metrics import ranking_metrics
 from scenefit.images import centre_square, open_image  # centre_square: as product photos are read
 from scenefit.index import VectorIndex
-from scenefit.rank import AdapterFitConfig, AdapterSample, AppearanceAdapter, Pool, RankConfig, Ranker
-from scenefit.rank._adapter import pool_regions
+from scenefit.learn import AdapterFitConfig, AdapterSample, AppearanceAdapter, kfold
+from scenefit.rank import Pool, RankConfig, Ranker, pool_regions
 from scenefit.rank._ranker import _appearance_fit
 from scenefit.scene import SceneAnalyzer, SceneConfig
 
@@ -140,15 +140,13 @@ def variant_vectors(variant: str, products: np.ndarray, scenes: list[np.ndarray]
 def scoring(index: VectorIndex, keys: np.ndarray, catalog: np.ndarray, ids: list[str], looks: list[np.ndarray],
             labels: list[dict], relevant: list[np.ndarray], indexed: set, folds: int, steps: int, seed: int,
             fold_seed: int = 0) -> None:
-    order = np.random.default_rng(fold_seed).permutation(len(labels))  # the folds of eval --cv --seed
     # match's own ordering without MMR (as fitted here): its per-type cap and duplicate skipping
     ranker = Ranker(RankConfig(diversity=0))
     records, vectors = [index.record(int(k)) for k in keys], index.vectors(keys)
     pools = ("raw vectors", "through the adapter", "whole catalog")
     results: dict[tuple[str, str], list[dict]] = {(p, s): [] for p in pools for s in ("best window", "soft")}
-    for f in range(folds):
-        test = order[f::folds]
-        train = np.setdiff1d(order, test)
+    for f, fold in enumerate(kfold(len(labels), folds, fold_seed)):  # the folds of eval --cv --seed
+        test, train = fold.test, fold.train
         rows = np.unique(np.concatenate([relevant[i] for i in train]))
         samples = [AdapterSample(looks[i], np.searchsorted(rows, relevant[i])) for i in train if len(relevant[i])]
         adapter = AppearanceAdapter.fit(samples, catalog[rows], AdapterFitConfig(steps=steps, seed=seed))
@@ -217,13 +215,11 @@ def main() -> None:
                 args.fold_seed)
         return
 
-    order = np.random.default_rng(0).permutation(len(labels))
     names = ["adapter, rooms held out", "adapter, rooms and their products held out"]
     variants = [(n, neg) for neg in ("catalog", "positives") for n in names]
     results: dict[str, list[dict]] = {"raw cosine": [], **{f"{n} (negatives: {neg})": [] for n, neg in variants}}
-    for f in range(args.folds):
-        test = order[f::args.folds]
-        train = np.setdiff1d(order, test)
+    for f, fold in enumerate(kfold(len(labels), args.folds, 0)):
+        test, train = fold.test, fold.train
         unseen = np.unique(np.concatenate([relevant[i] for i in test]))
         fits = {
             names[0]: [AdapterSample(looks[i], relevant[i]) for i in train],

@@ -200,7 +200,7 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     import numpy as np
 
     from scenefit.index import VectorIndex
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
     from scenefit.scene import SceneConfig
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
@@ -218,7 +218,7 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     engine = Engine(tmp_path)
     assert engine.scene_config.regions == "dense"
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
-    engine._forget_fit()
+    engine._reload_fitted()
     assert engine.scene_config.regions == "crops" and engine.appearance_adapter is not None
 
 
@@ -226,7 +226,7 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
     import numpy as np
 
     from scenefit.index import VectorIndex
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
     from scenefit.scene import SceneConfig
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
@@ -350,3 +350,60 @@ def test_a_delete_that_cannot_get_the_write_lock_is_an_index_error(tmp_path, mon
         done.set()
         holder.join(10)
     assert engine.delete_products(["p0"]) == 1
+
+
+def test_refresh_swaps_the_fitted_bundle_whole(tmp_path):
+    """Another process refits and writes a new generation: the next refresh serves the new
+    weights, and what that fit left unchanged is not read again."""
+    import numpy as np
+
+    from scenefit.index import VectorIndex
+    from scenefit.learn import AppearanceAdapter, FittedRanking
+    from scenefit.rank import RankWeights
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
+    engine = Engine(tmp_path, log=lambda m: None)
+    engine.index  # noqa: B018 - the serving process holds this generation
+    before = engine.fitted
+    assert before.ranking is None and engine.rank_config.weights == RankWeights()
+    w = RankWeights(appearance=1, similarity=0, room=0, colour=0, style=0)
+    FittedRanking(weights=w, diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1, train_recall=0.2,
+                  default_recall=0.05, labels="l", fitted_at="now", model_id="m1").save(tmp_path)
+    assert engine.rank_config.weights == RankWeights()  # same generation: nothing reread
+    VectorIndex.open(tmp_path).save()  # a newer generation
+    assert engine.refresh()
+    after = engine.fitted
+    assert after is not before and after.ranking is not None and engine.rank_config.weights == w
+    assert after.adapter is before.adapter and engine.ranker().adapter is after.adapter
+
+
+def test_fit_saves_its_files_under_the_write_lock(tmp_path, monkeypatch, fake_encoder, write_image):
+    import json
+
+    import scenefit.engine as engine_mod
+    from scenefit.index import VectorIndex
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\n1,a,CERAMIC VASE GOLD,\n2,b,WOOD CHEST,\n")
+    write_image(tmp_path / "room.png", (120, 100, 80))
+    (tmp_path / "labels.jsonl").write_text(json.dumps({"scene": "room.png", "relevant": ["1"]}) + "\n")
+    held = []
+    real = engine_mod.save_fit
+
+    def probing(*a, **kw):
+        probe = VectorIndex.write_lock(tmp_path / "ix")
+        try:
+            probe.acquire(timeout=0)
+            probe.release()
+            held.append(False)
+        except TimeoutError:
+            held.append(True)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(engine_mod, "save_fit", probing)
+    engine = Engine(tmp_path / "ix", log=lambda m: None)
+    result = engine.fit(tmp_path / "c.csv", tmp_path / "labels.jsonl", k=2)
+    assert held == [True] and (tmp_path / "ix" / "ranking.json").is_file()
+    assert engine.fitted.ranking == result.ranking  # the engine serves what it just saved

@@ -3,33 +3,30 @@ scene → rank, and owns the loaded models and index."""
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 from PIL import Image
 
 from ._version import __version__
 from ._errors import CatalogError, ConfigError, ImageError, InvalidIndexError, NotFoundError
-from ._hashing import file_sha256
 from .pipelines._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
 from ._progress import NullProgress, Progress
-from ._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
+from ._schema import MatchResult
 from .catalog import Catalog, is_url
 from .embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, Runtime, appearance_of, build_encoder
-from .evaluate import EvalReport
+from .evaluate import EvalInfo, EvalReport, MethodOutput, read_labels
 from .images import FetchConfig, FetchResult, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
-from .rank import ADAPTER_FILE, AppearanceAdapter, FittedRanking, Filters, RankConfig, Ranker
-from .scene import RoomModel, SceneAnalyzer, SceneCache, SceneConfig
-
-if TYPE_CHECKING:
-    from ._fitting import FitResult
+from .learn import (AppearanceAdapter, FitResult, FittedBundle, analyze_labelled, evaluate_scenes, fit_models,
+                    save_fit, scenefit_setup)
+from .rank import Filters, RankConfig, Ranker, match_result
+from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, scene_cache_key
 
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
@@ -88,8 +85,7 @@ class Engine:
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
-        self._scene_config = scene  # None: on the regions the appearance adapter was fitted on
-        self._scene_explicit = scene is not None
+        self._explicit_scene = scene  # None: on the regions the appearance adapter was fitted on
         self._explicit_rank = rank  # None: fitted weights from the index folder, else defaults
         self.ingest_config = ingest or IngestConfig()
         self.fetch_config = fetch or FetchConfig()
@@ -99,12 +95,9 @@ class Engine:
         self._resolved: EncoderConfig | None = None
         self._requested: EncoderConfig | None = None
         self._index: VectorIndex | None = None
-        self._analyzer: SceneAnalyzer | None = None
-        self._fitted_rank: RankConfig | None = None
-        self._stored: AppearanceAdapter | None = None  # the index folder's adapter, as read
-        self._stored_read = False
-        self._adapter: AppearanceAdapter | None = None  # …if it applies to this engine's regions
-        self._adapter_read = False
+        self._fitted: FittedBundle | None = None  # what `scenefit fit` saved, loaded on first use
+        #: the analyser, with the (room model, scene config) it was built on
+        self._analyzer: tuple[tuple, SceneAnalyzer] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
     @property
@@ -136,7 +129,8 @@ class Engine:
                 self._analyzer = None  # rebuilt with another model
                 self._encoder = self._resolved = self._requested = None
             self._index = fresh
-            self._forget_fit()
+            if self._fitted is not None:  # swapped whole; files a write left alone are kept, not reread
+                self._fitted = FittedBundle.load(self.index_dir, fresh.manifest.model_id, self.log, self._fitted)
             return True
 
     def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
@@ -165,76 +159,60 @@ class Engine:
         return config if self.runtime is None else config.model_copy(update={"runtime": self.runtime})
 
     @property
-    def analyzer(self) -> SceneAnalyzer:
-        if self._analyzer is not None:
-            return self._analyzer
+    def fitted(self) -> FittedBundle:
+        """What ``scenefit fit`` saved in the index folder that applies to the index (read
+        once; a refit or a newer index generation swaps in a new bundle)."""
+        bundle = self._fitted
+        if bundle is None:
+            if not VectorIndex.exists(self.index_dir):
+                return FittedBundle()  # nothing applies to an index not built yet; not kept
+            with self._lock:
+                if self._fitted is None:
+                    self._fitted = FittedBundle.load(self.index_dir, self.index.manifest.model_id, self.log)
+                bundle = self._fitted
+        return bundle
+
+    def _reload_fitted(self) -> None:
+        """Read the fitted files again on next use (after a fit or an index rebuild)."""
         with self._lock:
-            if self._analyzer is not None:
-                return self._analyzer
-            room_model = RoomModel.load(self.index_dir)
-            if room_model is not None and room_model.model_id != self.index.manifest.model_id:
-                room_model = None  # fitted on another encoder's features (the index was rebuilt)
-            encoder = self.encoder_for_index()
-            self._analyzer = SceneAnalyzer(encoder, self.scene_config, room_model)
-            return self._analyzer
+            self._fitted = None
+
+    @property
+    def analyzer(self) -> SceneAnalyzer:
+        """The scene analyser: the index's encoder, the scene config and the fitted room model."""
+        room_model, config = self.fitted.room_model, self.scene_config
+        cached = self._analyzer
+        if cached is not None and cached[0][0] is room_model and cached[0][1] == config:
+            return cached[1]
+        with self._lock:
+            encoder = self.encoder_for_index()  # may drop the cached analyser: another encoder
+            cached = self._analyzer
+            if cached is None or cached[0][0] is not room_model or cached[0][1] != config:
+                self._analyzer = cached = ((room_model, config), SceneAnalyzer(encoder, config, room_model))
+            return cached[1]
 
     @property
     def rank_config(self) -> RankConfig:
         """The explicit ranking config, else weights fitted by ``scenefit fit`` for this index
         (``ranking.json``), else the defaults."""
-        if self._explicit_rank is not None:
-            return self._explicit_rank
-        if self._fitted_rank is None:  # read once, not on every match; fit() resets it
-            fitted = FittedRanking.load(self.index_dir)
-            if fitted is None or not VectorIndex.exists(self.index_dir) or fitted.model_id != self.index.manifest.model_id:
-                self._fitted_rank = RankConfig()  # none, or fitted under another encoder (rebuilt index)
-            else:
-                self._fitted_rank = RankConfig(weights=fitted.weights, diversity=fitted.diversity)
-        return self._fitted_rank
+        return self._explicit_rank if self._explicit_rank is not None else self.fitted.rank_config
 
     @property
     def scene_config(self) -> SceneConfig:
         """The explicit scene config, else the defaults matching on the regions the index's
         appearance adapter was fitted on: after ``fit --regions dense``, a plain ``match``
         uses dense windows and the adapter rather than ignoring it."""
-        if self._scene_config is None:
-            adapter = self._stored_adapter()
-            self._scene_config = SceneConfig(**({"regions": adapter.regions} if adapter and adapter.regions else {}))
-        return self._scene_config
-
-    def _stored_adapter(self) -> AppearanceAdapter | None:
-        """The adapter saved in the index folder under the index's encoder (read once: both
-        the scene config and the ranker ask for it)."""
-        if not self._stored_read:
-            adapter = AppearanceAdapter.load(self.index_dir)
-            if adapter is not None and (not VectorIndex.exists(self.index_dir)
-                                        or adapter.model_id != self.index.manifest.model_id):
-                adapter = None  # fitted on another encoder's vectors (the index was rebuilt)
-            self._stored, self._stored_read = adapter, True
-        return self._stored
+        return self._explicit_scene if self._explicit_scene is not None else self.fitted.scene_config
 
     @property
     def appearance_adapter(self) -> AppearanceAdapter | None:
         """The appearance adapter fitted by ``scenefit fit`` for this index, if any: one fitted
         under the index's encoder and on the regions this engine matches against."""
-        if not self._adapter_read:
-            adapter = self._stored_adapter()
-            if adapter is not None and adapter.regions != self.scene_config.regions:
-                self.log(f"appearance adapter not used: fitted on --regions {adapter.regions}, "
-                         f"matching with --regions {self.scene_config.regions}")
-                adapter = None
-            self._adapter, self._adapter_read = adapter, True
-        return self._adapter
+        return self.fitted.adapter_for(self.scene_config.regions, self.log)
 
     def ranker(self) -> Ranker:
         """The ranker match uses: the rank config and the fitted appearance adapter."""
         return Ranker(self.rank_config, self.appearance_adapter)
-
-    def _forget_fit(self) -> None:
-        self._fitted_rank, self._adapter, self._adapter_read = None, None, False
-        self._stored, self._stored_read = None, False
-        if not self._scene_explicit:
-            self._scene_config = None  # it follows the adapter, which may have changed
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None,
@@ -312,7 +290,7 @@ class Engine:
                                 progress=self.progress, runner=runner)
         with self._lock:
             self._index = index  # the generation just written
-            self._forget_fit()  # a rebuild may have changed the model the fit belongs to
+            self._fitted = None  # a rebuild may have changed the model the fit belongs to
         return report
 
     # -- match -----------------------------------------------------------------------------
@@ -329,11 +307,7 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         image = scene if isinstance(scene, Image.Image) else open_image(scene)
-        digest = None  # the photo's content hash, for the scene cache
-        if self.scene_cache is not None and isinstance(scene, bytes):
-            digest = hashlib.sha256(scene).hexdigest()
-        elif self.scene_cache is not None and isinstance(scene, (str, Path)):
-            digest = file_sha256(Path(scene))
+        digest = photo_digest(scene) if self.scene_cache is not None else None  # for the scene cache
         if min(image.size) < MIN_SCENE_SIDE:
             w, h = image.size
             raise ImageError(f"scene image is {w}×{h} pixels; at least {MIN_SCENE_SIDE} on each side is needed")
@@ -347,11 +321,10 @@ class Engine:
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         key = None
-        if self.scene_cache is not None and digest is not None:
+        if digest is not None:
             # What makes scene vectors and the analysis settings are part of the key: another
             # index, runtime precision or config must not be served this one's embedding.
-            scene_model = analyzer.capabilities.scene_model_id
-            key = hashlib.sha256(f"{scene_model}|{self.scene_config.model_dump_json()}|{digest}".encode()).hexdigest()
+            key = scene_cache_key(analyzer.capabilities.scene_model_id, analyzer.config, digest)
         embedding = self.scene_cache.get(key) if key else None
         if embedding is None:
             embedding = analyzer.embed(image)
@@ -369,30 +342,7 @@ class Engine:
         total = time.perf_counter() - t0
         timings.update(stages)
         timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
-        manifest = index.manifest
-        return MatchResult(
-            scene=SceneOut(
-                room_type=analysis.room_type, style=analysis.style, palette=analysis.palette,
-                colours=[ColourOut(name=c.name, hex=c.hex, share=c.share) for c in analysis.colours],
-                context=analysis.context,
-            ),
-            recommendations=[
-                RecommendationOut(
-                    rank=i + 1, id=r.record.id, sku_id=r.record.sku_id,
-                    description=r.record.description, score=r.score, factors=r.factors,
-                    reason=r.reason, category=r.record.category, image=r.record.image,
-                    attributes=r.record.attributes,
-                )
-                for i, r in enumerate(recs)
-            ],
-            model=ModelOut(id=manifest.model_id, backend=str(manifest.encoder.get("backend")), dim=manifest.dim),
-            index=IndexOut(
-                path=str(self.index_dir), count=len(index), generation=manifest.generation,
-                catalog_hash=manifest.catalog_hash, updated_at=manifest.updated_at,
-            ),
-            timings_ms={k_: round(v * 1000, 1) for k_, v in timings.items()},
-        )
-
+        return match_result(analysis, recs, index, self.index_dir, timings)
 
     # -- products (the HTTP API's reads and writes) ----------------------------------------
     def get_product(self, product_id: str) -> ProductRecord:
@@ -459,7 +409,7 @@ class Engine:
                     self._index = index
             return removed
 
-    # -- evaluate --------------------------------------------------------------------------
+    # -- evaluate and fit ------------------------------------------------------------------
     def evaluate(
         self,
         catalog: Catalog | str | Path,
@@ -478,50 +428,25 @@ class Engine:
         model are fitted on the other folds for each scene (as ``scenefit fit`` would), so its
         figures are held-out estimates.
         """
-        import numpy as np
-
-        from ._fitting import analyse_labelled, crossval_method
-        from .evaluate import MethodOutput, read_labels, run_eval
-
         scenes = read_labels(labels)
         report_in = self.ingest(catalog)
         index = self.index
         encoder = self.encoder_for_index()
-        ids = index.ids()
-        rng = np.random.default_rng(seed)
 
-        if cv > 1:
-            zero_shot = SceneAnalyzer(encoder, self.scene_config)
-            base = self._explicit_rank or RankConfig()
-            items = analyse_labelled(scenes, index, zero_shot, Ranker(base), k, self.progress)
-            scenefit_method = crossval_method(items, index, zero_shot, base, k=k, folds=cv, seed=seed,
-                                              adapt=adapt, progress=self.progress)
-        else:
-            def scenefit_method(image: Image.Image, scene) -> MethodOutput:
-                result = self.match(image, k=k)
-                return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
+        def match(image: Image.Image, scene) -> MethodOutput:
+            result = self.match(image, k=k)
+            return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
 
-        def cosine_method(image: Image.Image, scene) -> MethodOutput:
-            keys, _ = index.search(encoder.encode_images([image])[0], k)
-            return MethodOutput([index.record(int(key)).id for key in keys])
-
-        def random_method(image: Image.Image, scene) -> MethodOutput:
-            return MethodOutput([ids[i] for i in rng.permutation(len(ids))[:k]])
-
-        report = run_eval(
-            scenes, {"scenefit": scenefit_method, "cosine": cosine_method, "random": random_method},
-            k=k, known_ids=set(ids), primary="scenefit", progress=self.progress,
+        report = evaluate_scenes(scenes, index, encoder, k=k, cv=cv, seed=seed, adapt=adapt,
+                                 scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
+                                 match=match, progress=self.progress)
+        report.info = EvalInfo(
+            catalog=str(report_in.catalog), labels=str(labels), index=str(self.index_dir),
+            model=index.manifest.model_id, products=len(index), regions=self.scene_config.regions, seed=seed,
+            scenefit=scenefit_setup(self.index_dir, labels, cv=cv, adapt=adapt),
         )
-        report.info = {
-            "catalog": str(report_in.catalog), "labels": str(labels), "index": str(self.index_dir),
-            "model": index.manifest.model_id, "products": len(index),
-            "regions": self.scene_config.regions, "seed": seed,
-            "scenefit": (f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
-                         if cv > 1 else _fit_status(self.index_dir, labels)),
-        }
         return report
 
-    # -- fit -------------------------------------------------------------------------------
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
             adapt: bool = True) -> FitResult:
         """Fit on labelled scenes and save in the index folder where match and eval pick
@@ -534,29 +459,19 @@ class Engine:
           the encoder has an appearance space and the labels carry room types, k-fold
           cross-validated.
         """
-        from ._fitting import analyse_labelled, fit_models
-        from .evaluate import read_labels
-
         scenes = read_labels(labels)
         self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
         # Zero-shot rooms while fitting: a room model fitted earlier on these same scenes would
         # give in-sample (optimistic) room predictions and skew the weights.
+        index = self.index
         analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
         ranker = Ranker(self._explicit_rank or RankConfig())
-        items = analyse_labelled(scenes, self.index, analyzer, ranker, k, self.progress)
-        result = fit_models(items, ranker, self.index, k=k, labels=str(labels),
+        items = analyze_labelled(scenes, index, analyzer, ranker, k, self.progress)
+        result = fit_models(items, ranker, index, k=k, labels=str(labels),
                             style_of=analyzer.style_distribution, adapt=adapt)
-        model_id = self.index.manifest.model_id
-        if result.adapter is not None:
-            result.adapter.regions = self.scene_config.regions
-        for fitted in (result.ranking, result.room_model, result.adapter):
-            if fitted is not None:
-                fitted.model_id = model_id
-                fitted.save(self.index_dir)
-        if result.adapter is None:
-            (self.index_dir / ADAPTER_FILE).unlink(missing_ok=True)  # one fitted before no longer applies
-        self._analyzer = None  # the next analysis uses the new room model…
-        self._forget_fit()  # …and the next ranking the new weights and adapter
+        with self._write_lock():  # like every write into the index folder
+            save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
+        self._reload_fitted()  # the next match uses the new weights, adapter and room model
         return result
 
 
@@ -579,15 +494,6 @@ class _Prefetched:
 
     def embed(self, items):
         return self.inner.embed(items)
-
-
-def _fit_status(index_dir: Path, labels) -> str:
-    fitted = FittedRanking.load(index_dir)
-    if fitted is None:
-        return "default weights"
-    if Path(fitted.labels).resolve() == Path(labels).resolve():
-        return "fitted on these same labels: IN-SAMPLE figures, use --cv for held-out ones"
-    return "fitted ranking.json and room model"
 
 
 __all__ = ["Engine", "__version__"]

@@ -213,11 +213,12 @@ def test_eval_cross_validated(capsys, colour_benchmark):
 
 
 def test_eval_seed_changes_the_fold_split(capsys, colour_benchmark, monkeypatch):
-    import scenefit._fitting as fitting
+    import scenefit.learn._crossval as crossval
 
     splits = []
-    real = fitting._rank_fold
-    monkeypatch.setattr(fitting, "_rank_fold", lambda items, test, *a: (splits.append(sorted(test)), real(items, test, *a)))
+    real = crossval.rank_fold
+    monkeypatch.setattr(crossval, "rank_fold",
+                        lambda items, train, test, *a: (splits.append(sorted(test)), real(items, train, test, *a)))
     tmp_path = colour_benchmark
     for seed in ("0", "3"):
         code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
@@ -238,7 +239,7 @@ def test_fit_on_a_small_labelled_set(capsys, colour_benchmark):
     fitted = json.loads((tmp_path / "ix" / "ranking.json").read_text())
     assert fitted["train_recall"] == 1.0 and abs(sum(fitted["weights"].values()) - 1) < 1e-9
     assert "Appearance adapter: fitted on 8 scenes" in out and "appearance-adapter.npz" in out
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
 
     adapter = AppearanceAdapter.load(tmp_path / "ix")
     assert adapter.regions == "crops" and adapter.model_id == fitted["model_id"] and adapter.n_scenes == 8

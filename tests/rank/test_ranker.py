@@ -408,7 +408,7 @@ def test_explain_mentions_a_strong_appearance_match():
 def test_ranker_scores_appearance_through_the_adapter(tmp_path, with_adapter):
     """A region that matches product "b" only once the clutter dimension is damped."""
     from scenefit.embed import l2_normalize
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
 
     idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
     records = [_rec("a"), _rec("b")]
@@ -428,7 +428,7 @@ def test_ranker_retrieves_candidates_through_the_adapter(tmp_path, with_adapter)
     """Product "b" is the region's match once the clutter dimension is damped, but 20 others
     are nearer to the raw region: only a search through the adapter brings it into the pool."""
     from scenefit.embed import l2_normalize
-    from scenefit.rank import AppearanceAdapter
+    from scenefit.learn import AppearanceAdapter
 
     n = 21
     idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
@@ -449,3 +449,10 @@ def test_ranker_retrieves_candidates_through_the_adapter(tmp_path, with_adapter)
     assert ("b" in [r.id for r in pool.records]) is with_adapter
     if with_adapter:
         assert Ranker(config, adapter).rank(scene, idx, 1, style_of=style_of)[0].record.id == "b"
+
+
+def test_factor_names_are_the_weight_fields_and_the_pool_keys():
+    from scenefit.rank import COSINE, Factor, RankWeights
+
+    assert list(RankWeights.model_fields) == [f.value for f in Factor] and COSINE not in set(Factor)
+    assert RankWeights(**{Factor.ROOM: 1.0}).room == 1.0

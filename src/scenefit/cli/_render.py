@@ -14,6 +14,7 @@ from rich.text import Text
 from ..pipelines import IngestReport
 from .._schema import MatchResult
 from ..evaluate import METRICS, EvalReport
+from ..learn import ADAPTER_FILE, FIT_FILE, ROOM_MODEL_FILE, FitResult
 
 
 class RichProgress:
@@ -95,10 +96,8 @@ def render_match(result: MatchResult, console: Console) -> None:
 def render_eval(report: EvalReport, console: Console) -> None:
     k = report.k
     info = report.info
-    console.print(Text(
-        f"{report.n_scenes} scenes · {info.get('products', '?')} products · model {info.get('model', '?')}"
-        f" · scenefit: {info.get('scenefit', '?')}"
-    ))
+    products, model, setup = (info.products, info.model, info.scenefit) if info is not None else ("?",) * 3
+    console.print(Text(f"{report.n_scenes} scenes · {products} products · model {model} · scenefit: {setup}"))
     if report.relevant_missing:
         console.print(Text(f"{report.relevant_missing} labelled products are not in the index "
                            "(rejected or absent) and cannot be found", style="yellow"))
@@ -107,22 +106,22 @@ def render_eval(report: EvalReport, console: Console) -> None:
     for m in METRICS:
         table.add_column(f"{m.replace('_', ' ')}@{k}", justify="right")
     for name, figures in report.methods.items():
-        table.add_row(name, *(f"{figures['overall'][m]:.4f}" for m in METRICS))
+        table.add_row(name, *(f"{figures.overall[m]:.4f}" for m in METRICS))
     console.print(table)
 
-    rooms = sorted({r for f in report.methods.values() for r in f["by_room"]})
+    rooms = sorted({r for f in report.methods.values() for r in f.by_room})
     by_room = Table(title=f"Recall@{k} by room type", title_justify="left")
     by_room.add_column("room type")
     for name in report.methods:
         by_room.add_column(name, justify="right")
     by_room.add_column("room accuracy", justify="right")
-    acc = report.room_accuracy.get("by_room", {})
+    acc = report.room_accuracy.by_room
     for room in rooms:
-        by_room.add_row(room, *(f"{f['by_room'].get(room, {}).get('recall', 0):.4f}" for f in report.methods.values()),
+        by_room.add_row(room, *(f"{f.recall_in(room):.4f}" for f in report.methods.values()),
                         f"{acc[room]:.2f}" if room in acc else "—")
     console.print(by_room)
-    overall = report.room_accuracy.get("overall")
-    console.print(Text(f"Room-type accuracy: {overall:.3f} over {report.room_accuracy['n']} scenes"
+    overall = report.room_accuracy.overall
+    console.print(Text(f"Room-type accuracy: {overall:.3f} over {report.room_accuracy.n} scenes"
                        if overall is not None else "Room-type accuracy: no labelled room types"))
     if report.confusion:
         preds = sorted({p for row in report.confusion.values() for p in row})
@@ -135,7 +134,7 @@ def render_eval(report: EvalReport, console: Console) -> None:
         console.print(conf)
 
 
-def render_fit(result, index_dir, console: Console) -> None:
+def render_fit(result: FitResult, index_dir, console: Console) -> None:
     fitted, room_model, adapter = result.ranking, result.room_model, result.adapter
     k = fitted.k
     if adapter is not None:
@@ -155,6 +154,6 @@ def render_fit(result, index_dir, console: Console) -> None:
         console.print(Text(
             f"Room-type model: {len(room_model.classes)} room types from {room_model.n_scenes} scenes, "
             f"accuracy {room_model.cv_accuracy:.3f} ({fitted.cv_folds}-fold CV)"))
-    saved = ", ".join(["ranking.json"] + (["room-model.npz"] if room_model is not None else [])
-                      + (["appearance-adapter.npz"] if adapter is not None else []))
+    saved = ", ".join([FIT_FILE] + ([ROOM_MODEL_FILE] if room_model is not None else [])
+                      + ([ADAPTER_FILE] if adapter is not None else []))
     console.print(Text(f"Saved {saved} in {index_dir}; match and eval on this index now use them."))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._metrics import RECALL
 from ._runner import EvalReport
 
 
@@ -16,14 +17,14 @@ def write_chart(report: EvalReport, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = list(report.methods)
-    rooms = sorted({r for m in report.methods.values() for r in m["by_room"]})
+    rooms = sorted({r for m in report.methods.values() for r in m.by_room})
     groups = rooms + ["overall"]
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(groups))
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(groups) + 2), 3.6), dpi=110)
     for i, name in enumerate(names):
         m = report.methods[name]
-        values = [m["by_room"].get(r, {}).get("recall", 0.0) for r in rooms] + [m["overall"]["recall"]]
+        values = [m.recall_in(r) for r in rooms] + [m.overall[RECALL]]
         ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name)
     ax.set_xticks(x, groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(f"Recall@{report.k}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-METRICS = ("recall", "ndcg", "hit_rate", "mrr")
+RECALL = "recall"
+#: every metric, in the order reports list them
+METRICS = (RECALL, "ndcg", "hit_rate", "mrr")
 
 
 def ranking_metrics(ranked: Sequence[str], relevant: frozenset[str] | set[str], k: int) -> dict[str, float]:
@@ -18,7 +20,7 @@ def ranking_metrics(ranked: Sequence[str], relevant: frozenset[str] | set[str], 
     dcg = sum(1.0 / math.log2(i + 2) for i in hits)
     idcg = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(relevant))))
     return {
-        "recall": len(hits) / len(relevant),
+        RECALL: len(hits) / len(relevant),
         "ndcg": dcg / idcg,
         "hit_rate": 1.0 if hits else 0.0,
         "mrr": 1.0 / (hits[0] + 1) if hits else 0.0,

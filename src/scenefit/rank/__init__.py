@@ -1,11 +1,14 @@
 """Ranking: retrieve, re-rank by fit, diversify, filter and explain."""
 
-from ._adapter import FILE as ADAPTER_FILE
-from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
 from ..index import Filters  # the query-side type lives with the index, which takes it
 from ..taxonomy import ROOMS  # re-exported: rank's callers pass room distributions over these
+from ._factors import COSINE, Factor
 from ._priors import known_categories, room_affinity
-from ._fit import FIT_FILE, FitSample, FittedRanking, fit_ranking
 from ._ranker import Pool, RankConfig, Ranker, RankWeights, Recommendation
+from ._regions import RegionAdapter, pool_regions
+from ._result import match_result
 
-__all__ = ["ADAPTER_FILE", "AdapterFitConfig", "AdapterSample", "AppearanceAdapter", "FIT_FILE", "FitSample", "FittedRanking", "Pool", "fit_ranking", "Filters", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation", "known_categories", "room_affinity"]
+__all__ = [
+    "COSINE", "Factor", "Filters", "Pool", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation",
+    "RegionAdapter", "known_categories", "match_result", "pool_regions", "room_affinity",
+]

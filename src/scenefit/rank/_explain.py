@@ -6,11 +6,12 @@ from ..taxonomy import NEUTRALS, colour_distance, harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import ProductRecord
+from ._factors import Factor
 
 # A factor is worth mentioning when it is clearly good. similarity is a catalog percentile
 # (0.9 = closer to the scene than 90% of products); style needs to be high because most
 # products agree with a scene's leading style a little.
-_GOOD = {"similarity": 0.9, "appearance": 0.9, "room": 0.7, "colour": 0.7, "style": 0.75}
+_GOOD = {Factor.SIMILARITY: 0.9, Factor.APPEARANCE: 0.9, Factor.ROOM: 0.7, Factor.COLOUR: 0.7, Factor.STYLE: 0.75}
 
 
 _PLURALS = {
@@ -65,24 +66,24 @@ def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalys
     room = scene.top("room_type")
     style = scene.top("style")
     parts: list[tuple[float, str]] = []
-    if factors["similarity"] >= _GOOD["similarity"]:
+    if factors[Factor.SIMILARITY] >= _GOOD[Factor.SIMILARITY]:
         what = "scene and your context" if scene.context else "scene"
-        top = max(1, round((1 - factors["similarity"]) * 100))
-        parts.append((factors["similarity"], f"among the {top}% of products closest to the {what}"))
-    if factors.get("appearance", 0.0) >= _GOOD["appearance"]:
-        top = max(1, round((1 - factors["appearance"]) * 100))
-        parts.append((factors["appearance"], f"its photo resembles part of the scene (top {top}% of photos)"))
-    if record.category and factors["room"] >= _GOOD["room"]:
-        parts.append((factors["room"], f"{_plural(record.category)} suit {_a_room(room)}"))
-    if factors["colour"] >= _GOOD["colour"]:
+        top = max(1, round((1 - factors[Factor.SIMILARITY]) * 100))
+        parts.append((factors[Factor.SIMILARITY], f"among the {top}% of products closest to the {what}"))
+    if factors.get(Factor.APPEARANCE, 0.0) >= _GOOD[Factor.APPEARANCE]:
+        top = max(1, round((1 - factors[Factor.APPEARANCE]) * 100))
+        parts.append((factors[Factor.APPEARANCE], f"its photo resembles part of the scene (top {top}% of photos)"))
+    if record.category and factors[Factor.ROOM] >= _GOOD[Factor.ROOM]:
+        parts.append((factors[Factor.ROOM], f"{_plural(record.category)} suit {_a_room(room)}"))
+    if factors[Factor.COLOUR] >= _GOOD[Factor.COLOUR]:
         phrase = _colour_phrase(record, scene)
         if phrase:
-            parts.append((factors["colour"], phrase))
-    if factors["style"] >= _GOOD["style"]:
-        parts.append((factors["style"], f"fits the {style} style"))
+            parts.append((factors[Factor.COLOUR], phrase))
+    if factors[Factor.STYLE] >= _GOOD[Factor.STYLE]:
+        parts.append((factors[Factor.STYLE], f"fits the {style} style"))
     if not parts:
         # Nothing stands out: say which factor carried it, honestly.
-        best = max(("similarity", "room", "colour", "style"), key=lambda f: factors[f])
+        best = max((Factor.SIMILARITY, Factor.ROOM, Factor.COLOUR, Factor.STYLE), key=lambda f: factors[f])
         return f"Best available on {best} ({factors[best]:.2f}); no strong fit signal"
     parts.sort(key=lambda p: -p[0])
     text = "; ".join(p for _, p in parts[:3])

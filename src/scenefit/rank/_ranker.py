@@ -13,13 +13,15 @@ from ..taxonomy import harmony
 from .._types import SceneAnalysis
 from ..catalog import colour_hex
 from ..index import Filters, ProductRecord, VectorIndex
-from ._adapter import AppearanceAdapter, pool_regions
 from ._explain import explain
+from ._factors import COSINE, Factor
 from ._priors import room_affinity
+from ._regions import RegionAdapter, pool_regions
 
 
 class RankWeights(BaseModel):
-    """Weights of the fit factors in the final score (they are normalised to sum to 1)."""
+    """Weights of the fit factors in the final score (they are normalised to sum to 1). One
+    field per :class:`Factor`, named by its value."""
 
     similarity: float = Field(
         0.45, ge=0, description="Scene–product cosine, as its percentile among the catalog's products."
@@ -67,7 +69,7 @@ class Recommendation:
 
 
 class Ranker:
-    def __init__(self, config: RankConfig | None = None, adapter: AppearanceAdapter | None = None):
+    def __init__(self, config: RankConfig | None = None, adapter: RegionAdapter | None = None):
         self.config = config or RankConfig()
         #: fitted on labelled scenes (``scenefit fit``): appearance candidates are retrieved and
         #: scored through it
@@ -97,7 +99,7 @@ class Ranker:
         out = []
         for i in order:
             f = {name: round(float(values[i]), 4) for name, values in pool.factors.items()}
-            f["cosine"] = round(float(pool.sims[i]), 4)
+            f[COSINE] = round(float(pool.sims[i]), 4)
             out.append(Recommendation(pool.records[i], round(float(scores[i]), 4), f,
                                       explain(pool.records[i], f, scene)))
         return out
@@ -137,7 +139,7 @@ class Ranker:
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
         if use_appearance:
-            factors["appearance"] = _appearance_fit(looks, index, keys, self.adapter)
+            factors[Factor.APPEARANCE] = _appearance_fit(looks, index, keys, self.adapter)
         return Pool(records, vecs, sims, factors)
 
     def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:
@@ -178,7 +180,7 @@ class Ranker:
         prod_style = style_of(vecs, names)
         # Bhattacharyya coefficient: 1 when the two style distributions agree exactly.
         style = np.sqrt(prod_style * scene_style[None, :]).sum(axis=1)
-        return {"similarity": similarity, "room": room, "colour": colour, "style": style}
+        return {Factor.SIMILARITY: similarity, Factor.ROOM: room, Factor.COLOUR: colour, Factor.STYLE: style}
 
     def _diversify(self, scores: np.ndarray, vecs: np.ndarray, records, k: int,
                    diversity: float | None = None) -> list[int]:
@@ -217,7 +219,7 @@ class Ranker:
 
 
 def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
-                    adapter: AppearanceAdapter | None = None) -> np.ndarray:
+                    adapter: RegionAdapter | None = None) -> np.ndarray:
     """Each product's cosines to the regions, pooled (the best one; softly through an
     adapter), as a percentile among a catalog sample (0.5 without a photo: no evidence either
     way). With an adapter, ``regions`` have been through it already and the products go
@@ -253,4 +255,4 @@ def _colour_fit(product_colours: list[str], scene_cols: list[tuple[str, float]])
     return float(np.mean(per_colour))
 
 
-__all__ = ["RankConfig", "RankWeights", "Ranker", "Recommendation"]
+__all__ = ["Pool", "RankConfig", "RankWeights", "Ranker", "Recommendation"]

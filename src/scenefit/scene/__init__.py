@@ -1,12 +1,12 @@
 """Scene analysis: room type, style, palette, dominant colours and the query vector."""
 
-from ._cache import LRUSceneCache, RedisSceneCache, SceneCache, build_scene_cache
+from ._cache import LRUSceneCache, RedisSceneCache, SceneCache, build_scene_cache, photo_digest, scene_cache_key
 from ._analyze import ROOM_PROMPTS, STYLE_PROMPTS, SceneAnalyzer, SceneConfig
 from ._palette import PALETTES, dominant_colours, palette_distribution
-from ._room_model import RoomModel, room_features
+from ._rooms import RoomClassifier, room_features
 
 __all__ = [
-    "PALETTES", "ROOM_PROMPTS", "RoomModel", "room_features", "STYLE_PROMPTS", "SceneAnalyzer", "SceneConfig",
+    "PALETTES", "ROOM_PROMPTS", "RoomClassifier", "room_features", "STYLE_PROMPTS", "SceneAnalyzer", "SceneConfig",
     "dominant_colours", "palette_distribution", "LRUSceneCache", "RedisSceneCache", "SceneCache",
-    "build_scene_cache",
+    "build_scene_cache", "photo_digest", "scene_cache_key",
 ]

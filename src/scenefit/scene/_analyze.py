@@ -14,7 +14,7 @@ from ..embed import Encoder, EncoderCapabilities, l2_normalize
 from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
 from ._palette import dominant_colours, palette_distribution
-from ._room_model import RoomModel, room_features
+from ._rooms import RoomClassifier, room_features
 from ._windows import DENSE_SHORT_SIDE, window_means
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one. The keys
@@ -90,7 +90,7 @@ def _crops(image: Image.Image) -> list[Image.Image]:
 class SceneAnalyzer:
     """Embeds class prompts once at construction; each ``analyze`` call is one image pass."""
 
-    def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomModel | None = None):
+    def __init__(self, encoder: Encoder, config: SceneConfig | None = None, room_model: RoomClassifier | None = None):
         self.encoder = encoder
         #: what the encoder can do beyond :class:`Encoder`, read once
         self.capabilities = EncoderCapabilities.of(encoder)

@@ -7,22 +7,45 @@ every serving process share it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from cachetools import LRUCache
 
 from .._errors import ConfigError
+from .._hashing import file_sha256
 from .._types import NamedColour, SceneEmbedding
+
+if TYPE_CHECKING:
+    from ._analyze import SceneConfig
 
 
 class SceneCache(Protocol):
     def get(self, key: str) -> SceneEmbedding | None: ...
 
     def put(self, key: str, value: SceneEmbedding) -> None: ...
+
+
+def photo_digest(scene: object) -> str | None:
+    """The content hash of a scene given as encoded bytes or a file; None for a decoded image
+    (its encoded form is gone, and hashing pixels would cost more than it saves)."""
+    if isinstance(scene, bytes):
+        return hashlib.sha256(scene).hexdigest()
+    if isinstance(scene, (str, Path)):
+        return file_sha256(Path(scene))
+    return None
+
+
+def scene_cache_key(scene_model: str, config: "SceneConfig", digest: str) -> str:
+    """The cache key of a photo's embedding. What makes scene vectors (the scene model, which
+    names the runtime precision too) and the analysis settings are part of it: another index,
+    runtime or config must never be served this one's embedding."""
+    return hashlib.sha256(f"{scene_model}|{config.model_dump_json()}|{digest}".encode()).hexdigest()
 
 
 def dumps(emb: SceneEmbedding) -> bytes:

@@ -1,6 +1,6 @@
 """Fitted models saved in an index folder as one ``.npz``: their arrays plus a JSON ``meta``
-entry that carries a format version (the room model, the appearance adapter). Written to a
-temporary file and renamed, so a reader never sees half a file."""
+entry that carries a format version (the room model, the appearance adapter). Written through
+:func:`scenefit._atomic.atomic_path`, so a reader never sees half a file."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from .._atomic import atomic_path
+
 T = TypeVar("T")
 
 
 def save_fitted(folder: Path, name: str, version: int, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     path = Path(folder) / name
-    tmp = Path(folder) / (name + ".tmp.npz")
-    np.savez(tmp, **arrays, meta=np.array(json.dumps({"format_version": version, **meta})))
-    tmp.replace(path)
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:  # a file object: np.savez renames paths
+        np.savez(fh, **arrays, meta=np.array(json.dumps({"format_version": version, **meta})))
     return path
 
 

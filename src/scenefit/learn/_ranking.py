@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .._atomic import atomic_write
 from .._errors import ConfigError
-from ._ranker import Pool, Ranker, RankWeights
+from ..rank import Pool, Ranker, RankWeights
+from ._folds import kfold
 
 FIT_FILE = "ranking.json"
 FORMAT_VERSION = 1
@@ -38,11 +40,7 @@ class FittedRanking(BaseModel):
     model_id: str = Field("", description="Encoder the weights were fitted with; ignored under another")
 
     def save(self, folder: Path) -> Path:
-        path = Path(folder) / FIT_FILE
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), "utf-8")
-        tmp.replace(path)
-        return path
+        return atomic_write(Path(folder) / FIT_FILE, self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> "FittedRanking | None":
@@ -92,15 +90,13 @@ def fit_ranking(
     def best(subset: list[FitSample]):
         return max(candidates, key=lambda c: _recall(ranker, subset, c[0], c[1], k))
 
-    order = np.random.default_rng(seed).permutation(len(samples))
-    folds = 0 if folds == 0 else max(2, min(folds, len(samples)))  # 0: no CV (caller does it)
+    splits = kfold(len(samples), folds, seed) if folds else []  # 0: no CV (the caller does it)
     held_out = 0.0
-    for f in range(folds):
-        test_idx = set(order[f::folds].tolist())
-        test = [samples[i] for i in sorted(test_idx)]
-        train = [samples[i] for i in order if i not in test_idx]
-        w, d = best(train)
+    for fold in splits:
+        test = [samples[i] for i in fold.test]
+        w, d = best([samples[i] for i in fold.train_in_split_order()])
         held_out += _recall(ranker, test, w, d, k) * len(test)
+    folds = len(splits)
     weights, diversity = best(samples)
     return FittedRanking(
         weights=weights, diversity=diversity, k=k, n_scenes=len(samples), cv_folds=folds,

@@ -5,7 +5,7 @@ differently and partly hidden. Pooled ImageNet features of the two differ in way
 linear map learns from a few hundred labelled (room, product) pairs: ``x ↦ x + x·A``,
 applied to both sides before the cosine. The objective is the retrieval one: in each labelled
 scene, a relevant product's best region must outscore the other products (softmax over the
-matrix of product vectors the caller gives: ``_fitting.fit_adapter`` gives the products
+matrix of product vectors the caller gives: ``fit_adapter`` gives the products
 relevant to some labelled scene, so that no product is only ever a negative).
 
 It carries over to products the fit never saw: with the products of the test rooms left out
@@ -23,8 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .._fitted_file import load_fitted, save_fitted
 from ..embed import l2_normalize
+from ..rank import pool_regions
+from ._files import load_fitted, save_fitted
 
 FILE = "appearance-adapter.npz"
 FORMAT_VERSION = 1
@@ -56,6 +57,8 @@ class AdapterFitConfig:
 
 @dataclass
 class AppearanceAdapter:
+    """A :class:`scenefit.rank.RegionAdapter`: the ranker retrieves and scores through it."""
+
     matrix: np.ndarray  # float32 (d, d): x ↦ normalise(x + x @ matrix)
     n_scenes: int = 0
     steps: int = 0
@@ -152,12 +155,3 @@ class AppearanceAdapter:
             data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
             meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0)))
 
-
-def pool_regions(cosines: np.ndarray, temperature: float = 0.0) -> np.ndarray:
-    """Per column (product), the best cosine over the rows (regions), or with ``temperature``
-    > 0 a soft maximum: ``t·log Σ exp(c/t)``, which adds to the best region a bonus for other
-    regions nearly as close (at most ``t·log(regions)``)."""
-    best = cosines.max(axis=0)
-    if temperature <= 0 or len(cosines) == 0:
-        return best
-    return best + temperature * np.log(np.exp((cosines - best) / temperature).sum(axis=0))

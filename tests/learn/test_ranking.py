@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from scenefit.index import ProductRecord
-from scenefit.rank import FitSample, FittedRanking, Pool, RankConfig, Ranker, RankWeights, fit_ranking
+from scenefit.learn import FitSample, FittedRanking, fit_ranking
+from scenefit.rank import Pool, RankConfig, Ranker, RankWeights
 
 
 def _sample(rng, n=40, n_rel=4):
@@ -65,7 +66,7 @@ def test_weights_for_absent_factors_fall_back_to_defaults():
 
 @pytest.mark.parametrize("step, n", [(0.5, 3), (0.25, 5)])
 def test_weight_grid_sums_to_one(step, n):
-    from scenefit.rank._fit import _grid
+    from scenefit.learn._ranking import _grid
 
     names = ["similarity", "room", "colour", "style", "appearance"][:n]
     grid = _grid(names, step)

@@ -14,16 +14,11 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
-from .._fitted_file import load_fitted, save_fitted
+from ._files import load_fitted, save_fitted
+from ._folds import kfold
 
 FILE = "room-model.npz"
 FORMAT_VERSION = 1
-
-
-def room_features(regions: np.ndarray) -> np.ndarray:
-    """(2·d,) features of one scene: its whole photo and the mean of its crops."""
-    crops = regions[1:] if len(regions) > 1 else regions[:1]
-    return np.concatenate([regions[0], crops.mean(axis=0)]).astype(np.float64)
 
 
 def _train(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +42,8 @@ def _train(x: np.ndarray, y: np.ndarray, n_classes: int, c: float) -> tuple[np.n
 
 @dataclass
 class RoomModel:
+    """A :class:`scenefit.scene.RoomClassifier` on :func:`scenefit.scene.room_features`."""
+
     classes: list[str]
     mean: np.ndarray
     std: np.ndarray
@@ -60,15 +57,13 @@ class RoomModel:
     def fit(cls, features: np.ndarray, rooms: list[str], *, c: float = 1.0, folds: int = 5, seed: int = 0) -> "RoomModel":
         classes = sorted(set(rooms))
         y = np.array([classes.index(r) for r in rooms])
-        order = np.random.default_rng(seed).permutation(len(y))
-        folds = 0 if folds == 0 else max(2, min(folds, len(y)))  # 0: no CV (caller does it)
+        splits = kfold(len(y), folds, seed) if folds else []  # 0: no CV (the caller does it)
         right = 0
-        for f in range(folds):
-            test = order[f::folds]
-            train = np.setdiff1d(order, test)
+        for fold in splits:
+            train, test = fold.train, fold.test
             right += int((cls._fit_arrays(features[train], y[train], classes, c).predict_index(features[test]) == y[test]).sum())
         model = cls._fit_arrays(features, y, classes, c)
-        model.cv_accuracy = round(right / len(y), 4) if folds else None
+        model.cv_accuracy = round(right / len(y), 4) if splits else None
         model.n_scenes = len(y)
         return model
 

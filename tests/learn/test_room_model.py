@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenefit.scene import RoomModel, SceneAnalyzer, room_features
+from scenefit.learn import RoomModel
+from scenefit.scene import RoomClassifier, SceneAnalyzer, room_features
 
 
 def _data(rng, per=12, d=6):
@@ -59,3 +60,10 @@ def test_near_constant_features_do_not_blow_up():
     p0 = model.probabilities(probe)
     probe[0, 5] += 1e-3
     np.testing.assert_allclose(model.probabilities(probe), p0, atol=1e-3)
+
+
+def test_the_room_model_is_what_the_analyzer_takes():
+    """The analyser only knows scene.RoomClassifier; the fitted model must keep satisfying it."""
+    x = np.r_[np.eye(3), np.eye(3)]
+    assert isinstance(RoomModel.fit(x, ["a", "b", "c"] * 2, folds=0), RoomClassifier)
+    assert not isinstance(object(), RoomClassifier)

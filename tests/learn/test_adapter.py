@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 
 from scenefit.embed import l2_normalize
-from scenefit.rank import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
-from scenefit.rank._adapter import pool_regions
+from scenefit.learn import ADAPTER_FILE, AdapterFitConfig, AdapterSample, AppearanceAdapter
+from scenefit.rank import RegionAdapter, pool_regions
 
 D = 24
 NOISY = slice(0, 8)  # dimensions where scene photos carry clutter that product photos don't
@@ -121,3 +121,9 @@ def test_retrieval_queries_find_the_adapted_neighbours_among_raw_vectors():
 
     assert len(top & found(adapter.retrieval_queries(adapter.apply(regions)))) >= 9
     assert len(top & found(regions)) < 9  # the raw regions miss them: the adapter moved them
+
+
+def test_the_adapter_is_what_the_ranker_takes():
+    """The ranker only knows rank.RegionAdapter; the fitted adapter must keep satisfying it."""
+    assert isinstance(AppearanceAdapter(np.zeros((2, 2), np.float32)), RegionAdapter)
+    assert not isinstance(object(), RegionAdapter)

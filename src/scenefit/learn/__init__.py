@@ -1,0 +1,26 @@
+"""Learning from labelled scenes: what ``scenefit fit`` saves in an index folder (ranking
+weights, appearance adapter, room-type model), how the engine loads it back (one
+:class:`FittedBundle`), and the cross-validation behind ``scenefit eval --cv``.
+
+It fits what :mod:`scenefit.rank` and :mod:`scenefit.scene` use, through the protocols they
+declare (``RegionAdapter``, ``RoomClassifier``); neither of them imports this package.
+"""
+
+from ._adapter import FILE as ADAPTER_FILE
+from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
+from ._bundle import FittedBundle, save_fit
+from ._crossval import crossval_method
+from ._evaluate import evaluate_scenes, scenefit_setup
+from ._fit import FitResult, fit_adapter, fit_models
+from ._folds import Fold, fold_count, kfold
+from ._labelled import LabelledAnalysis, analyze_labelled, fit_sample
+from ._ranking import FIT_FILE, FitSample, FittedRanking, fit_ranking
+from ._room_model import FILE as ROOM_MODEL_FILE
+from ._room_model import RoomModel
+
+__all__ = [
+    "ADAPTER_FILE", "AdapterFitConfig", "AdapterSample", "AppearanceAdapter", "FIT_FILE", "FitResult", "FitSample",
+    "FittedBundle", "FittedRanking", "Fold", "LabelledAnalysis", "ROOM_MODEL_FILE", "RoomModel",
+    "analyze_labelled", "crossval_method", "evaluate_scenes", "fit_adapter", "fit_models", "fit_ranking",
+    "fit_sample", "fold_count", "kfold", "save_fit", "scenefit_setup",
+]

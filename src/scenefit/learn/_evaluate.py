@@ -1,0 +1,53 @@
+"""``scenefit eval``: scenefit against its baselines on labelled scenes, either as the index
+stands (its saved fit, if any) or cross-validated (fitted on the other folds per scene)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .._progress import Progress
+from ..embed import Encoder
+from ..evaluate import EvalReport, LabelledScene, Method, cosine_method, random_method, run_eval
+from ..index import VectorIndex
+from ..rank import RankConfig, Ranker
+from ..scene import SceneAnalyzer, SceneConfig
+from ._crossval import crossval_method
+from ._labelled import analyze_labelled
+from ._ranking import FittedRanking
+
+SCENEFIT, COSINE, RANDOM = "scenefit", "cosine", "random"
+
+
+def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, k: int, cv: int,
+                    seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Method,
+                    progress: Progress) -> EvalReport:
+    """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``).
+
+    ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
+    model are fitted on the other folds for each scene, from zero-shot analyses with ``scene``
+    and ``rank``; otherwise scenefit is ``match`` (the engine as it stands)."""
+    ids = index.ids()
+    rng = np.random.default_rng(seed)  # drawn from by the random baseline only, scene by scene
+    scenefit = match
+    if cv > 1:
+        zero_shot = SceneAnalyzer(encoder, scene)
+        items = analyze_labelled(scenes, index, zero_shot, Ranker(rank), k, progress)
+        scenefit = crossval_method(items, index, zero_shot, rank, k=k, folds=cv, seed=seed, adapt=adapt,
+                                   progress=progress)
+    methods = {SCENEFIT: scenefit, COSINE: cosine_method(index, encoder, k), RANDOM: random_method(ids, k, rng)}
+    return run_eval(scenes, methods, k=k, known_ids=set(ids), primary=SCENEFIT, progress=progress)
+
+
+def scenefit_setup(index_dir: str | Path, labels: str | Path, *, cv: int, adapt: bool) -> str:
+    """How scenefit ranked in an eval, for its report: cross-validated, or with what the
+    index folder holds (flagged when that was fitted on these same labels)."""
+    if cv > 1:
+        return f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
+    fitted = FittedRanking.load(Path(index_dir))
+    if fitted is None:
+        return "default weights"
+    if Path(fitted.labels).resolve() == Path(labels).resolve():
+        return "fitted on these same labels: IN-SAMPLE figures, use --cv for held-out ones"
+    return "fitted ranking.json and room model"

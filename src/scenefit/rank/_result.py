@@ -1,0 +1,32 @@
+"""A ranking as the versioned match JSON (:class:`scenefit._schema.MatchResult`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .._schema import ColourOut, IndexOut, MatchResult, ModelOut, RecommendationOut, SceneOut
+from .._types import SceneAnalysis
+from ..index import VectorIndex
+from ._ranker import Recommendation
+
+
+def match_result(analysis: SceneAnalysis, recs: Sequence[Recommendation], index: VectorIndex,
+                 index_dir: str | Path, timings_s: dict[str, float]) -> MatchResult:
+    """The scene as analysed, the picks best first, and what produced them: the model, the
+    index generation searched, and the seconds each stage took (reported in milliseconds)."""
+    manifest = index.manifest
+    return MatchResult(
+        scene=SceneOut(
+            room_type=analysis.room_type, style=analysis.style, palette=analysis.palette,
+            colours=[ColourOut(name=c.name, hex=c.hex, share=c.share) for c in analysis.colours],
+            context=analysis.context,
+        ),
+        recommendations=[RecommendationOut.of(i + 1, r) for i, r in enumerate(recs)],
+        model=ModelOut(id=manifest.model_id, backend=str(manifest.encoder.get("backend")), dim=manifest.dim),
+        index=IndexOut(
+            path=str(index_dir), count=len(index), generation=manifest.generation,
+            catalog_hash=manifest.catalog_hash, updated_at=manifest.updated_at,
+        ),
+        timings_ms={name: round(seconds * 1000, 1) for name, seconds in timings_s.items()},
+    )
