@@ -6,22 +6,20 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from PIL import Image
 
 from ._version import __version__
-from ._errors import CatalogError, ConfigError, ImageError, InvalidIndexError, NotFoundError
-from .pipelines._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
+from ._errors import ConfigError, ImageError, InvalidIndexError, NotFoundError
+from .pipelines import Encoders, IndexWriter, IngestConfig, IngestReport
 from ._progress import NullProgress, Progress
 from ._schema import MatchResult
 from .catalog import Catalog, is_url
-from .embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, Runtime, appearance_of, build_encoder
+from .embed import Encoder, EncoderConfig, Runtime, build_encoder
 from .evaluate import EvalInfo, EvalReport, MethodOutput, read_labels
-from .images import FetchConfig, FetchResult, ImageFetcher, open_image
+from .images import FetchConfig, ImageFetcher, open_image
 from .index import ProductRecord, VectorIndex
 from .learn import (AppearanceAdapter, FitResult, FittedBundle, analyze_labelled, evaluate_scenes, fit_models,
                     save_fit, scenefit_setup)
@@ -31,9 +29,6 @@ from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, scene_c
 
 #: Smaller scene photos carry too little to analyse (and can't be split into regions).
 MIN_SCENE_SIDE = 32
-#: Seconds an API write may spend downloading its product images, unless the FetchConfig's
-#: total_deadline_s says otherwise.
-WRITE_FETCH_DEADLINE_S = 15.0
 
 
 def _stderr(msg: str) -> None:
@@ -227,71 +222,31 @@ class Engine:
                 catalog = read_catalog(str(catalog), config.ray_address)
             else:
                 catalog = Catalog.read(catalog)
-        with self._write_lock():
-            config = config or self.ingest_config
-            if sync is not None:
-                config = config.model_copy(update={"sync": sync})
-            return self._ingest_locked(catalog, rebuild, config, fetch or self.fetch_config)
-
-    def _image_cache(self, fetch: FetchConfig) -> Path:
-        """Where ``fetch`` keeps downloaded images: its own folder, else the index's cache."""
-        return Path(fetch.cache_dir or self.index_dir / "cache" / "images").absolute()
-
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        """The index folder's inter-process write lock, held for the block."""
-        lock = VectorIndex.write_lock(self.index_dir)
-        try:
-            lock.acquire(timeout=0)
-        except TimeoutError:  # filelock.Timeout subclasses it
-            self.log(f"waiting for another ingest into {self.index_dir} to finish…")
-            try:
-                lock.acquire()
-            except TimeoutError:
-                raise InvalidIndexError(f"{self.index_dir}: another ingest still holds the write lock") from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def _ingest_locked(self, catalog: Catalog, rebuild: bool, config: IngestConfig,
-                       fetch: FetchConfig, prefetched: dict[str, FetchResult] | None = None) -> IngestReport:
-        # The writer works on its own copy of the newest generation: serving threads keep
-        # searching the loaded one (FAISS must not change under a search) and switch to the
-        # new generation on their next refresh().
-        if VectorIndex.exists(self.index_dir) and not rebuild:
-            index = VectorIndex.open(self.index_dir, database_url=self.database_url)
-            if self.vector_store and self.vector_store != index.manifest.vector_store:
-                raise ConfigError(f"{self.index_dir} keeps its vectors in {index.manifest.vector_store or 'FAISS files'}, "
-                                  f"not {self.vector_store}; add --rebuild to move them")
-            encoder = self.encoder_for_index(index)
-            if index.appearance is None and appearance_of(encoder) is not None:
-                self.log(f"{self.index_dir} predates the image-to-image appearance space; "
-                         "`scenefit ingest … --rebuild` adds it (vectors come from the cache)")
-        else:
-            encoder = self._load_encoder(self._with_runtime(self.encoder_config or EncoderConfig()))
-            index = VectorIndex.create(
-                self.index_dir, model_id=encoder.model_id, dim=encoder.dim,
-                encoder=self._resolved.model_dump(),
-                appearance_dim=EncoderCapabilities.of(encoder).appearance_dim,
-                database_url=self.database_url, ann=config.ann, vector_store=self.vector_store,
-            )
-        runner = None
-        if config.runner == "ray":
-            from .pipelines import RayRunner, shards_root
-
-            # Workers may run elsewhere and in other directories: every path they get is absolute.
-            fetch = fetch.model_copy(update={"cache_dir": self._image_cache(fetch)})
-            runner = RayRunner(self._resolved, config, shards_root(self.index_dir).absolute())
-        if prefetched is not None:
-            runner = _Prefetched(runner or LocalRunner(encoder, config), prefetched)
-        with EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite") as cache:
-            report = run_ingest(catalog, index, encoder, cache, config=config, fetch=fetch,
-                                progress=self.progress, runner=runner)
-        with self._lock:
-            self._index = index  # the generation just written
-            self._fitted = None  # a rebuild may have changed the model the fit belongs to
+        config = config or self.ingest_config
+        if sync is not None:
+            config = config.model_copy(update={"sync": sync})
+        index, report = self._writer().ingest(catalog, rebuild=rebuild, config=config, fetch=fetch or self.fetch_config)
+        self._written(index)
         return report
+
+    def _writer(self) -> IndexWriter:
+        def for_index(index: VectorIndex) -> tuple[Encoder, EncoderConfig]:
+            return self.encoder_for_index(index), self._resolved
+
+        def for_new_index() -> tuple[Encoder, EncoderConfig]:
+            encoder = self._load_encoder(self._with_runtime(self.encoder_config or EncoderConfig()))
+            return encoder, self._resolved
+
+        return IndexWriter(self.index_dir, Encoders(for_index, for_new_index), database_url=self.database_url,
+                           vector_store=self.vector_store, progress=self.progress, log=self.log)
+
+    def _written(self, index: VectorIndex | None) -> None:
+        """Serve the generation a write just made (a rebuild may also have changed the model
+        the fitted files belong to)."""
+        if index is not None:
+            with self._lock:
+                self._index = index
+                self._fitted = None
 
     # -- match -----------------------------------------------------------------------------
     def match(
@@ -359,7 +314,7 @@ class Engine:
         if not record.image or record.image_status != "ok":
             raise NotFoundError(f"product {product_id!r} has no photo ({record.image_status})")
         if is_url(record.image):
-            cache_dir = self._image_cache(self.fetch_config)
+            cache_dir = self._writer().image_cache(self.fetch_config)
             path = ImageFetcher(self.fetch_config.model_copy(update={"cache_dir": cache_dir})).cache_path(record.image)
         else:
             path = Path(record.image)
@@ -371,43 +326,19 @@ class Engine:
         """Add or replace products given as dicts (catalog columns), embedding only what
         changed. All or nothing: if any row is invalid, nothing is written. Images must be
         http(s) URLs of public hosts, all in within the FetchConfig's ``total_deadline_s``
-        (default WRITE_FETCH_DEADLINE_S); one that fails or is late leaves its product
+        (default ``pipelines.WRITE_FETCH_DEADLINE_S``); one that fails or is late leaves its product
         text-only, as in a catalog ingest."""
-        catalog = Catalog.from_records(rows)
-        if catalog.rejected:
-            raise CatalogError("; ".join(
-                f"product {e.row}{f' ({e.id})' if e.id else ''}: {e.reason}" for e in catalog.rejected[:20]
-            ) + ("" if len(catalog.rejected) <= 20 else f"; … {len(catalog.rejected) - 20} more"))
-        if not VectorIndex.exists(self.index_dir):
-            raise InvalidIndexError(f"{self.index_dir}: no index to write to; build one with `scenefit ingest`")
-        # Downloads happen before the write lock is taken, within a total deadline: a slow
-        # image host must not hold up other writers, nor this request for long. They land in
-        # the index's image cache, where the ingest below finds them; an image that failed
-        # here stays failed there (the product goes in text-only), never tried again under
-        # the lock.
-        total = self.fetch_config.total_deadline_s or WRITE_FETCH_DEADLINE_S
-        fetch = self.fetch_config.model_copy(update={
-            "public_only": True,
-            "cache_dir": self._image_cache(self.fetch_config),
-            "total_deadline_s": total,
-            "deadline_s": min(self.fetch_config.deadline_s or total, total),
-        })
-        sources = sorted({p.image for p in catalog.products if p.image})
-        prefetched = ImageFetcher(fetch).fetch_many(sources) if sources else {}
-        config = self.ingest_config.model_copy(update={"write_report": False, "sync": False})
-        with self._write_lock():
-            return self._ingest_locked(catalog, False, config, fetch, prefetched)
+        index, report = self._writer().upsert(Catalog.from_records(rows), self.ingest_config, self.fetch_config)
+        self._written(index)
+        return report
 
     def delete_products(self, product_ids: list[str]) -> int:
         """Remove products; returns how many existed. Atomic, like every index write."""
-        with self._write_lock():
-            index = VectorIndex.open(self.index_dir, database_url=self.database_url)  # newest, private
-            removed = index.delete(product_ids)
-            if removed:
-                index.save()
-                with self._lock:
-                    self._index = index
-            return removed
+        index, removed = self._writer().delete(product_ids)
+        if index is not None:
+            with self._lock:
+                self._index = index
+        return removed
 
     # -- evaluate and fit ------------------------------------------------------------------
     def evaluate(
@@ -469,31 +400,10 @@ class Engine:
         items = analyze_labelled(scenes, index, analyzer, ranker, k, self.progress)
         result = fit_models(items, ranker, index, k=k, labels=str(labels),
                             style_of=analyzer.style_distribution, adapt=adapt)
-        with self._write_lock():  # like every write into the index folder
+        with self._writer().lock():  # like every write into the index folder
             save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
         return result
-
-
-class _Prefetched:
-    """A runner whose image downloads were done before the write lock: each source's result
-    (a file in the image cache, or its failure) is handed back as it was, so nothing is
-    fetched, resolved or tried again under the lock."""
-
-    def __init__(self, inner: Runner, results: dict[str, FetchResult]):
-        self.inner, self.results = inner, results
-        self.name = inner.name
-
-    def fetch(self, sources: Sequence[str], fetch: FetchConfig,
-              advance: Callable[[int], None]) -> dict[str, FetchResult]:
-        known = {s: self.results[s] for s in sources if s in self.results}
-        missing = [s for s in sources if s not in known]  # none: the same catalog's sources
-        out = ImageFetcher(fetch).fetch_many(missing, progress=advance) if missing else {}
-        advance(len(known))
-        return {**out, **known}
-
-    def embed(self, items):
-        return self.inner.embed(items)
 
 
 __all__ = ["Engine", "__version__"]
