@@ -8,14 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _seed
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ._timing import stats
-from ._workload import EXAMPLES, IKEA
+from ._workload import IKEA
 
 
 def _seed_rows() -> list[dict]:
-    with (EXAMPLES / "product-catalog.csv").open(newline="", encoding="utf-8") as fh:
+    with _seed.CATALOG.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
