@@ -28,9 +28,10 @@ def _catalog(path: Path, n: int, images: list[Path] | None) -> Path:
         for i in range(n):
             row = seed[i % len(seed)]
             # Unique text per row: the pipeline embeds each distinct content once, and a
-            # benchmark of repeated rows would only measure the cache.
+            # benchmark of repeated rows would only measure the cache. Absolute image paths: a
+            # catalog's relative ones are read from its own folder, not from where bench runs.
             writer.writerow({"id": f"b{i}", "sku_id": f"B{i}", "description": f"{row['description']} LOT {i}",
-                             "primary_image": str(images[i % len(images)]) if images else ""})
+                             "primary_image": str(images[i % len(images)].resolve()) if images else ""})
     return path
 
 
