@@ -79,7 +79,7 @@ class FakeAppearanceEncoder(FakeEncoder):
 SERVER_FIXTURES = frozenset({"postgres_url", "redis_url", "ray_cluster", "installed_wheel"})
 #: (test file, fixture) pairs whose fixture builds an index with the real offline encoder
 SLOW_FIXTURES = frozenset({("test_engine.py", "built"), ("cli/test_cli.py", "seed_index"),
-                           ("evaluate/test_benchmark.py", "subset")})
+                           ("evaluate/test_benchmark.py", "subset"), ("api/test_browser.py", "server")})
 #: single tests that ingest with the real offline encoder themselves
 SLOW_TESTS = frozenset({
     "cli/test_cli.py::test_demo_runs_and_prints_ten_picks",
