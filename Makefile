@@ -1,5 +1,6 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create .venv when it is missing. torch is installed first, from $(TORCH) (the CPU build),
+# Entry points for a fresh machine: `make demo`, `make check` (the fast unit tier) and
+# `make test` (the full suite, what CI runs).
+# Each creates .venv when it is missing. torch is installed first, from $(TORCH) (the CPU build),
 # so nothing later can pull a multi-GB CUDA build. On the project's machines pip finds the CPU
 # wheel on local disk; elsewhere run e.g.
 #   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
@@ -10,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean browser
+.PHONY: setup demo check test clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +24,11 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/scenefit demo
+
+# Unit tests only: no model weights (`slow`), no servers or subprocesses (`server`); the marks
+# are explained in tests/conftest.py. No cache provider: nothing written into the checkout.
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not server"
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q

@@ -29,11 +29,13 @@ per product type and its duplicate skipping). ``--fold-seed N`` draws the fold s
 seeds can be set beside the spread over splits.
 
 ``--variants`` runs ``--scoring`` with appearance vectors built other ways: ``POOLING:WEIGHT``,
-the head pooled as a ``mean`` (before v0.6) or a generalised mean (``gem``, v0.6: exponent
-``HEAD_POWER`` = 2, a root mean square), and the weight of the network's last block beside it
-(``OfflineEncoder.block_weight``; 0: the head alone, as before v0.5). Product photos and
-scenes go through the network once; each variant pools their feature maps its own way.
-``mean:0`` reproduces v0.4's vectors, ``mean:0.5`` v0.5's, ``gem:0.5`` v0.6's.
+the head pooled as a ``mean`` or a generalised mean (``gem``: exponent ``HEAD_POWER``, as the
+encoder pools), and the weight of the network's last block beside it
+(``OfflineEncoder.block_weight``; 0: the head alone). Product photos and scenes go through the
+network once; each variant pools their feature maps its own way.
+
+It measures the encoder's and the ranker's internals on purpose (feature maps, window means,
+the appearance fit), so it imports some private names; tests/benchmarks checks they exist.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from scenefit.embed._offline import HEAD_CHANNELS, HEAD_POWER, OfflineEncoder
-from scenefit.evaluate._metrics import ranking_metrics
+from scenefit.evaluate import ranking_metrics
 from scenefit.images import centre_square, open_image  # centre_square: as product photos are read
 from scenefit.index import VectorIndex
 from scenefit.learn import AdapterFitConfig, AdapterSample, AppearanceAdapter, kfold

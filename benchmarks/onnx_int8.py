@@ -5,6 +5,9 @@ script reports the median time per 15-view batch, the pooled-feature cosine to f
 how often the top-1 ImageNet class agrees (docs/performance.md, "int8 quantisation").
 
     python benchmarks/onnx_int8.py ../shared/benchmarks/ikea-dev/scenes
+
+It quantises and times the encoder's own networks, so it imports private names of
+scenefit.embed; tests/benchmarks checks they exist.
 """
 
 from __future__ import annotations

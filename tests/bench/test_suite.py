@@ -13,7 +13,8 @@ import pytest
 from scenefit.bench import BenchConfig, run_suite
 from scenefit.bench._data import SyntheticCatalog, median_nn_cosine
 
-pytestmark = pytest.mark.slow
+# The module fixture runs the whole smoke suite, charged to the first test's timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

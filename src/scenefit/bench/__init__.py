@@ -1,4 +1,4 @@
-"""The benchmark suite behind `scenefit bench` (and `benchmarks/suite.py`)."""
+"""The benchmark suite behind `scenefit bench`."""
 
 from ._suite import SECTIONS, BenchConfig, run_suite
 

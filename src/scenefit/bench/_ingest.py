@@ -8,14 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _seed
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ._timing import stats
-from ._workload import EXAMPLES, IKEA
+from ._workload import IKEA
 
 
 def _seed_rows() -> list[dict]:
-    with (EXAMPLES / "product-catalog.csv").open(newline="", encoding="utf-8") as fh:
+    with _seed.CATALOG.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -27,9 +28,10 @@ def _catalog(path: Path, n: int, images: list[Path] | None) -> Path:
         for i in range(n):
             row = seed[i % len(seed)]
             # Unique text per row: the pipeline embeds each distinct content once, and a
-            # benchmark of repeated rows would only measure the cache.
+            # benchmark of repeated rows would only measure the cache. Absolute image paths: a
+            # catalog's relative ones are read from its own folder, not from where bench runs.
             writer.writerow({"id": f"b{i}", "sku_id": f"B{i}", "description": f"{row['description']} LOT {i}",
-                             "primary_image": str(images[i % len(images)]) if images else ""})
+                             "primary_image": str(images[i % len(images)].resolve()) if images else ""})
     return path
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pipelines import IngestConfig
 from ..embed import EncoderConfig
 from ..engine import Engine
+from ..pipelines import IngestConfig
 from ._ingest import _catalog, _photos
 from ._timing import stats
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _seed
 from ..embed import EncoderConfig
 from ..engine import Engine
 from ..index import AnnConfig, VectorIndex
 from ._data import RealVectors, SyntheticCatalog, from_index
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = ROOT / "examples"
-IKEA = ROOT.parent / "shared" / "benchmarks" / "ikea-dev"
+# The IKEA benchmark is never shipped nor copied into the repository: it is used when it sits
+# beside a source checkout (../shared), and an installed package falls back to the seed data.
+IKEA = Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks" / "ikea-dev"
 
 
 def real_vectors(work: Path, real_index: Path | None, log) -> RealVectors:
@@ -27,11 +28,11 @@ def real_vectors(work: Path, real_index: Path | None, log) -> RealVectors:
     engine = Engine(index, encoder=EncoderConfig(backend="offline"), log=lambda m: None)
     if not VectorIndex.exists(index):
         log("embedding the seed catalog for real product vectors …")
-        engine.ingest(EXAMPLES / "product-catalog.csv")
+        engine.ingest(_seed.CATALOG)
     real = from_index(index)
     from PIL import Image
 
-    photo = Image.open(EXAMPLES / "living-room.webp").convert("RGB")
+    photo = Image.open(_seed.PHOTO).convert("RGB")
     rng = np.random.default_rng(0)
     crops = []
     for _ in range(96):
@@ -45,7 +46,7 @@ def real_vectors(work: Path, real_index: Path | None, log) -> RealVectors:
 
 
 def scene_photos(limit: int = 20) -> list[Path]:
-    photos = [EXAMPLES / "living-room.webp"]
+    photos = [_seed.PHOTO]
     if (IKEA / "scenes").is_dir():
         photos += sorted(p for p in (IKEA / "scenes").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     return photos[:limit]

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import _seed
 from .._errors import ConfigError
-
-_CATALOG = "product-catalog.csv"
-_PHOTO = "living-room.webp"
 
 
 def demo_files() -> tuple[Path, Path]:
-    """The seed catalog and living-room photo from the repository's ``examples/`` folder.
-
-    Looked up in the current directory first, then beside the source tree (editable installs).
-    """
-    for root in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
-        catalog, photo = root / _CATALOG, root / _PHOTO
-        if catalog.is_file() and photo.is_file():
-            return catalog, photo
-    raise ConfigError(
-        "demo data not found: run `scenefit demo` from the scenefit repository "
-        "(it needs examples/product-catalog.csv and examples/living-room.webp)"
-    )
+    """The seed catalog and living-room photo shipped inside the package (any install, any folder)."""
+    catalog, photo = _seed.CATALOG, _seed.PHOTO
+    if not (catalog.is_file() and photo.is_file()):
+        raise ConfigError(
+            f"demo data not found in {catalog.parent}: this scenefit install lacks its package data "
+            "(reinstall it; a wheel or `pip install .` includes them)"
+        )
+    return catalog, photo

@@ -1,0 +1,43 @@
+"""Every script in benchmarks/ still imports against the package, and says how to run it.
+
+The scripts are not run here (they need the IKEA benchmark, a built index or minutes of
+CPU); importing them is what catches a name that moved or was renamed in the package.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+SCRIPTS = sorted(BENCHMARKS.glob("*.py"))
+
+
+def test_the_folder_has_scripts_and_a_readme():
+    assert SCRIPTS, f"no scripts in {BENCHMARKS}"
+    readme = (BENCHMARKS / "README.md").read_text()
+    for script in SCRIPTS:  # each is listed there
+        assert f"`{script.name}`" in readme, f"{script.name} is not described in benchmarks/README.md"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_imports(script, monkeypatch):
+    name = f"_benchmark_{script.stem}"
+    spec = importlib.util.spec_from_file_location(name, script)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)  # runs the imports and definitions, never main()
+    assert callable(getattr(module, "main", None)), f"{script.name} has no main()"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_says_what_it_measures_and_how_to_run_it(script):
+    tree = ast.parse(script.read_text())
+    doc = ast.get_docstring(tree) or ""
+    assert f"python benchmarks/{script.name}" in doc, f"{script.name}: its docstring shows no command line"
+    guarded = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    assert guarded, f"{script.name} runs on import (no `if __name__ == \"__main__\":`)"
