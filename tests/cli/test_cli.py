@@ -359,12 +359,13 @@ def test_stray_quote_and_a_large_shrink_are_refused_and_leave_the_index(capsys, 
 @pytest.mark.parametrize("command", ["eval", "demo"])
 def test_commands_that_sync_take_allow_shrink(capsys, tmp_path, monkeypatch, command):
     import scenefit.engine as engine_mod
+    from scenefit import CatalogError
 
     seen = []
 
     def fake(self, *a, **kw):
         seen.append(self.ingest_config.allow_shrink)
-        raise engine_mod.CatalogError("stop here")
+        raise CatalogError("stop here")
 
     monkeypatch.setattr(engine_mod.Engine, "evaluate" if command == "eval" else "ingest", fake)
     args = ["--catalog", "c.csv", "--labels", "l.jsonl"] if command == "eval" else []
