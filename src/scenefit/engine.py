@@ -12,23 +12,18 @@ from typing import Callable
 from PIL import Image
 
 from ._version import __version__
-from ._errors import ConfigError, ImageError, InvalidIndexError, NotFoundError
-from .pipelines import Encoders, IndexWriter, IngestConfig, IngestReport
+from ._errors import ConfigError, InvalidIndexError, NotFoundError
+from .pipelines import Encoders, IndexWriter, IngestConfig, IngestReport, read_source
 from ._progress import NullProgress, Progress
 from ._schema import MatchResult
-from .catalog import Catalog, is_url
-from .embed import Encoder, EncoderConfig, Runtime, build_encoder
-from .evaluate import EvalInfo, EvalReport, MethodOutput, read_labels
-from .images import FetchConfig, ImageFetcher, open_image
-from .index import ProductRecord, VectorIndex
-from .learn import (AppearanceAdapter, FitResult, FittedBundle, analyze_labelled, evaluate_scenes, fit_models,
-                    save_fit, scenefit_setup)
+from .catalog import Catalog
+from .embed import Encoder, EncoderConfig, EncoderLoader, Runtime, build_encoder
+from .evaluate import EvalReport, MethodOutput, read_labels
+from .images import FetchConfig
+from .index import ProductRecord, VectorIndex, canonical_store
+from .learn import AppearanceAdapter, FitResult, FittedBundle, evaluate_scenes, fit_labelled, save_fit
 from .rank import Filters, RankConfig, Ranker, match_result
-from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, scene_cache_key
-
-
-#: Smaller scene photos carry too little to analyse (and can't be split into regions).
-MIN_SCENE_SIDE = 32
+from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, read_scene
 
 
 def _stderr(msg: str) -> None:
@@ -47,36 +42,24 @@ class Engine:
     An explicit encoder that differs from the index's raises ModelMismatchError.
     """
 
-    def __init__(
-        self,
-        index_dir: str | Path,
-        *,
-        encoder: EncoderConfig | None = None,
-        scene: SceneConfig | None = None,
-        rank: RankConfig | None = None,
-        ingest: IngestConfig | None = None,
-        fetch: FetchConfig | None = None,
-        progress: Progress | None = None,
-        log: Callable[[str], None] = _stderr,
-        database_url: str | None = None,
-        scene_cache: SceneCache | None = None,
-        runtime: Runtime | str | None = None,
-        vector_store: str | None = None,
-    ):
+    def __init__(self, index_dir: str | Path, *, encoder: EncoderConfig | None = None,
+                 scene: SceneConfig | None = None, rank: RankConfig | None = None,
+                 ingest: IngestConfig | None = None, fetch: FetchConfig | None = None,
+                 progress: Progress | None = None, log: Callable[[str], None] = _stderr,
+                 database_url: str | None = None, scene_cache: SceneCache | None = None,
+                 runtime: Runtime | str | None = None, vector_store: str | None = None):
         self.index_dir = Path(index_dir)
         #: Milvus store for a new index's vectors, canonical (x.db and ./x.db are one store);
         #: None: FAISS files in the folder. Parsed now: a malformed URI fails before embedding.
-        self.vector_store = None
-        if vector_store:
-            from .index import canonical_store
-
-            self.vector_store = canonical_store(vector_store)
+        self.vector_store = canonical_store(vector_store) if vector_store else None
         #: PostgreSQL for product metadata (new indexes; required by indexes built with one)
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
         self.scene_cache = scene_cache
         #: the offline encoder's runtime (None: as configured or recorded); an unknown one is a ConfigError now
         self.runtime = Runtime.parse(runtime) if runtime is not None else None
+        # build_encoder looked up at each build: tests replace the module's name with a fake
+        self._encoders = EncoderLoader(lambda c: build_encoder(c), runtime=self.runtime, log=log)
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
@@ -86,12 +69,9 @@ class Engine:
         self.fetch_config = fetch or FetchConfig()
         self.progress = progress or NullProgress()
         self.log = log
-        self._encoder: Encoder | None = None
-        self._resolved: EncoderConfig | None = None
-        self._requested: EncoderConfig | None = None
         self._index: VectorIndex | None = None
         self._fitted: FittedBundle | None = None  # what `scenefit fit` saved, loaded on first use
-        #: the analyser, with the (room model, scene config) it was built on
+        #: the analyser, with the (encoder, room model, scene config) it was built on
         self._analyzer: tuple[tuple, SceneAnalyzer] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
@@ -121,37 +101,23 @@ class Engine:
                 return True
             fresh = VectorIndex.open(self.index_dir, database_url=self.database_url)
             if fresh.manifest.model_id != self._index.manifest.model_id:
-                self._analyzer = None  # rebuilt with another model
-                self._encoder = self._resolved = self._requested = None
+                self._encoders.forget()  # rebuilt with another model
             self._index = fresh
             if self._fitted is not None:  # swapped whole; files a write left alone are kept, not reread
                 self._fitted = FittedBundle.load(self.index_dir, fresh.manifest.model_id, self.log, self._fitted)
             return True
-
-    def _load_encoder(self, config: EncoderConfig, why: str | None = None) -> Encoder:
-        if self._encoder is None or config not in (self._requested, self._resolved):
-            encoder, resolved, reason = build_encoder(config)
-            self.log(f"encoder: {why or reason}")
-            self._encoder, self._resolved, self._analyzer = encoder, resolved, None
-            self._requested = config
-        return self._encoder
 
     def encoder_for_index(self, index: VectorIndex | None = None) -> Encoder:
         """The encoder to query the index (default: the loaded one) with, checked against the
         model it was built with."""
         with self._lock:
             index = index if index is not None else self.index
-            manifest = index.manifest
             if self.encoder_config is None:
-                config = self._with_runtime(EncoderConfig.model_validate(manifest.encoder))
-                encoder = self._load_encoder(config, f"{config.backend}, as recorded in the index")
+                encoder = self._encoders.load_recorded(index.manifest.encoder)
             else:
-                encoder = self._load_encoder(self._with_runtime(self.encoder_config))
+                encoder = self._encoders.load(self.encoder_config)
             index.check_model(encoder.model_id, encoder.dim)
             return encoder
-
-    def _with_runtime(self, config: EncoderConfig) -> EncoderConfig:
-        return config if self.runtime is None else config.model_copy(update={"runtime": self.runtime})
 
     @property
     def fitted(self) -> FittedBundle:
@@ -168,7 +134,7 @@ class Engine:
         return bundle
 
     def _reload_fitted(self) -> None:
-        """Read the fitted files again on next use (after a fit or an index rebuild)."""
+        """Read the fitted files again on next use (after a fit)."""
         with self._lock:
             self._fitted = None
 
@@ -176,15 +142,16 @@ class Engine:
     def analyzer(self) -> SceneAnalyzer:
         """The scene analyser: the index's encoder, the scene config and the fitted room model."""
         room_model, config = self.fitted.room_model, self.scene_config
-        cached = self._analyzer
-        if cached is not None and cached[0][0] is room_model and cached[0][1] == config:
-            return cached[1]
+        def built_on(cached, encoder) -> bool:
+            return cached is not None and cached[0][0] is encoder and cached[0][1] is room_model and cached[0][2] == config
+
+        if built_on(self._analyzer, self._encoders.encoder):
+            return self._analyzer[1]
         with self._lock:
-            encoder = self.encoder_for_index()  # may drop the cached analyser: another encoder
-            cached = self._analyzer
-            if cached is None or cached[0][0] is not room_model or cached[0][1] != config:
-                self._analyzer = cached = ((room_model, config), SceneAnalyzer(encoder, config, room_model))
-            return cached[1]
+            encoder = self.encoder_for_index()
+            if not built_on(self._analyzer, encoder):
+                self._analyzer = ((encoder, room_model, config), SceneAnalyzer(encoder, config, room_model))
+            return self._analyzer[1]
 
     @property
     def rank_config(self) -> RankConfig:
@@ -214,15 +181,8 @@ class Engine:
                config: IngestConfig | None = None, fetch: FetchConfig | None = None) -> IngestReport:
         """Build or update the index. ``sync`` (default: the IngestConfig's) removes index
         products absent from this catalog; ``config`` and ``fetch`` override the engine's."""
-        if not isinstance(catalog, Catalog):
-            config = config or self.ingest_config
-            if config.runner == "ray":
-                from .pipelines import read_catalog
-
-                catalog = read_catalog(str(catalog), config.ray_address)
-            else:
-                catalog = Catalog.read(catalog)
         config = config or self.ingest_config
+        catalog = read_source(catalog, config)
         if sync is not None:
             config = config.model_copy(update={"sync": sync})
         index, report = self._writer().ingest(catalog, rebuild=rebuild, config=config, fetch=fetch or self.fetch_config)
@@ -231,11 +191,10 @@ class Engine:
 
     def _writer(self) -> IndexWriter:
         def for_index(index: VectorIndex) -> tuple[Encoder, EncoderConfig]:
-            return self.encoder_for_index(index), self._resolved
+            return self.encoder_for_index(index), self._encoders.resolved
 
         def for_new_index() -> tuple[Encoder, EncoderConfig]:
-            encoder = self._load_encoder(self._with_runtime(self.encoder_config or EncoderConfig()))
-            return encoder, self._resolved
+            return self._encoders.load(self.encoder_config or EncoderConfig()), self._encoders.resolved
 
         return IndexWriter(self.index_dir, Encoders(for_index, for_new_index), database_url=self.database_url,
                            vector_store=self.vector_store, progress=self.progress, log=self.log)
@@ -249,23 +208,14 @@ class Engine:
                 self._fitted = None
 
     # -- match -----------------------------------------------------------------------------
-    def match(
-        self,
-        scene: str | Path | bytes | Image.Image,
-        *,
-        k: int = 10,
-        context: str | None = None,
-        filters: Filters | None = None,
-    ) -> MatchResult:
+    def match(self, scene: str | Path | bytes | Image.Image, *, k: int = 10, context: str | None = None,
+              filters: Filters | None = None) -> MatchResult:
         if not 1 <= k <= 100:
             raise ConfigError(f"k must be between 1 and 100, got {k}")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        image = scene if isinstance(scene, Image.Image) else open_image(scene)
+        image = read_scene(scene)
         digest = photo_digest(scene) if self.scene_cache is not None else None  # for the scene cache
-        if min(image.size) < MIN_SCENE_SIDE:
-            w, h = image.size
-            raise ImageError(f"scene image is {w}×{h} pixels; at least {MIN_SCENE_SIDE} on each side is needed")
         timings["decode"] = time.perf_counter() - t0
         self.refresh()
         index = self.index
@@ -275,25 +225,15 @@ class Engine:
         analyzer = self.analyzer
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        key = None
-        if digest is not None:
-            # What makes scene vectors and the analysis settings are part of the key: another
-            # index, runtime precision or config must not be served this one's embedding.
-            key = scene_cache_key(analyzer.capabilities.scene_model_id, analyzer.config, digest)
-        embedding = self.scene_cache.get(key) if key else None
-        if embedding is None:
-            embedding = analyzer.embed(image)
-            if key:
-                self.scene_cache.put(key, embedding)
+        embedding = analyzer.embed_cached(image, self.scene_cache, digest)
         timings["encode"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         analysis = analyzer.interpret(embedding, context)
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        recs = self.ranker().rank(
-            analysis, index, k, style_of=analyzer.style_distribution, filters=filters, timings=stages
-        )
+        recs = self.ranker().rank(analysis, index, k, style_of=analyzer.style_distribution, filters=filters,
+                                  timings=stages)
         total = time.perf_counter() - t0
         timings.update(stages)
         timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
@@ -313,11 +253,7 @@ class Engine:
         record = self.get_product(product_id)
         if not record.image or record.image_status != "ok":
             raise NotFoundError(f"product {product_id!r} has no photo ({record.image_status})")
-        if is_url(record.image):
-            cache_dir = self._writer().image_cache(self.fetch_config)
-            path = ImageFetcher(self.fetch_config.model_copy(update={"cache_dir": cache_dir})).cache_path(record.image)
-        else:
-            path = Path(record.image)
+        path = self._writer().image_file(record.image, self.fetch_config)
         if not path.is_file():
             raise NotFoundError(f"product {product_id!r}: its photo is no longer at {path}")
         return path
@@ -341,16 +277,8 @@ class Engine:
         return removed
 
     # -- evaluate and fit ------------------------------------------------------------------
-    def evaluate(
-        self,
-        catalog: Catalog | str | Path,
-        labels: str | Path,
-        *,
-        k: int = 10,
-        cv: int = 0,
-        seed: int = 0,
-        adapt: bool = True,
-    ) -> EvalReport:
+    def evaluate(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10, cv: int = 0,
+                 seed: int = 0, adapt: bool = True) -> EvalReport:
         """Ingest the catalog (incrementally), then rank every labelled scene with scenefit and
         with two baselines using the same encoder: plain cosine between the whole photo's
         vector and product vectors (no analysis, no re-ranking), and a random ranking.
@@ -368,38 +296,22 @@ class Engine:
             result = self.match(image, k=k)
             return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
 
-        report = evaluate_scenes(scenes, index, encoder, k=k, cv=cv, seed=seed, adapt=adapt,
-                                 scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
-                                 match=match, progress=self.progress)
-        report.info = EvalInfo(
-            catalog=str(report_in.catalog), labels=str(labels), index=str(self.index_dir),
-            model=index.manifest.model_id, products=len(index), regions=self.scene_config.regions, seed=seed,
-            scenefit=scenefit_setup(self.index_dir, labels, cv=cv, adapt=adapt),
-        )
-        return report
+        return evaluate_scenes(scenes, index, encoder, k=k, cv=cv, seed=seed, adapt=adapt, scene=self.scene_config,
+                               rank=self._explicit_rank or RankConfig(), match=match, progress=self.progress,
+                               catalog=str(report_in.catalog), labels=labels, index_dir=self.index_dir)
 
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
             adapt: bool = True) -> FitResult:
-        """Fit on labelled scenes and save in the index folder where match and eval pick
-        them up:
-
-        - when the encoder has an appearance space (and ``adapt``), the appearance adapter
-          (``appearance-adapter.npz``); without ``adapt`` an earlier one is removed;
-        - the fusion weights and MMR diversity (``ranking.json``), k-fold cross-validated;
-        - a room-type classifier on the scene's appearance features (``room-model.npz``), when
-          the encoder has an appearance space and the labels carry room types, k-fold
-          cross-validated.
-        """
+        """Fit on labelled scenes and save, in the index folder where match and eval pick them
+        up, the appearance adapter (when the encoder has an appearance space and ``adapt``;
+        without ``adapt`` an earlier one is removed), the fusion weights and MMR diversity, and
+        a room-type model (when the labels carry room types): see :mod:`scenefit.learn`."""
         scenes = read_labels(labels)
         self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
-        # Zero-shot rooms while fitting: a room model fitted earlier on these same scenes would
-        # give in-sample (optimistic) room predictions and skew the weights.
         index = self.index
-        analyzer = SceneAnalyzer(self.encoder_for_index(), self.scene_config)
-        ranker = Ranker(self._explicit_rank or RankConfig())
-        items = analyze_labelled(scenes, index, analyzer, ranker, k, self.progress)
-        result = fit_models(items, ranker, index, k=k, labels=str(labels),
-                            style_of=analyzer.style_distribution, adapt=adapt)
+        result = fit_labelled(scenes, index, self.encoder_for_index(), scene=self.scene_config,
+                              rank=self._explicit_rank or RankConfig(), k=k, labels=str(labels), adapt=adapt,
+                              progress=self.progress)
         with self._writer().lock():  # like every write into the index folder
             save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model

@@ -11,7 +11,7 @@ from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
 from ._bundle import FittedBundle, save_fit
 from ._crossval import crossval_method
 from ._evaluate import evaluate_scenes, scenefit_setup
-from ._fit import FitResult, fit_adapter, fit_models
+from ._fit import FitResult, fit_adapter, fit_labelled, fit_models
 from ._folds import Fold, fold_count, kfold
 from ._labelled import LabelledAnalysis, analyze_labelled, fit_sample
 from ._ranking import FIT_FILE, FitSample, FittedRanking, fit_ranking
@@ -21,6 +21,6 @@ from ._room_model import RoomModel
 __all__ = [
     "ADAPTER_FILE", "AdapterFitConfig", "AdapterSample", "AppearanceAdapter", "FIT_FILE", "FitResult", "FitSample",
     "FittedBundle", "FittedRanking", "Fold", "LabelledAnalysis", "ROOM_MODEL_FILE", "RoomModel",
-    "analyze_labelled", "crossval_method", "evaluate_scenes", "fit_adapter", "fit_models", "fit_ranking",
+    "analyze_labelled", "crossval_method", "evaluate_scenes", "fit_adapter", "fit_labelled", "fit_models", "fit_ranking",
     "fit_sample", "fold_count", "kfold", "save_fit", "scenefit_setup",
 ]

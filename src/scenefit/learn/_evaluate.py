@@ -9,7 +9,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..embed import Encoder
-from ..evaluate import EvalReport, LabelledScene, Method, cosine_method, random_method, run_eval
+from ..evaluate import EvalInfo, EvalReport, LabelledScene, Method, cosine_method, random_method, run_eval
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
 from ..scene import SceneAnalyzer, SceneConfig
@@ -22,8 +22,9 @@ SCENEFIT, COSINE, RANDOM = "scenefit", "cosine", "random"
 
 def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, k: int, cv: int,
                     seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Method,
-                    progress: Progress) -> EvalReport:
-    """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``).
+                    progress: Progress, catalog: str, labels: str | Path, index_dir: str | Path) -> EvalReport:
+    """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``);
+    the report's info names ``catalog``, ``labels`` and ``index_dir``.
 
     ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
     model are fitted on the other folds for each scene, from zero-shot analyses with ``scene``
@@ -37,7 +38,13 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
         scenefit = crossval_method(items, index, zero_shot, rank, k=k, folds=cv, seed=seed, adapt=adapt,
                                    progress=progress)
     methods = {SCENEFIT: scenefit, COSINE: cosine_method(index, encoder, k), RANDOM: random_method(ids, k, rng)}
-    return run_eval(scenes, methods, k=k, known_ids=set(ids), primary=SCENEFIT, progress=progress)
+    report = run_eval(scenes, methods, k=k, known_ids=set(ids), primary=SCENEFIT, progress=progress)
+    report.info = EvalInfo(
+        catalog=catalog, labels=str(labels), index=str(index_dir), model=index.manifest.model_id,
+        products=len(index), regions=scene.regions, seed=seed,
+        scenefit=scenefit_setup(index_dir, labels, cv=cv, adapt=adapt),
+    )
+    return report
 
 
 def scenefit_setup(index_dir: str | Path, labels: str | Path, *, cv: int, adapt: bool) -> str:

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._progress import Progress
+from ..embed import Encoder
+from ..evaluate import LabelledScene
 from ..index import VectorIndex
-from ..rank import Ranker
+from ..rank import RankConfig, Ranker
+from ..scene import SceneAnalyzer, SceneConfig
 from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
-from ._labelled import LabelledAnalysis, StyleOf, fit_sample
+from ._labelled import LabelledAnalysis, StyleOf, analyze_labelled, fit_sample
 from ._ranking import FittedRanking, fit_ranking
 from ._room_model import RoomModel
 
@@ -62,3 +66,14 @@ def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex
         room_model = RoomModel.fit(np.stack([i.features for i in with_rooms]),
                                    [i.scene.room_type for i in with_rooms], folds=folds)
     return FitResult(fitted, room_model, adapter)
+
+
+def fit_labelled(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, scene: SceneConfig,
+                 rank: RankConfig, k: int, labels: str, adapt: bool, progress: Progress) -> FitResult:
+    """What ``scenefit fit`` fits on labelled scenes, from zero-shot analyses: a room model
+    fitted earlier on these same scenes would give in-sample (optimistic) room predictions
+    and skew the weights."""
+    analyzer = SceneAnalyzer(encoder, scene)
+    ranker = Ranker(rank)
+    items = analyze_labelled(scenes, index, analyzer, ranker, k, progress)
+    return fit_models(items, ranker, index, k=k, labels=labels, style_of=analyzer.style_distribution, adapt=adapt)

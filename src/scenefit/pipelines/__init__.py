@@ -5,7 +5,7 @@ The local runner is the default; Ray is imported only when the Ray runner is use
 
 from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
 from ._ray import RayRunner, connect, read_catalog, read_shards, shards_root
-from ._writer import WRITE_FETCH_DEADLINE_S, Encoders, IndexWriter
+from ._writer import WRITE_FETCH_DEADLINE_S, Encoders, IndexWriter, read_source
 
 __all__ = ["WRITE_FETCH_DEADLINE_S", "Encoders", "IndexWriter", "IngestConfig", "IngestReport", "LocalRunner", "RayRunner", "Runner", "connect", "read_catalog",
-           "read_shards", "run_ingest", "shards_root"]
+           "read_shards", "read_source", "run_ingest", "shards_root"]

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 from .._errors import CatalogError, ConfigError, InvalidIndexError
 from .._progress import NullProgress, Progress
-from ..catalog import Catalog
+from ..catalog import Catalog, is_url
 from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, appearance_of
 from ..images import FetchConfig, FetchResult, ImageFetcher
 from ..index import VectorIndex
@@ -29,6 +29,18 @@ from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
 #: Seconds an API write may spend downloading its product images, unless the FetchConfig's
 #: total_deadline_s says otherwise.
 WRITE_FETCH_DEADLINE_S = 15.0
+
+
+def read_source(source: Catalog | str | Path, config: IngestConfig) -> Catalog:
+    """The catalog an ingest reads: as given, or read from its file by the configured runner
+    (the Ray runner reads it on the cluster, which may see files this process does not)."""
+    if isinstance(source, Catalog):
+        return source
+    if config.runner == "ray":
+        from ._ray import read_catalog
+
+        return read_catalog(str(source), config.ray_address)
+    return Catalog.read(source)
 
 
 @dataclass
@@ -54,6 +66,13 @@ class IndexWriter:
     def image_cache(self, fetch: FetchConfig) -> Path:
         """Where ``fetch`` keeps downloaded images: its own folder, else the index's cache."""
         return Path(fetch.cache_dir or self.folder / "cache" / "images").absolute()
+
+    def image_file(self, image: str, fetch: FetchConfig) -> Path:
+        """Where a product's photo is on disk: its catalog path, or the copy of its URL that
+        the write downloaded into the image cache."""
+        if not is_url(image):
+            return Path(image)
+        return ImageFetcher(fetch.model_copy(update={"cache_dir": self.image_cache(fetch)})).cache_path(image)
 
     @contextmanager
     def lock(self) -> Iterator[None]:

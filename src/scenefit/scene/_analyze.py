@@ -13,6 +13,7 @@ from .._types import SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, EncoderCapabilities, l2_normalize
 from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
+from ._cache import SceneCache, scene_cache_key
 from ._palette import dominant_colours, palette_distribution
 from ._rooms import RoomClassifier, room_features
 from ._windows import DENSE_SHORT_SIDE, window_means
@@ -131,6 +132,19 @@ class SceneAnalyzer:
         if names is None:
             return probs
         return probs[:, [self.styles.index(n) for n in names]]
+
+    def embed_cached(self, image: Image.Image, cache: SceneCache | None, digest: str | None) -> SceneEmbedding:
+        """:meth:`embed`, through ``cache`` when there is one. What makes scene vectors and the
+        analysis settings are part of the key: another index, runtime precision or config must
+        never be served this one's embedding."""
+        if cache is None or digest is None:
+            return self.embed(image)
+        key = scene_cache_key(self.capabilities.scene_model_id, self.config, digest)
+        embedding = cache.get(key)
+        if embedding is None:
+            embedding = self.embed(image)
+            cache.put(key, embedding)
+        return embedding
 
     def embed(self, image: Image.Image) -> SceneEmbedding:
         """The context-free, expensive part of an analysis (model pass and colour k-means)."""
