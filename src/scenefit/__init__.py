@@ -23,7 +23,7 @@ from ._errors import (  # noqa: I001  (IndexError_: the old name, not in __all__
     NotFoundError,
     ScenefitError,
 )
-from .pipelines._ingest import IngestConfig, IngestReport
+from .pipelines import IngestConfig, IngestReport
 from ._schema import SCHEMA_VERSION, MatchResult
 from ._types import NamedColour, ParsedDescription, Product, RowError, SceneAnalysis
 from .catalog import Catalog, normalize_description
