@@ -4,7 +4,9 @@ Every file scenefit publishes (manifests, FAISS generations, fitted models, expo
 graphs, reports) goes through here. What must stay true:
 
 - the temporary file sits in the target's folder (``os.replace`` is atomic only within one
-  file system) and has a unique name, so concurrent writers never share one;
+  file system) and has a unique name, so concurrent writers never share one; the name is
+  ``.<target name>.<writer pid>.<random>.tmp``, so a cleanup can tell a dead writer's leftover
+  from a live writer's file;
 - its content is flushed and fsynced before the rename, and the folder after it, so a crash
   leaves the old file or the complete new one;
 - a failed write removes its temporary file and leaves the target as it was.
@@ -28,7 +30,7 @@ def atomic_path(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:

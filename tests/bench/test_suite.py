@@ -29,7 +29,7 @@ def test_report_files_and_machine(report):
     result, out = report
     assert json.loads((out / "bench-smoke.json").read_text())["smoke"] is True
     table = (out / "bench-smoke.md").read_text()
-    assert "## Search alone" in table and "seed B" in table and "Cold start" in table
+    assert "## Search alone" in table and "scoring loop" in table and "Cold start" in table
     assert result["machine"]["cpus"] >= 1 and result["machine"]["torch"]
 
 
@@ -48,9 +48,9 @@ def test_match_memory_ingest_sections(report):
     result = report[0]
     match = result["match"]
     assert match["products"] == 3000 and match["photos"] >= 1
-    assert match["seed_b_loop"]["median_ms"] > 0 and match["speedup_vs_seed_b"] > 0
+    assert match["loop_baseline"]["median_ms"] > 0 and match["speedup_vs_loop"] > 0
     assert set(match["stages"]) == {"decode", "encode", "analyze", "filter", "search", "rerank"}
-    assert match["int8"]["runtime"] == "onnx-int8" and match["int8"]["seed_b_loop"]["median_ms"] > 0
+    assert match["int8"]["runtime"] == "onnx-int8" and match["int8"]["loop_baseline"]["median_ms"] > 0
     assert {m["runtime"] for m in result["memory"]} == {"onnx", "torch"}
     assert all(m["peak_rss_mb"] > 50 and m["products"] == 3000 for m in result["memory"])
     assert result["cold_start"]["products"] == 3000

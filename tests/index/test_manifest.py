@@ -27,6 +27,7 @@ def _tmps(folder):
 def test_stale_tmp_of_a_dead_writer_is_removed_on_the_next_write(tmp_path):
     dead = _dead_pid()
     (tmp_path / f".{MANIFEST}.{dead}.tmp").write_text('{"half": ')  # a writer killed mid-write
+    (tmp_path / f".{MANIFEST}.{dead}.k3x9_q2a.tmp").write_text('{"half": ')  # scenefit._atomic's naming
     alive = tmp_path / f".{MANIFEST}.{os.getppid()}.tmp"  # a live process's: not ours to judge
     alive.write_text("{}")
     (tmp_path / f".{MANIFEST}.notapid.tmp").write_text("{}")

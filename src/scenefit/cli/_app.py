@@ -54,7 +54,8 @@ ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(Enco
 
 RegionsOpt = typer.Option(
     None, "--regions", help="How product photos are matched against the scene: crops or dense (feature-map "
-    "windows at 896 px: better image-to-image recall, about 2.4× the scene encoding time). Default: the "
+    "windows of one higher-resolution pass: finer image-to-image matching, at a higher scene encoding cost; "
+    "docs/quality.md and docs/performance.md measure both). Default: the "
     "regions the index's appearance adapter was fitted on (scenefit fit), else crops.")
 StoreOpt = typer.Option(
     None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "

@@ -74,13 +74,13 @@ class Manifest(BaseModel):
 
 
 def _remove_stale_tmp(folder: Path) -> None:
-    """Remove the half-written manifests, named by their writer's pid, of writers that died
-    mid-write (a kill, a power cut).
+    """Remove the half-written manifests of writers that died mid-write (a kill, a power cut):
+    their names start with the writer's pid (``scenefit._atomic``).
 
     Writers hold the folder's write lock, so no other writer should be writing one now; a
     file whose process is still alive is left alone all the same (a writer that took no lock)."""
     for tmp in folder.glob(f".{MANIFEST}.*.tmp"):
-        pid = tmp.name[len(MANIFEST) + 2 : -len(".tmp")]
+        pid = tmp.name[len(MANIFEST) + 2 : -len(".tmp")].split(".")[0]
         if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
             tmp.unlink(missing_ok=True)
 

@@ -8,9 +8,8 @@ scene, a relevant product's best region must outscore the other products (softma
 matrix of product vectors the caller gives: ``fit_adapter`` gives the products
 relevant to some labelled scene, so that no product is only ever a negative).
 
-It carries over to products the fit never saw: with the products of the test rooms left out
-of training too, held-out Recall@10 still rises (``benchmarks/appearance_adapter.py``,
-docs/quality.md). Saved in the index folder by ``scenefit fit``; the ranker retrieves
+It is meant to carry over to products the fit never saw; ``benchmarks/appearance_adapter.py``
+checks that by leaving the test rooms' products out of training too (docs/quality.md). Saved in the index folder by ``scenefit fit``; the ranker retrieves
 appearance candidates through it (``retrieval_queries``) and scores them through it, pooling
 each product's cosines over the regions softly (``pool``).
 """

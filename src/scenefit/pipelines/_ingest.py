@@ -354,7 +354,7 @@ class _ContentState:
             if is_url(p.image):
                 self.image_failed(p, error)
             else:
-                # A local image that exists but cannot be read is a bad row (issue contract).
+                # A local image that exists but cannot be read is a bad row: the catalog is wrong, not the host.
                 self.report.rejected.append(RowError(p.row, p.id, f"image unreadable: {error}"))
                 self.rejected_ids.add(p.id)
 
