@@ -8,9 +8,8 @@ import pytest
 from scenefit._types import NamedColour, SceneAnalysis
 from scenefit.catalog import _vocab as V
 from scenefit.index import ProductRecord, VectorIndex
-from scenefit.rank import (
-    ROOMS, Filters, RankConfig, Ranker, RankWeights, known_categories, room_affinity,
-)
+from scenefit.rank import Filters, RankConfig, Ranker, RankWeights, known_categories, room_affinity
+from scenefit.taxonomy import ROOMS
 from scenefit.rank._explain import _plural, explain
 from scenefit.rank._priors import _AFFINITY
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .._errors import ScenefitError
-from ..embed import EncoderConfig
+from ..embed import EncoderConfig, Runtime
 from ..images import FetchConfig
 from ..index import AnnConfig
 from ..pipelines import IngestConfig
@@ -74,12 +74,8 @@ def _index_folder(index: Path) -> Path:
     return index
 
 
-def _runtime(runtime: Optional[str]) -> dict:
-    if runtime is None:
-        return {}
-    from ..embed import Runtime
-
-    return {"runtime": Runtime.parse(runtime, what="--runtime")}
+def _runtime(runtime: Optional[Runtime]) -> dict:
+    return {} if runtime is None else {"runtime": runtime}
 
 
 def _scene(regions: Optional[Regions]):
@@ -139,7 +135,7 @@ def ingest(
         None, "--index-type", help="auto: exact up to 20,000 products, IVF above. "
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[Runtime] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
     runner: Optional[Runner] = typer.Option(
         None, "--runner", help=_help(IngestConfig, "runner") + " Default: local."),
@@ -177,7 +173,7 @@ def match(
     where: List[str] = typer.Option([], "--where", help="COLUMN=VALUE on any catalog column (repeatable)."),
     price_min: Optional[float] = typer.Option(None, "--price-min", help="Lowest price (the catalog's price column)."),
     price_max: Optional[float] = typer.Option(None, "--price-max", help="Highest price (the catalog's price column)."),
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[Runtime] = RuntimeOpt,
     regions: Optional[Regions] = RegionsOpt,
     encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
@@ -244,7 +240,7 @@ def eval_(
         "scenes shows how much the held-out figures depend on it."),
     encoder: Optional[Encoder] = EncoderOpt,
     clip_model: str = ClipModelOpt,
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[Runtime] = RuntimeOpt,
     store: Optional[str] = StoreOpt,
     regions: Optional[Regions] = RegionsOpt,
     allow_shrink: bool = AllowShrinkOpt,
@@ -341,7 +337,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Server processes; each loads the model and the index."),
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[Runtime] = RuntimeOpt,
 ):
     """Serve the HTTP API and the web page (OpenAPI docs at /docs).
 
@@ -353,8 +349,7 @@ def serve(
     from .._settings import Settings
 
     if runtime is not None:
-        _runtime(runtime)
-        os.environ["SCENEFIT_RUNTIME"] = runtime  # the workers read their settings from the environment
+        os.environ["SCENEFIT_RUNTIME"] = runtime.value  # the workers read their settings from the environment
     settings = Settings.from_env()  # bad values fail here, before any process starts
     if not VectorIndex.exists(_index_folder(index)):
         from .._errors import InvalidIndexError

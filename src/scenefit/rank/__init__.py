@@ -1,7 +1,6 @@
 """Ranking: retrieve, re-rank by fit, diversify, filter and explain."""
 
 from ..index import Filters  # the query-side type lives with the index, which takes it
-from ..taxonomy import ROOMS  # re-exported: rank's callers pass room distributions over these
 from ._factors import COSINE, Factor
 from ._priors import known_categories, room_affinity
 from ._ranker import Pool, RankConfig, Ranker, RankWeights, Recommendation
@@ -9,6 +8,6 @@ from ._regions import RegionAdapter, pool_regions
 from ._result import match_result
 
 __all__ = [
-    "COSINE", "Factor", "Filters", "Pool", "ROOMS", "RankConfig", "RankWeights", "Ranker", "Recommendation",
+    "COSINE", "Factor", "Filters", "Pool", "RankConfig", "RankWeights", "Ranker", "Recommendation",
     "RegionAdapter", "known_categories", "match_result", "pool_regions", "room_affinity",
 ]
