@@ -145,6 +145,15 @@ def test_model_mismatch_is_refused(index):
         index.check_model("m1", 16)
 
 
+def test_a_write_naming_another_vector_store_is_refused(index):
+    from scenefit import ConfigError
+
+    index.check_store(None)  # no store named: the index's own
+    index.check_store(index.manifest.vector_store)
+    with pytest.raises(ConfigError, match="add --rebuild to move them"):
+        index.check_store("/elsewhere/other.db")
+
+
 def test_missing_and_corrupt_index(tmp_path, index):
     with pytest.raises(InvalidIndexError, match="no such index folder"):
         VectorIndex.open(tmp_path / "absent")

@@ -252,7 +252,7 @@ def test_a_runner_that_loses_items_is_an_error_not_an_endless_loop(tmp_path, fak
     catalog = _write_catalog(tmp_path / "cat.csv", [[f"p{i}", f"S{i}", f"VASE NUMBER {i}", "", ""] for i in range(5)])
     index = VectorIndex.create(tmp_path / "ix", model_id=fake_encoder.model_id, dim=fake_encoder.dim, encoder={})
     with EmbeddingCache(tmp_path / "cache.sqlite") as cache:
-        with pytest.raises(BackendError, match="1 of 5 products came back from the lossy engine without a vector"):
+        with pytest.raises(BackendError, match="1 of 5 products came back from the lossy runner without a vector"):
             run_ingest(Catalog.read(catalog), index, fake_encoder, cache, config=IngestConfig(),
                        fetch=FetchConfig(cache_dir=tmp_path / "img"), progress=NullProgress(),
                        runner=Lossy(fake_encoder, IngestConfig()))

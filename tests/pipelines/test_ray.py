@@ -1,5 +1,5 @@
-"""`ingest --engine ray` on a real local Ray cluster (2 CPUs): the same rows, accounting and
-vectors as the local engine, on the seed catalog and on a subset of the IKEA dev catalog."""
+"""`ingest --runner ray` on a real local Ray cluster (2 CPUs): the same rows, accounting and
+vectors as the local runner, on the seed catalog and on a subset of the IKEA dev catalog."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ def cluster(ray_cluster):
     return ray_cluster
 
 
-def _ingest(catalog: Path, index: Path, engine: str):
+def _ingest(catalog: Path, index: Path, runner: str):
     eng = Engine(index, encoder=EncoderConfig(backend="offline", runtime="onnx"), log=lambda m: None,
-                 ingest=IngestConfig(engine=engine))
+                 ingest=IngestConfig(runner=runner))
     return eng.ingest(catalog)
 
 
@@ -38,7 +38,7 @@ def _assert_same(local_dir: Path, ray_dir: Path, a, b):
     assert (a.read, a.indexed, a.added, a.embedded) == (b.read, b.indexed, b.added, b.embedded)
     assert [(e.row, e.id, e.reason) for e in a.rejected] == [(e.row, e.id, e.reason) for e in b.rejected]
     assert [(f.row, f.id) for f in a.image_failures] == [(f.row, f.id) for f in b.image_failures]
-    assert (a.engine, b.engine) == ("local", "ray")
+    assert (a.runner, b.runner) == ("local", "ray")
     la, lb = VectorIndex.open(local_dir), VectorIndex.open(ray_dir)
     ids = sorted(la.ids())
     assert ids == sorted(lb.ids()) and len(ids) == a.indexed
@@ -99,15 +99,15 @@ def test_ikea_subset_same_as_local_with_bad_rows(cluster, ikea_subset, tmp_path)
     assert np.all((pa * pb).sum(axis=1) >= 0.9999)
 
 
-def test_cli_engine_ray(cluster, tmp_path, capsys):
+def test_cli_runner_ray(cluster, tmp_path, capsys):
     code = main(["ingest", str(ROOT / "examples" / "product-catalog.csv"), "--index", str(tmp_path / "ix"),
-                 "--encoder", "offline", "--engine", "ray", "--json"])
+                 "--encoder", "offline", "--runner", "ray", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     import json
 
     report = json.loads(out)
-    assert report["engine"] == "ray" and report["read"] == report["indexed"] + report["rejected_count"]
+    assert report["runner"] == "ray" and report["read"] == report["indexed"] + report["rejected_count"]
 
 
 def test_missing_ray_gives_the_install_hint(block_import):
@@ -120,12 +120,12 @@ def test_missing_ray_gives_the_install_hint(block_import):
 
 def test_catalog_read_through_ray_from_a_uri(cluster, tmp_path, capsys):
     uri = (ROOT / "examples" / "product-catalog.csv").as_uri()  # file:///…: what Ray's readers take
-    code = main(["ingest", uri, "--index", str(tmp_path / "ix"), "--encoder", "offline", "--engine", "ray", "--json"])
+    code = main(["ingest", uri, "--index", str(tmp_path / "ix"), "--encoder", "offline", "--runner", "ray", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     import json
 
     report = json.loads(out)
-    assert report["catalog"] == uri and report["read"] == 500 and report["engine"] == "ray"
-    code = main(["ingest", str(tmp_path / "missing.csv"), "--index", str(tmp_path / "ix"), "--engine", "ray"])
+    assert report["catalog"] == uri and report["read"] == 500 and report["runner"] == "ray"
+    code = main(["ingest", str(tmp_path / "missing.csv"), "--index", str(tmp_path / "ix"), "--runner", "ray"])
     assert code == 2 and "no such catalog file" in capsys.readouterr().err

@@ -57,10 +57,10 @@ def render(r: dict) -> str:
     so = r.get("scaleout")
     if so is not None:
         ri, ms = so["ray_ingest"], so["milvus_search"]
-        lines += ["", "## Scale-out engines (same data, this machine)", "",
+        lines += ["", "## Scale-out (same data, this machine)", "",
                   "| | median | p95 | recall@10 | ratio |", "|---|---:|---:|---:|---:|",
-                  f"| ingest {ri['products']} products with photos, local engine | {ri['local']['products_per_s_median']} products/s | | | |",
-                  f"| ingest, `--engine ray` (local cluster) | {ri['ray']['products_per_s_median']} products/s | | | {ri['ray_vs_local']}× local |",
+                  f"| ingest {ri['products']} products with photos, local runner | {ri['local']['products_per_s_median']} products/s | | | |",
+                  f"| ingest, `--runner ray` (local cluster) | {ri['ray']['products_per_s_median']} products/s | | | {ri['ray_vs_local']}× local |",
                   f"| search {ms['products']:,} vectors, FAISS exact | {ms['faiss_flat']['median_ms']:.2f} ms | {ms['faiss_flat']['p95_ms']:.2f} ms "
                   f"| {ms['faiss_flat']['recall_at_10']:.3f} | |",
                   f"| search, Milvus Lite (FLAT) | {ms['milvus_lite_flat']['median_ms']:.2f} ms | {ms['milvus_lite_flat']['p95_ms']:.2f} ms "

@@ -1,5 +1,5 @@
-"""Scale-out engines beside the local ones on the same data: ingestion through Ray (a local
-cluster on this machine's CPUs) against the local engine, and search in Milvus Lite against
+"""Scale-out runners and stores beside the local ones on the same data: ingestion through Ray (a local
+cluster on this machine's CPUs) against the local runner, and search in Milvus Lite against
 FAISS exact search."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ._timing import stats
 
 
 def bench_ray_ingest(work: Path, n: int, repeats: int, log=print) -> dict:
-    """Products/s with local photos, local engine vs Ray, the same catalog and a fresh index
+    """Products/s with local photos, local runner vs Ray, the same catalog and a fresh index
     and cache each run. Ray's cluster start is excluded (it is started once, first); the
     encoder actors' model loads are included, since every Ray ingest pays them."""
     from ..pipelines import connect
@@ -36,21 +36,21 @@ def bench_ray_ingest(work: Path, n: int, repeats: int, log=print) -> dict:
 def _ray_vs_local(work: Path, n: int, repeats: int, log) -> dict:
     catalog = _catalog(work / "scaleout.csv", n, _photos(work, n))
     out: dict = {"products": n, "repeats": repeats}
-    for engine in ("local", "ray"):
+    for runner in ("local", "ray"):
         rates, walls = [], []
         for r in range(repeats):
-            index = work / f"scaleout-{engine}-{r}"
+            index = work / f"scaleout-{runner}-{r}"
             shutil.rmtree(index, ignore_errors=True)
             eng = Engine(index, encoder=EncoderConfig(backend="offline", runtime="onnx"), log=lambda m: None,
-                         ingest=IngestConfig(engine=engine))
+                         ingest=IngestConfig(runner=runner))
             t0 = time.perf_counter()
             report = eng.ingest(catalog)
             walls.append(time.perf_counter() - t0)
             rates.append(n / sum(report.timings_s.values()))
             shutil.rmtree(index, ignore_errors=True)
-        out[engine] = {"products_per_s_median": round(float(np.median(rates)), 1),
+        out[runner] = {"products_per_s_median": round(float(np.median(rates)), 1),
                        "wall_s_median": round(float(np.median(walls)), 2)}
-        log(f"  ingest ({engine}): {np.median(rates):.0f} products/s (n={n}, {repeats} runs)")
+        log(f"  ingest ({runner}): {np.median(rates):.0f} products/s (n={n}, {repeats} runs)")
     out["ray_vs_local"] = round(out["ray"]["products_per_s_median"] / out["local"]["products_per_s_median"], 2)
     return out
 

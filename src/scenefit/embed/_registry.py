@@ -45,6 +45,13 @@ class EncoderConfig(BaseModel):
         "approximately the same scene vectors; product vectors unchanged).",
     )
 
+    def on_gpu(self) -> "EncoderConfig | None":
+        """This config with its networks on a CUDA device, for a worker that holds a GPU; None
+        when the backend runs on CPUs only (the offline encoder's networks are CPU builds)."""
+        if self.backend != "clip":
+            return None
+        return self.model_copy(update={"device": "cuda"})
+
 
 def build_encoder(config: EncoderConfig) -> tuple[Encoder, EncoderConfig, str]:
     """Build the encoder the config asks for.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .._errors import InvalidIndexError, ModelMismatchError
+from .._errors import ConfigError, InvalidIndexError, ModelMismatchError
 from ._ann import AnnConfig
 from ._backends import Spaces, create_spaces, open_spaces
 from ._columns import Columns
@@ -168,6 +168,12 @@ class VectorIndex:
             return Manifest.load(self.path).generation == self.manifest.generation
         except InvalidIndexError:
             return True  # mid-rebuild or damaged: keep serving what we have
+
+    def check_store(self, vector_store: str | None) -> None:
+        """Refuse a write that names another vector store than the index keeps (None: any)."""
+        if vector_store and vector_store != self.manifest.vector_store:
+            raise ConfigError(f"{self.path} keeps its vectors in {self.manifest.vector_store or 'FAISS files'}, "
+                              f"not {vector_store}; add --rebuild to move them")
 
     def check_model(self, model_id: str, dim: int) -> None:
         """Refuse an encoder other than the one the index was built with."""

@@ -5,11 +5,9 @@ Each stage is timed; the report accounts for every row read: ``read == indexed +
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Literal, Protocol, Sequence
 
@@ -21,10 +19,17 @@ from .._errors import BackendError, CatalogError, ImageError
 from .._hashing import content_hash, file_sha256
 from .._progress import Progress
 from .._types import Product, RowError
+from ._report import ImageFailure, IngestReport, write_report
 from ..catalog import Catalog, is_url, normalize_description
 from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, appearance_of, l2_normalize
 from ..images import FetchConfig, FetchResult, ImageFetcher, open_image
 from ..index import AnnConfig, ProductRecord, VectorIndex
+
+
+def image_cache(index_dir: Path) -> Path:
+    """Where an index folder keeps the images its ingests downloaded (unless the FetchConfig
+    names another folder)."""
+    return index_dir / "cache" / "images"
 
 
 class IngestConfig(BaseModel):
@@ -55,39 +60,6 @@ class IngestConfig(BaseModel):
     def engine(self) -> str:
         """The former name of :attr:`runner` ("engine" is the :class:`scenefit.Engine` class)."""
         return self.runner
-
-
-@dataclass
-class ImageFailure:
-    row: int
-    id: str
-    image: str
-    error: str
-
-
-@dataclass
-class IngestReport:
-    catalog: str
-    index: str
-    model_id: str
-    read: int = 0
-    indexed: int = 0
-    rejected: list[RowError] = field(default_factory=list)
-    image_failures: list[ImageFailure] = field(default_factory=list)
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    embedded: int = 0  # vectors computed (cache misses)
-    cached: int = 0  # vectors found in the embedding cache
-    timings_s: dict[str, float] = field(default_factory=dict)
-    report_path: str | None = None
-    engine: str = "local"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["rejected_count"] = len(self.rejected)
-        return d
 
 
 @dataclass
@@ -181,7 +153,7 @@ def run_ingest(
     # Before any image is fetched or embedded: the catalog's ids against the index's are enough.
     check_shrink(catalog.name, index, {p.id for p in catalog.products}, catalog.rejected, config)
     index.preload()  # every product is compared with its indexed record below
-    report = IngestReport(catalog.name, str(index.path), encoder.model_id, engine=runner.name)
+    report = IngestReport(catalog.name, str(index.path), encoder.model_id, runner=runner.name)
     report.read = catalog.rows_read
     report.rejected = list(catalog.rejected)
     products = catalog.products
@@ -191,7 +163,7 @@ def run_ingest(
     sources = sorted({p.image for p in products if p.image})
     fetched = {}
     if sources:
-        fetch = fetch.model_copy(update={"cache_dir": fetch.cache_dir or index.path / "cache" / "images"})
+        fetch = fetch.model_copy(update={"cache_dir": fetch.cache_dir or image_cache(index.path)})
         with progress.task("Fetching images", len(sources)) as advance:
             fetched = runner.fetch(sources, fetch, advance)
     report.timings_s["images"] = time.perf_counter() - t0
@@ -247,7 +219,7 @@ def run_ingest(
                 # Every item comes back as a vector or a bad image; anything else (e.g. shards
                 # a cluster wrote where this machine cannot read them) must not loop forever.
                 raise BackendError(f"{len(lost)} of {len(items)} products came back from the {runner.name} "
-                                   "engine without a vector (see docs/scale-out.md: shared paths)")
+                                   "runner without a vector (see docs/scale-out.md: shared paths)")
             keep = [p for p in keep if p.id not in state.rejected_ids]
     hashes = {p.id: state.hash(p) for p in keep}
     appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}
@@ -259,7 +231,7 @@ def run_ingest(
         # Nothing usable: keep the index as it was and fail loudly, with the per-row reasons.
         where = "see the errors"
         if config.write_report:
-            report.report_path = str(_write_report(report, index.path))
+            report.report_path = str(write_report(report, index.path))
             where = f"reasons in {report.report_path}"
         raise CatalogError(f"{catalog.name}: no valid rows (all {report.read} rejected; {where})")
 
@@ -292,7 +264,7 @@ def run_ingest(
     report.indexed = len(keep)
     report.timings_s["index"] = time.perf_counter() - t0
     if config.write_report:
-        report.report_path = str(_write_report(report, index.path))
+        report.report_path = str(write_report(report, index.path))
     return report
 
 
@@ -436,15 +408,5 @@ def _record(p: Product, content_hash: str, image_error: str | None) -> ProductRe
 
 
 def _same(a: ProductRecord, b: ProductRecord) -> bool:
-    fields = ("sku_id", "description", "image", "text", "category", "colours", "materials",
-              "content_hash", "image_status", "attributes")
-    return all(getattr(a, f) == getattr(b, f) for f in fields)
-
-
-def _write_report(report: IngestReport, index_dir: Path) -> Path:
-    folder = index_dir / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"ingest-{stamp}.json"
-    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), "utf-8")
-    return path
+    """The same product content, whatever vector key each carries."""
+    return a.with_key(b.key) == b

@@ -1,14 +1,14 @@
-"""Ingest on a Ray cluster (``scenefit ingest … --engine ray``).
+"""Ingest on a Ray cluster (``scenefit ingest … --runner ray``).
 
 Only the expensive, parallel stages move to Ray: image fetching (Ray Data tasks) and
 embedding (``map_batches`` over a pool of encoder actors, one model load per actor, GPU
 actors for CLIP when the cluster has GPUs). The actors run the same batch function as the
-local engine (``embed_items``) and write what they compute as Parquet shards; the driver
+local runner (``embed_items``) and write what they compute as Parquet shards; the driver
 reads the shards back and builds the index with the local code path, so row accounting,
-the embedding cache and the index are the same whichever engine ran.
+the embedding cache and the index are the same whichever runner ran.
 
 Ray Data reads the catalog file (a local path or any URI Ray reads: s3://, gs://, …); its
-bytes are parsed on the driver by the same reader as the local engine, because row numbers,
+bytes are parsed on the driver by the same reader as the local runner, because row numbers,
 duplicate-id checks and rejection reasons need the rows in file order.
 """
 
@@ -39,7 +39,7 @@ def _ray():
     try:
         import ray
     except ImportError:
-        raise ConfigError("--engine ray needs Ray: pip install 'scenefit[ray]'") from None
+        raise ConfigError("--runner ray needs Ray: pip install 'scenefit[ray]'") from None
     return ray
 
 
@@ -120,9 +120,9 @@ class RayRunner:
         connect(config.ray_address)
         resources = _ray().cluster_resources()
         gpus = int(resources.get("GPU", 0))
-        if gpus and encoder.backend == "clip":
+        if gpus and (on_gpu := encoder.on_gpu()) is not None:
             # One GPU per encoder actor, the model on CUDA.
-            self.encoder, self.actors, self.reserve = encoder.model_copy(update={"device": "cuda"}), gpus, {"num_gpus": 1}
+            self.encoder, self.actors, self.reserve = on_gpu, gpus, {"num_gpus": 1}
         else:
             # One CPU each: the models' own thread pools follow OMP_NUM_THREADS, which Ray
             # sets to the CPUs an actor holds, so the actors don't oversubscribe the cores.

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._errors import CatalogError, ConfigError, InvalidIndexError
+from .._errors import CatalogError, InvalidIndexError
 from .._progress import NullProgress, Progress
 from ..catalog import Catalog, is_url
 from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, appearance_of
 from ..images import FetchConfig, FetchResult, ImageFetcher
 from ..index import VectorIndex
-from ._ingest import IngestConfig, IngestReport, LocalRunner, Runner, run_ingest
+from ._ingest import IngestConfig, LocalRunner, Runner, image_cache, run_ingest
+from ._report import IngestReport
 
 #: Seconds an API write may spend downloading its product images, unless the FetchConfig's
 #: total_deadline_s says otherwise.
@@ -65,7 +66,7 @@ class IndexWriter:
 
     def image_cache(self, fetch: FetchConfig) -> Path:
         """Where ``fetch`` keeps downloaded images: its own folder, else the index's cache."""
-        return Path(fetch.cache_dir or self.folder / "cache" / "images").absolute()
+        return Path(fetch.cache_dir or image_cache(self.folder)).absolute()
 
     def image_file(self, image: str, fetch: FetchConfig) -> Path:
         """Where a product's photo is on disk: its catalog path, or the copy of its URL that
@@ -132,9 +133,7 @@ class IndexWriter:
                        prefetched: dict[str, FetchResult] | None) -> tuple[VectorIndex, IngestReport]:
         if VectorIndex.exists(self.folder) and not rebuild:
             index = VectorIndex.open(self.folder, database_url=self.database_url)
-            if self.vector_store and self.vector_store != index.manifest.vector_store:
-                raise ConfigError(f"{self.folder} keeps its vectors in {index.manifest.vector_store or 'FAISS files'}, "
-                                  f"not {self.vector_store}; add --rebuild to move them")
+            index.check_store(self.vector_store)
             encoder, resolved = self.encoders.for_index(index)
             if index.appearance is None and appearance_of(encoder) is not None:
                 self.log(f"{self.folder} predates the image-to-image appearance space; "

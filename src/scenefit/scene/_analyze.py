@@ -83,11 +83,6 @@ def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.
 _MIN_REGIONAL_SIDE = 128
 
 
-def _crops(image: Image.Image) -> list[Image.Image]:
-    """The text bridge's regions: four quadrants and the centre."""
-    return [*grid(image, 2), centre(image)]
-
-
 class SceneAnalyzer:
     """Embeds class prompts once at construction; each ``analyze`` call is one image pass."""
 

@@ -1,8 +1,7 @@
 """Dense regional matching: one model pass over the whole scene photo at a higher
 resolution, its feature maps averaged over many windows. Each window approximates the
 pooled features of that part of the photo, so product photos (pooled features) can be
-compared with hundreds of regions for the price of one pass (``benchmarks/dense_regions.py``
-compares configurations)."""
+compared with hundreds of regions for the price of one pass."""
 
 from __future__ import annotations
 
@@ -10,8 +9,9 @@ import numpy as np
 
 #: The photo's short side for the dense pass, in pixels (a whole number of feature cells).
 DENSE_SHORT_SIDE = 896
-#: Window sides in feature cells and the stride between windows (``benchmarks/dense_regions.py``
-#: chose them; changing them changes which regions a product photo is compared with).
+#: Window sides in feature cells and the stride between windows (chosen by comparing
+#: configurations: CHANGELOG.md, 0.3). Changing them changes which regions a product photo is
+#: compared with, so the eval figures must be measured again.
 WINDOW_SIZES = (6, 8, 12, 16)
 STRIDE = 3
 
