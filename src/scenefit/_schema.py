@@ -6,12 +6,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
-
-if TYPE_CHECKING:
-    from .rank import Recommendation
 
 SCHEMA_VERSION = "1.0"
 
@@ -41,14 +38,6 @@ class RecommendationOut(BaseModel):
     category: str | None = None
     image: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, description="Every other catalog column, as read")
-
-    @classmethod
-    def of(cls, rank: int, rec: "Recommendation") -> "RecommendationOut":
-        """A ranked pick: the product's catalog fields with its score and explanation."""
-        r = rec.record
-        return cls(rank=rank, id=r.id, sku_id=r.sku_id, description=r.description, score=rec.score,
-                   factors=rec.factors, reason=rec.reason, category=r.category, image=r.image,
-                   attributes=r.attributes)
 
 
 class ModelOut(BaseModel):

@@ -98,6 +98,12 @@ class SceneAnalysis:
         """The vectors product photos are matched against: dense windows, else regions."""
         return self.windows if self.windows is not None else self.regions
 
-    def top(self, field_name: str) -> str:
-        dist: dict[str, float] = getattr(self, field_name)
-        return max(dist, key=dist.get)
+    @property
+    def top_room(self) -> str:
+        """The most likely room type."""
+        return max(self.room_type, key=self.room_type.get)
+
+    @property
+    def top_style(self) -> str:
+        """The most likely style."""
+        return max(self.style, key=self.style.get)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed import Runtime
+
 _COLD = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -50,10 +52,10 @@ def cold_start(index_dir: Path, runs: int) -> dict:
             "p95_ms": round(float(np.percentile(opens, 95)), 1)}
 
 
-def serving_memory(index_dir: Path, photos: list[Path], runtime: str = "onnx") -> dict:
+def serving_memory(index_dir: Path, photos: list[Path], runtime: Runtime = Runtime.ONNX) -> dict:
     """Peak RSS of a process that loads the index and the model and runs matches."""
-    result = _run(_SERVE, str(index_dir), runtime, *map(str, photos[:3]))
-    result["runtime"] = runtime
+    result = _run(_SERVE, str(index_dir), runtime.value, *map(str, photos[:3]))
+    result["runtime"] = runtime.value
     files = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file() and "cache" not in f.parts)
     result["index_bytes_on_disk"] = files
     result["bytes_per_product_on_disk"] = round(files / max(result["products"], 1), 1)

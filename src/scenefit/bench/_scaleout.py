@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed import EncoderConfig
+from ..embed import EncoderConfig, Runtime
 from ..engine import Engine
 from ..pipelines import IngestConfig
 from ._ingest import _catalog, _photos
@@ -41,7 +41,7 @@ def _ray_vs_local(work: Path, n: int, repeats: int, log) -> dict:
         for r in range(repeats):
             index = work / f"scaleout-{runner}-{r}"
             shutil.rmtree(index, ignore_errors=True)
-            eng = Engine(index, encoder=EncoderConfig(backend="offline", runtime="onnx"), log=lambda m: None,
+            eng = Engine(index, encoder=EncoderConfig(backend="offline", runtime=Runtime.ONNX), log=lambda m: None,
                          ingest=IngestConfig(runner=runner))
             t0 = time.perf_counter()
             report = eng.ingest(catalog)

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..embed import Runtime
 from ..index import VectorIndex
 from . import _process
 from ._data import SyntheticCatalog
@@ -95,7 +96,7 @@ def run_suite(cfg: BenchConfig, log=print) -> dict:
         # it is built from synthetic fp32 vectors: the largest catalog is text-only.
         text_only = n >= 1_000_000
         synthetic_index(folder, _text_only(synth) if text_only else synth, n, real_manifest)
-        for runtime in ("onnx", "torch"):
+        for runtime in (Runtime.ONNX, Runtime.TORCH):
             mem = _process.serving_memory(folder, photos, runtime)
             mem["appearance_space"] = not text_only
             report["memory"].append(mem)

@@ -132,7 +132,7 @@ def ingest(
     concurrency: int = typer.Option(_FETCH.concurrency, help=_help(FetchConfig, "concurrency")),
     timeout: float = typer.Option(_FETCH.timeout_s, help=_help(FetchConfig, "timeout_s")),
     index_type: Optional[IndexType] = typer.Option(
-        None, "--index-type", help="auto: exact up to 20,000 products, IVF above. "
+        None, "--index-type", help=f"auto: exact up to {AnnConfig().flat_max:,} products, IVF above. "
         "Default: as recorded in the index (auto for a new one)."),
     nprobe: Optional[int] = typer.Option(None, "--nprobe", min=1, help=_help(AnnConfig, "nprobe")),
     runtime: Optional[Runtime] = RuntimeOpt,

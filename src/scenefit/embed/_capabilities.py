@@ -1,7 +1,8 @@
 """What an encoder can do beyond :class:`Encoder`, read once from the protocols it declares.
 
-Callers (the scene analyzer, ingest, the engine) hold an :class:`EncoderCapabilities` made
-when they get the encoder and ask it, never the encoder's attributes, what it supports.
+Callers (the scene analyser, ingest, the index writer) ask :class:`EncoderCapabilities` (or
+:func:`appearance_of`) what an encoder supports, never the encoder's attributes: the answer is
+a type check against the declared protocols, made where the encoder is taken into use.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from cachetools import LRUCache
+from .._lru import LockedLRU
 
 from ._filters import FilterSpec
 
@@ -28,6 +28,15 @@ def _norm(value) -> str:
     return "" if value is None else str(value).strip().lower()
 
 
+def filter_values(record: "ProductRecord") -> dict[str, str]:
+    """The text fields a filter can test, by lower-cased column name, normalised: every
+    attribute plus id, sku_id and description. FAISS's columns and Milvus's filter fields are
+    both built from it, so a filter means the same on either backend."""
+    values = {str(k).strip().lower(): _norm(v) for k, v in record.attributes.items()}
+    values["id"], values["sku_id"], values["description"] = _norm(record.id), _norm(record.sku_id), _norm(record.description)
+    return values
+
+
 class Columns:
     """Built in one pass over the records; only normalised text columns are kept."""
 
@@ -35,14 +44,13 @@ class Columns:
         self.keys = keys
         self._lock = threading.Lock()
         self._cache: dict[str, np.ndarray] = {}
-        self._allowed: LRUCache = LRUCache(_ALLOWED_CACHE)
+        self._allowed: LockedLRU[FilterSpec, np.ndarray] = LockedLRU(_ALLOWED_CACHE)
         cols: dict[str, list[str]] = {}
         parsed: list[str] = []
         n = 0
         for n, r in enumerate(records, start=1):
             parsed.append(_norm(r.category))
-            values = {k.strip().lower(): _norm(v) for k, v in r.attributes.items()}
-            values["id"], values["sku_id"], values["description"] = _norm(r.id), _norm(r.sku_id), _norm(r.description)
+            values = filter_values(r)
             for name, value in values.items():
                 col = cols.get(name)
                 if col is None:
@@ -79,8 +87,7 @@ class Columns:
 
     def allowed(self, spec: FilterSpec) -> np.ndarray:
         """The keys (in ``keys`` order) of the products that pass ``spec``."""
-        with self._lock:
-            cached = self._allowed.get(spec)
+        cached = self._allowed.get(spec)
         if cached is not None:
             return cached
         mask = np.ones(len(self.keys), dtype=bool)
@@ -97,8 +104,7 @@ class Columns:
                 ok &= price <= spec.price_max
             mask &= ok
         keys = self.keys[mask]
-        with self._lock:
-            self._allowed[spec] = keys
+        self._allowed.put(spec, keys)
         return keys
 
 

@@ -47,6 +47,12 @@ class Manifest(BaseModel):
     updated_at: str = Field(default_factory=now_iso)
     scenefit_version: str = ""
 
+    @property
+    def encoder_backend(self) -> str:
+        """The encoder backend the index was built with (kept as the EncoderConfig's dump, so
+        a manifest written by another release still loads)."""
+        return str(self.encoder.get("backend", "unknown"))
+
     @classmethod
     def load(cls, folder: Path) -> "Manifest":
         path = folder / MANIFEST

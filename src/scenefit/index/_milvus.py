@@ -29,7 +29,7 @@ import numpy as np
 
 from .._errors import BackendError
 from ._ann import AnnConfig, IndexSpec
-from ._columns import _norm, _number
+from ._columns import _norm, _number, filter_values
 from ._filters import FilterSpec
 from ._manifest import Manifest
 from ._milvus_client import MilvusCollection, MilvusTarget
@@ -41,8 +41,7 @@ if TYPE_CHECKING:
 
 def filter_fields(record: "ProductRecord") -> dict[str, Any]:
     """The fields a filter can test, normalised as the FAISS spaces' columns are."""
-    attrs = {str(k).strip().lower(): _norm(v) for k, v in record.attributes.items()}
-    attrs["id"], attrs["sku_id"], attrs["description"] = _norm(record.id), _norm(record.sku_id), _norm(record.description)
+    attrs = filter_values(record)
     price = _number(attrs.get("price", ""))
     category = _norm(record.category).encode("utf-8")[:512].decode("utf-8", "ignore")  # a VARCHAR's limit is bytes
     return {"category": category, "attrs": attrs,

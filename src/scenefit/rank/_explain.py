@@ -63,8 +63,8 @@ def _colour_phrase(record: ProductRecord, scene: SceneAnalysis) -> str | None:
 
 
 def explain(record: ProductRecord, factors: dict[str, float], scene: SceneAnalysis) -> str:
-    room = scene.top("room_type")
-    style = scene.top("style")
+    room = scene.top_room
+    style = scene.top_style
     parts: list[tuple[float, str]] = []
     if factors[Factor.SIMILARITY] >= _GOOD[Factor.SIMILARITY]:
         what = "scene and your context" if scene.context else "scene"

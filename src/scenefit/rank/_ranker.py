@@ -121,7 +121,7 @@ class Ranker:
             # Hundreds of dense windows would bring in thousands: keep the best by any window.
             limit = n_cand if scene.windows is not None else None
             # Through a fitted adapter the right products are often not among the raw nearest
-            # ones (a pool by raw vectors lost a tenth of held-out recall): search through it.
+            # ones, so a pool by raw vectors would miss them: search through it.
             queries = looks if self.adapter is None else self.adapter.retrieval_queries(looks)
             keys = np.union1d(keys, index.appearance.nearest(queries, n_cand, scope, limit=limit)).astype(np.int64)
         if timings is not None:

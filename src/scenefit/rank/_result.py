@@ -22,11 +22,19 @@ def match_result(analysis: SceneAnalysis, recs: Sequence[Recommendation], index:
             colours=[ColourOut(name=c.name, hex=c.hex, share=c.share) for c in analysis.colours],
             context=analysis.context,
         ),
-        recommendations=[RecommendationOut.of(i + 1, r) for i, r in enumerate(recs)],
-        model=ModelOut(id=manifest.model_id, backend=str(manifest.encoder.get("backend")), dim=manifest.dim),
+        recommendations=[_pick(i + 1, r) for i, r in enumerate(recs)],
+        model=ModelOut(id=manifest.model_id, backend=manifest.encoder_backend, dim=manifest.dim),
         index=IndexOut(
             path=str(index_dir), count=len(index), generation=manifest.generation,
             catalog_hash=manifest.catalog_hash, updated_at=manifest.updated_at,
         ),
         timings_ms={name: round(seconds * 1000, 1) for name, seconds in timings_s.items()},
     )
+
+
+def _pick(rank: int, rec: Recommendation) -> RecommendationOut:
+    """A ranked pick: the product's catalog fields with its score and explanation."""
+    r = rec.record
+    return RecommendationOut(rank=rank, id=r.id, sku_id=r.sku_id, description=r.description, score=rec.score,
+                             factors=rec.factors, reason=rec.reason, category=r.category, image=r.image,
+                             attributes=r.attributes)

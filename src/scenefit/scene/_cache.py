@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from cachetools import LRUCache
 
 from .._errors import ConfigError
+from .._lru import LockedLRU
 from .._hashing import file_sha256
 from .._types import NamedColour, SceneEmbedding
 
@@ -69,25 +68,18 @@ def loads(data: bytes) -> SceneEmbedding:
 
 
 class LRUSceneCache:
-    """In-process, thread-safe, bounded by entry count (cachetools' LRU behind one lock:
-    cachetools caches are not thread-safe, and a read reorders the entries too)."""
+    """In-process, thread-safe, bounded by entry count (``scenefit._lru``); 0 keeps nothing."""
 
     def __init__(self, max_items: int = 256):
         self.max_items = max_items
-        self._items: LRUCache[str, SceneEmbedding] | None = LRUCache(max_items) if max_items > 0 else None
-        self._lock = threading.Lock()
+        self._items: LockedLRU[str, SceneEmbedding] | None = LockedLRU(max_items) if max_items > 0 else None
 
     def get(self, key: str) -> SceneEmbedding | None:
-        if self._items is None:
-            return None
-        with self._lock:
-            return self._items.get(key)
+        return None if self._items is None else self._items.get(key)
 
     def put(self, key: str, value: SceneEmbedding) -> None:
-        if self._items is None:
-            return
-        with self._lock:
-            self._items[key] = value
+        if self._items is not None:
+            self._items.put(key, value)
 
     def __len__(self) -> int:
         return 0 if self._items is None else len(self._items)
