@@ -242,12 +242,24 @@ def test_engine_uses_an_adapter_of_its_own_model_and_regions_only(tmp_path):
 
 
 
+def _write_lock_held(index_dir) -> bool:
+    """Whether some writer holds the index folder's write lock right now."""
+    from scenefit.index import VectorIndex
+
+    probe = VectorIndex.write_lock(index_dir)
+    try:
+        probe.acquire(timeout=0)
+    except TimeoutError:
+        return True
+    probe.release()
+    return False
+
+
 def test_api_writes_download_images_before_taking_the_write_lock(tmp_path, monkeypatch, fake_encoder, http_server):
     """The fetch runs outside the index's write lock, and an image that failed there is not
     tried again under it."""
     import scenefit.engine as engine_mod
     from scenefit.images import FetchConfig
-    from scenefit.index import VectorIndex
 
     monkeypatch.setattr(engine_mod, "build_encoder",
                         lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
@@ -258,13 +270,7 @@ def test_api_writes_download_images_before_taking_the_write_lock(tmp_path, monke
     lock_free = []
 
     def busy(h):
-        probe = VectorIndex.write_lock(tmp_path / "ix")
-        try:
-            probe.acquire(timeout=0)
-            probe.release()
-            lock_free.append(True)
-        except TimeoutError:
-            lock_free.append(False)
+        lock_free.append(not _write_lock_held(tmp_path / "ix"))
         h.send_error(503)
 
     http_server.route("/busy.png", busy)
@@ -382,7 +388,6 @@ def test_fit_saves_its_files_under_the_write_lock(tmp_path, monkeypatch, fake_en
     import json
 
     import scenefit.engine as engine_mod
-    from scenefit.index import VectorIndex
 
     monkeypatch.setattr(engine_mod, "build_encoder",
                         lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
@@ -393,13 +398,7 @@ def test_fit_saves_its_files_under_the_write_lock(tmp_path, monkeypatch, fake_en
     real = engine_mod.save_fit
 
     def probing(*a, **kw):
-        probe = VectorIndex.write_lock(tmp_path / "ix")
-        try:
-            probe.acquire(timeout=0)
-            probe.release()
-            held.append(False)
-        except TimeoutError:
-            held.append(True)
+        held.append(_write_lock_held(tmp_path / "ix"))
         return real(*a, **kw)
 
     monkeypatch.setattr(engine_mod, "save_fit", probing)
