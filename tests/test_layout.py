@@ -47,7 +47,7 @@ BACKENDS = {
 }
 
 MAX_LINES = 450
-ENGINE_MAX_LINES = 330
+ENGINE_MAX_LINES = 320
 
 
 def _modules() -> dict[str, Path]:

@@ -18,7 +18,7 @@ from ._progress import NullProgress, Progress
 from ._schema import MatchResult
 from .catalog import Catalog
 from .embed import Encoder, EncoderConfig, EncoderLoader, Runtime, build_encoder
-from .evaluate import EvalReport, MethodOutput, read_labels
+from .evaluate import EvalReport, read_labels
 from .images import FetchConfig
 from .index import ProductRecord, VectorIndex, canonical_store
 from .learn import AppearanceAdapter, FitResult, FittedBundle, evaluate_scenes, fit_labelled, save_fit
@@ -190,13 +190,11 @@ class Engine:
         return report
 
     def _writer(self) -> IndexWriter:
-        def for_index(index: VectorIndex) -> tuple[Encoder, EncoderConfig]:
-            return self.encoder_for_index(index), self._encoders.resolved
-
-        def for_new_index() -> tuple[Encoder, EncoderConfig]:
-            return self._encoders.load(self.encoder_config or EncoderConfig()), self._encoders.resolved
-
-        return IndexWriter(self.index_dir, Encoders(for_index, for_new_index), database_url=self.database_url,
+        encoders = Encoders(
+            for_index=lambda index: (self.encoder_for_index(index), self._encoders.resolved),
+            for_new_index=lambda: (self._encoders.load(self.encoder_config or EncoderConfig()), self._encoders.resolved),
+        )
+        return IndexWriter(self.index_dir, encoders, database_url=self.database_url,
                            vector_store=self.vector_store, progress=self.progress, log=self.log)
 
     def _written(self, index: VectorIndex | None) -> None:
@@ -289,15 +287,9 @@ class Engine:
         """
         scenes = read_labels(labels)
         report_in = self.ingest(catalog)
-        index = self.index
-        encoder = self.encoder_for_index()
-
-        def match(image: Image.Image, scene) -> MethodOutput:
-            result = self.match(image, k=k)
-            return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
-
-        return evaluate_scenes(scenes, index, encoder, k=k, cv=cv, seed=seed, adapt=adapt, scene=self.scene_config,
-                               rank=self._explicit_rank or RankConfig(), match=match, progress=self.progress,
+        return evaluate_scenes(scenes, self.index, self.encoder_for_index(), k=k, cv=cv, seed=seed, adapt=adapt,
+                               scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
+                               match=lambda image: self.match(image, k=k), progress=self.progress,
                                catalog=str(report_in.catalog), labels=labels, index_dir=self.index_dir)
 
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,

@@ -4,12 +4,15 @@ stands (its saved fit, if any) or cross-validated (fitted on the other folds per
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 from .._progress import Progress
+from .._schema import MatchResult
 from ..embed import Encoder
-from ..evaluate import EvalInfo, EvalReport, LabelledScene, Method, cosine_method, random_method, run_eval
+from ..evaluate import EvalInfo, EvalReport, LabelledScene, Method, MethodOutput, cosine_method, random_method, run_eval
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
 from ..scene import SceneAnalyzer, SceneConfig
@@ -18,20 +21,23 @@ from ._labelled import analyze_labelled
 from ._ranking import FittedRanking
 
 SCENEFIT, COSINE, RANDOM = "scenefit", "cosine", "random"
+#: A photo's match result, as ``Engine.match`` gives it.
+Match = Callable[[Image.Image], MatchResult]
 
 
 def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, k: int, cv: int,
-                    seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Method,
+                    seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Match,
                     progress: Progress, catalog: str, labels: str | Path, index_dir: str | Path) -> EvalReport:
     """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``);
     the report's info names ``catalog``, ``labels`` and ``index_dir``.
 
     ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
     model are fitted on the other folds for each scene, from zero-shot analyses with ``scene``
-    and ``rank``; otherwise scenefit is ``match`` (the engine as it stands)."""
+    and ``rank``; otherwise scenefit is ``match`` (the engine as it stands: a photo's top-``k``
+    match result)."""
     ids = index.ids()
     rng = np.random.default_rng(seed)  # drawn from by the random baseline only, scene by scene
-    scenefit = match
+    scenefit = _as_method(match)
     if cv > 1:
         zero_shot = SceneAnalyzer(encoder, scene)
         items = analyze_labelled(scenes, index, zero_shot, Ranker(rank), k, progress)
@@ -45,6 +51,14 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
         scenefit=scenefit_setup(index_dir, labels, cv=cv, adapt=adapt),
     )
     return report
+
+
+def _as_method(match: Match) -> Method:
+    def method(image: Image.Image, scene: LabelledScene) -> MethodOutput:
+        result = match(image)
+        return MethodOutput([r.id for r in result.recommendations], next(iter(result.scene.room_type)))
+
+    return method
 
 
 def scenefit_setup(index_dir: str | Path, labels: str | Path, *, cv: int, adapt: bool) -> str:
