@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Pydanti
 
 from ._errors import ConfigError
 from .embed import Runtime
+from .pipelines import WRITE_FETCH_DEADLINE_S
 
 PREFIX = "SCENEFIT_"
 
@@ -60,7 +61,7 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "
         "The model already uses every core for one image: more in parallel only adds memory.")
     write_fetch_timeout_s: float = Field(
-        15, gt=0, description="Total time a product write (PUT, batch) may spend downloading its "
+        WRITE_FETCH_DEADLINE_S, gt=0, description="Total time a product write (PUT, batch) may spend downloading its "
         "images; a product whose image is not in by then is written text-only.")
     match_queue: int = Field(
         8, ge=0, le=1024, description="Matches allowed to wait beyond those computing; past that a "
