@@ -214,7 +214,8 @@ def redis_url() -> str:
 @pytest.fixture
 def http_server():
     """A real HTTP server on 127.0.0.1 in a thread. ``server.route(path, fn)`` where
-    ``fn(handler)`` writes the response; ``server.url(path)`` gives its URL."""
+    ``fn(handler)`` writes the response; ``server.serve(path, body)`` answers 200 with those
+    bytes (``hits`` collects the paths asked for); ``server.url(path)`` gives its URL."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -240,6 +241,21 @@ def http_server():
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     server.route = lambda path, fn: routes.__setitem__(path, fn)
+
+    def serve(path: str, body: bytes, content_type: str | None = "image/png", hits: list | None = None) -> None:
+        def reply(h):
+            if hits is not None:
+                hits.append(h.path)
+            h.send_response(200)
+            if content_type:
+                h.send_header("Content-Type", content_type)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+
+        routes[path] = reply
+
+    server.serve = serve
     server.url = lambda path: f"http://127.0.0.1:{server.server_address[1]}{path}"
     yield server
     server.shutdown()

@@ -64,16 +64,7 @@ def test_filters_hold_for_every_pick(client, filters, check):
 
 
 def test_json_image_url(index_dir, http_server):
-    body = png_bytes()
-
-    def image(h):
-        h.send_response(200)
-        h.send_header("Content-Type", "image/png")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    http_server.route("/room.png", image)
+    http_server.serve("/room.png", png_bytes())
     with make_client(index_dir, url_allow_networks=("127.0.0.1/32",)) as client:
         resp = client.post("/v1/match", json={"image_url": http_server.url("/room.png"), "k": 3,
                                               "filters": {"category": "rug"}})

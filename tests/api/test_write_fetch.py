@@ -81,18 +81,8 @@ def test_a_slow_image_host_holds_up_neither_other_writes_nor_its_own_for_long(wr
 
 
 def test_a_batch_keeps_its_good_images_and_downloads_each_once(writer, dripping):
-    body = png_bytes()
-    hits = []
-
-    def image(h):
-        hits.append(h.path)
-        h.send_response(200)
-        h.send_header("Content-Type", "image/png")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    dripping.route("/good.png", image)
+    body, hits = png_bytes(), []
+    dripping.serve("/good.png", body, hits=hits)
     resp = writer.post("/v1/products:batch", headers=AUTH, json={"products": [
         {"id": "g", "description": "RED RUG", "primary_image": dripping.url("/good.png")},
         {"id": "d", "description": "BLUE RUG", "primary_image": dripping.url("/drip.png")}]})

@@ -108,15 +108,7 @@ def test_non_http_schemes_are_refused(url):
 
 def test_fetches_an_allowed_image(http_server):
     body = _png()
-
-    def image(h):
-        h.send_response(200)
-        h.send_header("Content-Type", "image/png")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    http_server.route("/img.png", image)
+    http_server.serve("/img.png", body)
     got = asyncio.run(fetch_url_bytes(http_server.url("/img.png"), max_bytes=10_000, timeout_s=5, policy=LOCAL))
     assert got == body
 
@@ -323,8 +315,7 @@ def ca_loads(monkeypatch):
 
 def test_the_ca_bundle_is_loaded_once_for_all_fetches(http_server, tmp_path, ca_loads):
     body = _png()
-    http_server.route("/img.png", lambda h: (h.send_response(200), h.send_header("Content-Length", str(len(body))),
-                                             h.end_headers(), h.wfile.write(body)))
+    http_server.serve("/img.png", body, content_type=None)
     for _ in range(5):
         assert asyncio.run(fetch_url_bytes(http_server.url("/img.png"), max_bytes=10_000, timeout_s=5,
                                            policy=LOCAL)) == body
