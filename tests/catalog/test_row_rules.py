@@ -22,6 +22,13 @@ def _reasons(cat: Catalog) -> dict[int, str]:
     return {e.row: e.reason for e in cat.rejected}
 
 
+def _csv(tmp_path, text: str):
+    """``text`` as a catalog file, byte for byte (its line endings kept)."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(text.encode())
+    return path
+
+
 def _one(row: dict, **kw) -> str:
     """The reason the API's path (from_records) gives for this one row."""
     cat = Catalog.from_records([row], **kw)
@@ -32,8 +39,7 @@ def _one(row: dict, **kw) -> str:
 # -- a stray quote --------------------------------------------------------------------------
 
 def test_unclosed_quote_that_runs_to_the_end_refuses_the_file(tmp_path):
-    path = tmp_path / "c.csv"
-    path.write_text(_rows(200, broken={2: '2,s2,"GOLD VASE,'}))
+    path = _csv(tmp_path, _rows(200, broken={2: '2,s2,"GOLD VASE,'}))
     with pytest.raises(CatalogError) as exc:
         Catalog.read(path)
     msg = str(exc.value)
@@ -44,8 +50,7 @@ def test_unclosed_quote_that_runs_to_the_end_refuses_the_file(tmp_path):
 
 def test_stray_quote_closed_further_down_rejects_its_row_and_the_rest_reads(tmp_path):
     # The quote opened in row 2 closes on row 60's 10" (line 61): rows 61.. read normally.
-    path = tmp_path / "c.csv"
-    path.write_text(_rows(200, broken={2: '2,s2,"GOLD VASE,', 60: '60,s60,10" VASE,'}))
+    path = _csv(tmp_path, _rows(200, broken={2: '2,s2,"GOLD VASE,', 60: '60,s60,10" VASE,'}))
     cat = Catalog.read(path)
     assert _reasons(cat) == {2: 'a quoted field opened on line 3 runs on for 59 lines, '
                                 'over what look like 57 rows (an unclosed " ?)'}
@@ -70,8 +75,7 @@ def test_legitimate_multiline_fields_are_kept(tmp_path):
             '1,s1,"GOLD VASE\r\nTALL, WITH HANDLES",,"line one\r\nline two, with a comma\r\nline three"\r\n'
             '2,s2,BLUE BOWL,,"a\r\nb, c\r\nd\r\ne"\r\n'
             "3,s3,JAR,,\r\n")
-    path = tmp_path / "c.csv"
-    path.write_bytes(text.encode())
+    path = _csv(tmp_path, text)
     cat = Catalog.read(path)
     assert cat.rejected == [] and [p.id for p in cat.products] == ["1", "2", "3"]
     assert cat.products[0].description == "GOLD VASE\r\nTALL, WITH HANDLES"
@@ -79,8 +83,7 @@ def test_legitimate_multiline_fields_are_kept(tmp_path):
 
 
 def test_last_rows_unclosed_quote_rejects_that_row(tmp_path):
-    path = tmp_path / "c.csv"
-    path.write_text(f'{HEADER}\n1,s1,VASE,\n2,s2,BOWL,"https://x.test/2.jpg\n')
+    path = _csv(tmp_path, f'{HEADER}\n1,s1,VASE,\n2,s2,BOWL,"https://x.test/2.jpg\n')
     cat = Catalog.read(path)
     assert [p.id for p in cat.products] == ["1"]
     assert _reasons(cat) == {2: 'a quoted field opened on line 3 is never closed (an unclosed " ?)'}
@@ -138,8 +141,7 @@ def test_id_at_the_cap_and_inner_spaces_are_kept():
 
 
 def test_padded_id_in_a_csv_is_rejected(tmp_path):
-    path = tmp_path / "c.csv"
-    path.write_text(f"{HEADER}\n pad ,s,VASE,\nok,s,BOWL,\n")
+    path = _csv(tmp_path, f"{HEADER}\n pad ,s,VASE,\nok,s,BOWL,\n")
     cat = Catalog.read(path)
     assert [p.id for p in cat.products] == ["ok"]
     assert _reasons(cat) == {1: "id has leading or trailing spaces"}
@@ -231,8 +233,7 @@ def test_jsonl_of_non_objects_names_what_the_first_line_is(tmp_path):
 
 def test_a_folder_as_product_image_says_it_is_a_folder(tmp_path):
     (tmp_path / "pics").mkdir()
-    path = tmp_path / "c.csv"
-    path.write_text(f"{HEADER}\n1,s,VASE,pics\n2,s,BOWL,nope.png\n")
+    path = _csv(tmp_path, f"{HEADER}\n1,s,VASE,pics\n2,s,BOWL,nope.png\n")
     assert _reasons(Catalog.read(path)) == {1: "image is a folder, not an image file: pics",
                                             2: "image not found: nope.png"}
 
