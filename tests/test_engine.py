@@ -358,6 +358,30 @@ def test_a_delete_that_cannot_get_the_write_lock_is_an_index_error(tmp_path, mon
     assert engine.delete_products(["p0"]) == 1
 
 
+def test_a_write_keeps_the_fitted_files_it_left_alone(tmp_path, monkeypatch, fake_encoder):
+    """An upsert or a delete makes a new generation; the adapter already loaded is kept as the
+    same object, not read again (what was built on it stays valid)."""
+    import numpy as np
+
+    import scenefit.engine as engine_mod
+    from scenefit.learn import AppearanceAdapter
+
+    monkeypatch.setattr(engine_mod, "build_encoder",
+                        lambda c: (fake_encoder, c.model_copy(update={"backend": "offline"}), "fake"))
+    (tmp_path / "c.csv").write_text("id,sku_id,description,primary_image\np0,1,RED CERAMIC VASE,\n")
+    engine = Engine(tmp_path / "ix", log=lambda m: None)
+    engine.ingest(tmp_path / "c.csv")
+    model_id = engine.index.manifest.model_id
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id=model_id, regions="crops").save(tmp_path / "ix")
+    engine._reload_fitted()
+    adapter = engine.fitted.adapter
+    assert adapter is not None
+    engine.upsert_products([{"id": "a", "description": "BLUE LAMP"}])
+    assert engine.fitted.adapter is adapter
+    engine.delete_products(["a"])
+    assert engine.fitted.adapter is adapter
+
+
 def test_refresh_swaps_the_fitted_bundle_whole(tmp_path):
     """Another process refits and writes a new generation: the next refresh serves the new
     weights, and what that fit left unchanged is not read again."""

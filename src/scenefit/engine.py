@@ -56,10 +56,10 @@ class Engine:
         self.database_url = database_url
         #: scene embeddings by photo content hash (None: no caching)
         self.scene_cache = scene_cache
-        #: the offline encoder's runtime (None: as configured or recorded); an unknown one is a ConfigError now
-        self.runtime = Runtime.parse(runtime) if runtime is not None else None
-        # build_encoder looked up at each build: tests replace the module's name with a fake
-        self._encoders = EncoderLoader(lambda c: build_encoder(c), runtime=self.runtime, log=log)
+        # The offline encoder's runtime (None: as configured or recorded; an unknown one fails
+        # here); build_encoder is looked up at each build: tests replace the module's name.
+        self._encoders = EncoderLoader(lambda c: build_encoder(c), log=log,
+                                       runtime=Runtime.parse(runtime) if runtime is not None else None)
         # Serving threads share one engine: lazy loading and index swaps happen under it.
         self._lock = threading.RLock()
         self.encoder_config = encoder
@@ -133,15 +133,18 @@ class Engine:
                 bundle = self._fitted
         return bundle
 
-    def _reload_fitted(self) -> None:
-        """Read the fitted files again on next use (after a fit)."""
+    def _reload_fitted(self) -> None:  # after a fit: read the files again on next use
         with self._lock:
             self._fitted = None
 
     @property
     def analyzer(self) -> SceneAnalyzer:
         """The scene analyser: the index's encoder, the scene config and the fitted room model."""
-        room_model, config = self.fitted.room_model, self.scene_config
+        return self._analyzer_for(self.fitted)
+
+    def _analyzer_for(self, bundle: FittedBundle) -> SceneAnalyzer:
+        room_model, config = bundle.room_model, self._scene_config(bundle)
+
         def built_on(cached, encoder) -> bool:
             return cached is not None and cached[0][0] is encoder and cached[0][1] is room_model and cached[0][2] == config
 
@@ -155,8 +158,7 @@ class Engine:
 
     @property
     def rank_config(self) -> RankConfig:
-        """The explicit ranking config, else weights fitted by ``scenefit fit`` for this index
-        (``ranking.json``), else the defaults."""
+        """The explicit ranking config, else the weights ``scenefit fit`` saved, else defaults."""
         return self._explicit_rank if self._explicit_rank is not None else self.fitted.rank_config
 
     @property
@@ -164,17 +166,23 @@ class Engine:
         """The explicit scene config, else the defaults matching on the regions the index's
         appearance adapter was fitted on: after ``fit --regions dense``, a plain ``match``
         uses dense windows and the adapter rather than ignoring it."""
-        return self._explicit_scene if self._explicit_scene is not None else self.fitted.scene_config
+        return self._scene_config(self.fitted)
+
+    def _scene_config(self, bundle: FittedBundle) -> SceneConfig:
+        return self._explicit_scene if self._explicit_scene is not None else bundle.scene_config
 
     @property
     def appearance_adapter(self) -> AppearanceAdapter | None:
-        """The appearance adapter fitted by ``scenefit fit`` for this index, if any: one fitted
-        under the index's encoder and on the regions this engine matches against."""
+        """The fitted appearance adapter if it applies: the index's encoder, these regions."""
         return self.fitted.adapter_for(self.scene_config.regions, self.log)
 
     def ranker(self) -> Ranker:
         """The ranker match uses: the rank config and the fitted appearance adapter."""
-        return Ranker(self.rank_config, self.appearance_adapter)
+        return self._ranker_for(self.fitted)
+
+    def _ranker_for(self, bundle: FittedBundle) -> Ranker:
+        rank = self._explicit_rank if self._explicit_rank is not None else bundle.rank_config
+        return Ranker(rank, bundle.adapter_for(self._scene_config(bundle).regions, self.log))
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(self, catalog: Catalog | str | Path, *, rebuild: bool = False, sync: bool | None = None,
@@ -198,12 +206,12 @@ class Engine:
                            vector_store=self.vector_store, progress=self.progress, log=self.log)
 
     def _written(self, index: VectorIndex | None) -> None:
-        """Serve the generation a write just made (a rebuild may also have changed the model
-        the fitted files belong to)."""
+        """Serve the generation a write just made, with the fitted files checked against it."""
         if index is not None:
             with self._lock:
                 self._index = index
-                self._fitted = None
+                if self._fitted is not None:  # files the write left alone are kept, not reread
+                    self._fitted = FittedBundle.load(self.index_dir, index.manifest.model_id, self.log, self._fitted)
 
     # -- match -----------------------------------------------------------------------------
     def match(self, scene: str | Path | bytes | Image.Image, *, k: int = 10, context: str | None = None,
@@ -220,7 +228,8 @@ class Engine:
         if len(index) == 0:
             raise InvalidIndexError(f"{self.index_dir}: the index is empty; ingest a catalog first")
         t0 = time.perf_counter()
-        analyzer = self.analyzer
+        bundle = self.fitted  # one fit for the whole match, even if a refresh swaps it meanwhile
+        analyzer = self._analyzer_for(bundle)
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         embedding = analyzer.embed_cached(image, self.scene_cache, digest)
@@ -230,8 +239,8 @@ class Engine:
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        recs = self.ranker().rank(analysis, index, k, style_of=analyzer.style_distribution, filters=filters,
-                                  timings=stages)
+        recs = self._ranker_for(bundle).rank(analysis, index, k, style_of=analyzer.style_distribution,
+                                             filters=filters, timings=stages)
         total = time.perf_counter() - t0
         timings.update(stages)
         timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
@@ -269,9 +278,7 @@ class Engine:
     def delete_products(self, product_ids: list[str]) -> int:
         """Remove products; returns how many existed. Atomic, like every index write."""
         index, removed = self._writer().delete(product_ids)
-        if index is not None:
-            with self._lock:
-                self._index = index
+        self._written(index)
         return removed
 
     # -- evaluate and fit ------------------------------------------------------------------
