@@ -292,12 +292,12 @@ class Engine:
         model are fitted on the other folds for each scene (as ``scenefit fit`` would), so its
         figures are held-out estimates.
         """
-        scenes = read_labels(labels)
-        report_in = self.ingest(catalog)
+        scenes, report_in = read_labels(labels), self.ingest(catalog)  # labels checked before the ingest
         return evaluate_scenes(scenes, self.index, self.encoder_for_index(), k=k, cv=cv, seed=seed, adapt=adapt,
                                scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
-                               match=lambda image: self.match(image, k=k), progress=self.progress,
-                               catalog=str(report_in.catalog), labels=labels, index_dir=self.index_dir)
+                               fitted=self.fitted.ranking, match=lambda image: self.match(image, k=k),
+                               progress=self.progress, catalog=str(report_in.catalog), labels=labels,
+                               index_dir=self.index_dir)
 
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
             adapt: bool = True) -> FitResult:

@@ -86,3 +86,23 @@ def test_fitted_weights_are_read_once_per_engine(tmp_path, monkeypatch):
 
     monkeypatch.setattr(FittedRanking, "load", no_disk)
     assert engine.rank_config is first
+
+
+def test_the_eval_report_names_the_weights_the_engine_uses(tmp_path):
+    """A ranking.json fitted under another encoder is not what match used: the eval report
+    must not say it was."""
+    from scenefit.index import VectorIndex
+    from scenefit.learn import scenefit_setup
+
+    VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
+    labels = tmp_path / "labels.jsonl"
+    kw = dict(weights=RankWeights(), diversity=0.0, k=10, n_scenes=3, cv_folds=2, cv_recall=0.1,
+              train_recall=0.2, default_recall=0.05, labels=str(labels), fitted_at="now")
+    FittedRanking(**kw, model_id="other").save(tmp_path)
+    engine = Engine(tmp_path, log=lambda m: None)
+    assert scenefit_setup(engine.fitted.ranking, labels, cv=0, adapt=True) == "default weights"
+    FittedRanking(**kw, model_id="m1").save(tmp_path)
+    engine = Engine(tmp_path, log=lambda m: None)
+    assert "IN-SAMPLE" in scenefit_setup(engine.fitted.ranking, labels, cv=0, adapt=True)
+    assert scenefit_setup(engine.fitted.ranking, labels, cv=5, adapt=False) == \
+        "5-fold cross-validated fit, no appearance adapter"

@@ -27,9 +27,11 @@ Match = Callable[[Image.Image], MatchResult]
 
 def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, k: int, cv: int,
                     seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Match,
-                    progress: Progress, catalog: str, labels: str | Path, index_dir: str | Path) -> EvalReport:
+                    progress: Progress, catalog: str, labels: str | Path, index_dir: str | Path,
+                    fitted: FittedRanking | None) -> EvalReport:
     """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``);
-    the report's info names ``catalog``, ``labels`` and ``index_dir``.
+    the report's info names ``catalog``, ``labels`` and ``index_dir``, and says whether
+    ``match`` ranked with fitted weights (``fitted``: those the engine uses).
 
     ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
     model are fitted on the other folds for each scene, from zero-shot analyses with ``scene``
@@ -48,7 +50,7 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
     report.info = EvalInfo(
         catalog=catalog, labels=str(labels), index=str(index_dir), model=index.manifest.model_id,
         products=len(index), regions=scene.regions, seed=seed,
-        scenefit=scenefit_setup(index_dir, labels, cv=cv, adapt=adapt),
+        scenefit=scenefit_setup(fitted, labels, cv=cv, adapt=adapt),
     )
     return report
 
@@ -61,12 +63,11 @@ def _as_method(match: Match) -> Method:
     return method
 
 
-def scenefit_setup(index_dir: str | Path, labels: str | Path, *, cv: int, adapt: bool) -> str:
-    """How scenefit ranked in an eval, for its report: cross-validated, or with what the
-    index folder holds (flagged when that was fitted on these same labels)."""
+def scenefit_setup(fitted: FittedRanking | None, labels: str | Path, *, cv: int, adapt: bool) -> str:
+    """How scenefit ranked in an eval, for its report: cross-validated, or with the fitted
+    weights the engine uses (``fitted``; flagged when fitted on these same labels)."""
     if cv > 1:
         return f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
-    fitted = FittedRanking.load(Path(index_dir))
     if fitted is None:
         return "default weights"
     if Path(fitted.labels).resolve() == Path(labels).resolve():
