@@ -92,6 +92,7 @@ def test_the_eval_report_names_the_weights_the_engine_uses(tmp_path):
     """A ranking.json fitted under another encoder is not what match used: the eval report
     must not say it was."""
     from scenefit.index import VectorIndex
+    from scenefit import Engine
     from scenefit.learn import scenefit_setup
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
