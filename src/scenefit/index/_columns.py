@@ -59,8 +59,6 @@ class Columns:
             for name, col in cols.items():
                 if len(col) < n:
                     col.append("")
-        #: filterable column names, lower-case: every catalog column plus the record fields
-        self.known = set(cols) | {"id", "sku_id", "description", "category"}
         self._columns = {name: np.array(col, dtype=object) for name, col in cols.items()}
         self._parsed = np.array(parsed, dtype=object)
         if len(self._parsed) != len(keys):

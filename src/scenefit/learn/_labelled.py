@@ -36,7 +36,7 @@ def analyze_labelled(scenes: list[LabelledScene], index: VectorIndex, analyzer: 
     with progress.task("Analysing labelled scenes", len(scenes)) as advance:
         for sc in scenes:
             analysis = analyzer.analyze(open_image(sc.path))
-            relevant = np.array(sorted({index.get(pid).key for pid in sc.relevant if index.get(pid) is not None}),
+            relevant = np.array(sorted({r.key for pid in sc.relevant if (r := index.get(pid)) is not None}),
                                 np.int64)
             sample = fit_sample(analysis, relevant, ranker, index, k, analyzer.style_distribution)
             features = room_features(analysis.regions) if analysis.regions is not None else None
