@@ -70,3 +70,29 @@ def test_best_keys_keeps_the_best_scoring_keys_of_many_queries():
     np.testing.assert_array_equal(best_keys(scores, keys, None), [2, 5, 7, 9])
     np.testing.assert_array_equal(best_keys(scores, keys, 2), [5, 7])  # 5 (0.9), 7 (0.8)
     np.testing.assert_array_equal(best_keys(scores, keys, 3), [5, 7, 9])
+
+
+def test_a_filtered_search_of_a_partial_space_follows_its_key_changes():
+    """The appearance space holds only products with photos: a filter's allowed keys are
+    narrowed to those it holds, and that narrowing is redone after an add or a remove."""
+    from scenefit.index._ann import empty_flat
+    from scenefit.index._faiss import FaissSpace
+    from scenefit.index._filters import FilterSpec
+
+    allowed = np.array([1, 2, 3], np.int64)
+
+    class Columns:
+        def allowed(self, spec):
+            return allowed
+
+    space = FaissSpace(empty_flat(4), file="appearance.faiss", columns=lambda: Columns(), partial=True, keys=set())
+    space.add(np.array([1, 9]), np.eye(4, dtype=np.float32)[:2])
+    spec = FilterSpec()
+    assert space._allowed(spec).tolist() == [1]
+    assert space._allowed(spec) is space._allowed(spec)  # narrowed once per filter
+    space.add(np.array([2]), np.eye(4, dtype=np.float32)[2:3])
+    assert space._allowed(spec).tolist() == [1, 2]
+    space.remove([1])
+    assert space._allowed(spec).tolist() == [2]
+    _, keys = space.search(np.eye(4, dtype=np.float32)[:1], 3, spec)
+    assert set(keys[0].tolist()) - {-1} == {2}

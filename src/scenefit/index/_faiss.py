@@ -15,6 +15,7 @@ import numpy as np
 
 from .._atomic import atomic_path
 from .._errors import InvalidIndexError
+from .._lru import LockedLRU
 from . import _ann
 from ._ann import AnnConfig, IndexSpec
 from ._columns import Columns
@@ -24,6 +25,7 @@ from ._space import FieldsOf, KeyedVectors, no_hits
 
 PRODUCTS_FILE = "vectors.faiss"
 FILE = "appearance.faiss"  # the appearance space's file
+_NARROWED_CACHE = 32  # distinct filters whose share of a partial space is kept
 _REBUILD = "rebuild with `scenefit ingest CATALOG --index DIR --rebuild`"
 
 
@@ -44,6 +46,8 @@ class FaissSpace(KeyedVectors):
         self.file = file
         self._columns = columns
         self._partial = partial
+        #: a partial space's share of each filter's allowed keys: (the columns' array, narrowed)
+        self._narrowed: LockedLRU[FilterSpec, tuple[np.ndarray, np.ndarray]] = LockedLRU(_NARROWED_CACHE)
         _ann.apply_search_params(faiss_index, self.spec)
 
     @property
@@ -73,11 +77,20 @@ class FaissSpace(KeyedVectors):
     def vectors(self, keys) -> np.ndarray:
         return self._faiss.reconstruct_batch(np.asarray(keys, dtype=np.int64)).astype(np.float32)
 
+    def _changed(self) -> None:
+        super()._changed()
+        self._narrowed = LockedLRU(_NARROWED_CACHE)
+
     def _allowed(self, filters: FilterSpec) -> np.ndarray:
         allowed = self._columns().allowed(filters)
-        if self._partial and len(allowed):
-            allowed = allowed[np.isin(allowed, self.key_array())]
-        return allowed
+        if not self._partial or not len(allowed):
+            return allowed
+        cached = self._narrowed.get(filters)
+        if cached is not None and cached[0] is allowed:  # the same columns, no key change since
+            return cached[1]
+        narrowed = allowed[np.isin(allowed, self.key_array())]
+        self._narrowed.put(filters, (allowed, narrowed))
+        return narrowed
 
     def prepare(self, filters: FilterSpec) -> None:
         self._columns().allowed(filters)
