@@ -66,7 +66,14 @@ def test_adapter_for_other_regions_is_not_used_and_said_once(tmp_path):
     assert len(notes) == 1 and "fitted on --regions crops" in notes[0]
 
 
-def test_save_fit_records_the_encoder_and_regions_and_drops_a_stale_adapter(tmp_path):
+def test_save_fit_records_the_encoder_and_regions_and_drops_a_stale_adapter(tmp_path, monkeypatch):
+    import os
+
+    import scenefit._atomic as atomic
+
+    published = []
+    real_replace = os.replace
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (published.append(os.path.basename(b)), real_replace(a, b)))
     result = FitResult(_ranking(""), _room_model(""), AppearanceAdapter(np.zeros((3, 3), np.float32)))
     save_fit(result, tmp_path, model_id="m2", regions="dense")
     bundle = FittedBundle.load(tmp_path, "m2", print)
@@ -74,3 +81,4 @@ def test_save_fit_records_the_encoder_and_regions_and_drops_a_stale_adapter(tmp_
     save_fit(FitResult(_ranking(""), None, None), tmp_path, model_id="m2", regions="dense")
     assert not (tmp_path / ADAPTER_FILE).exists() and (tmp_path / FIT_FILE).exists()
     assert not list(tmp_path.glob("*.tmp"))  # written through atomic files
+    assert {FIT_FILE, ADAPTER_FILE} <= set(published)  # each one published by a rename
