@@ -19,10 +19,6 @@ class LockedLRU(Generic[K, V]):
         self._lock = threading.Lock()
         self._cache: LRUCache = LRUCache(math.inf if maxsize is None else maxsize)
 
-    @property
-    def maxsize(self) -> float:
-        return self._cache.maxsize
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._cache)

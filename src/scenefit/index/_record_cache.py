@@ -22,10 +22,6 @@ class RecordCache:
     def __contains__(self, key: int) -> bool:
         return int(key) in self._lru
 
-    @property
-    def maxsize(self) -> float:
-        return self._lru.maxsize
-
     def get_many(self, keys: Sequence[int]) -> list[ProductRecord | None]:
         """Records of ``keys`` in order (None where not cached); each hit becomes the most recent."""
         return self._lru.get_many(int(k) for k in keys)

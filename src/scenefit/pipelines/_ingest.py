@@ -221,7 +221,7 @@ def run_ingest(
                 raise BackendError(f"{len(lost)} of {len(items)} products came back from the {runner.name} "
                                    "runner without a vector (see docs/scale-out.md: shared paths)")
             keep = [p for p in keep if p.id not in state.rejected_ids]
-    hashes = {p.id: state.hash(p) for p in keep}
+    # ``hashes`` is the last pass's: the loop only ends right after computing it for ``keep``.
     appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}
     report.rejected.sort(key=lambda e: e.row)
     report.image_failures.sort(key=lambda f: f.row)
