@@ -11,7 +11,7 @@ from .._types import SceneAnalysis
 from ..evaluate import LabelledScene, Method, MethodOutput
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
-from ..scene import SceneAnalyzer, room_features
+from ..scene import SceneAnalyzer, classified_rooms
 from ._fit import fit_models
 from ._folds import fold_count, kfold
 from ._labelled import LabelledAnalysis
@@ -58,6 +58,4 @@ def rank_fold(items: list[LabelledAnalysis], train: list[int], test: list[int], 
 def _with_rooms(analysis: SceneAnalysis, model: RoomModel | None) -> SceneAnalysis:
     if model is None or analysis.regions is None:
         return analysis
-    probs = model.probabilities(room_features(analysis.regions))[0]
-    rooms = dict(sorted(zip(model.classes, probs.tolist()), key=lambda kv: -kv[1]))
-    return dataclasses.replace(analysis, room_type=rooms)
+    return dataclasses.replace(analysis, room_type=classified_rooms(model, analysis.regions))

@@ -15,7 +15,7 @@ from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
 from ._cache import SceneCache, scene_cache_key
 from ._palette import dominant_colours, palette_distribution
-from ._rooms import RoomClassifier, room_features
+from ._rooms import RoomClassifier, classified_rooms
 from ._windows import DENSE_SHORT_SIDE, window_means
 
 # Several phrasings per class, averaged: zero-shot text prompts are noisy one by one. The keys
@@ -165,8 +165,7 @@ class SceneAnalyzer:
         style = softmax(self.style_vectors @ vec / t)
         room_type = _as_dist(self.rooms, room)
         if self.room_model is not None and regions is not None:
-            probs = self.room_model.probabilities(room_features(regions))[0]
-            room_type = _as_dist(self.room_model.classes, probs)
+            room_type = classified_rooms(self.room_model, regions)
             if context:  # the text context still counts: average with the prompt reading
                 zero_shot = dict(zip(self.rooms, room.tolist()))
                 names = sorted(set(room_type) | set(zero_shot))

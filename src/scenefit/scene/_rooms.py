@@ -20,6 +20,12 @@ class RoomClassifier(Protocol):
         """(n, classes) room-type probabilities of ``room_features`` rows."""
 
 
+def classified_rooms(model: RoomClassifier, regions: np.ndarray) -> dict[str, float]:
+    """The classifier's room-type distribution of one scene, most likely first."""
+    probs = model.probabilities(room_features(regions))[0]
+    return {name: float(p) for name, p in sorted(zip(model.classes, probs.tolist()), key=lambda kv: -kv[1])}
+
+
 def room_features(regions: np.ndarray) -> np.ndarray:
     """(2·d,) features of one scene: its whole photo and the mean of its crops."""
     crops = regions[1:] if len(regions) > 1 else regions[:1]
