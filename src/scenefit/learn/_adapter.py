@@ -27,6 +27,9 @@ from ..rank import pool_regions
 from ._files import load_fitted, save_fitted
 
 FILE = "appearance-adapter.npz"
+#: the adapter ``scenefit adapt`` fits without labels; a labelled fit starts from it and,
+#: once saved, is used instead of it (it is kept, so that every refit starts from it again)
+LABEL_FREE_FILE = "label-free-adapter.npz"
 FORMAT_VERSION = 1
 
 
@@ -64,6 +67,11 @@ class AppearanceAdapter:
     model_id: str = ""  # encoder whose appearance vectors it was fitted on
     regions: str = ""  # the scene regions it was fitted on (SceneConfig.regions: crops or dense)
     pooling: float = 0.0  # soft-max temperature over regions when scoring (AdapterFitConfig.pooling)
+    #: what it was fitted on: "labels" (labelled scenes), "composites" (``scenefit adapt``) or
+    #: "composites+labels" (a labelled fit that started from a label-free adapter)
+    source: str = "labels"
+    #: how it was fitted, for reports (composites, backgrounds, seconds, …)
+    details: dict = field(default_factory=dict)
     #: (source array, its projection): the reference sample, projected once per index generation
     _projected: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
@@ -96,18 +104,20 @@ class AppearanceAdapter:
 
     @classmethod
     def fit(cls, samples: Sequence[AdapterSample], catalog: np.ndarray,
-            config: AdapterFitConfig | None = None) -> "AppearanceAdapter":
+            config: AdapterFitConfig | None = None, start: "AppearanceAdapter | None" = None) -> "AppearanceAdapter":
         """Fit on labelled scenes. ``catalog`` holds the appearance vectors of every relevant
-        product and of the negatives (``relevant`` rows index it)."""
+        product and of the negatives (``relevant`` rows index it). ``start``: an adapter to
+        start from (the label-free one) instead of the identity map."""
         import torch
 
         config = config or AdapterFitConfig()
         samples = [s for s in samples if len(s.relevant) and len(s.looks)]
         d = catalog.shape[1]
+        initial = np.zeros((d, d), np.float32) if start is None else np.array(start.matrix, np.float32)
         if not samples:
-            return cls(np.zeros((d, d), np.float32))
+            return cls(initial)
         rng = np.random.default_rng(config.seed)
-        weight = torch.zeros(d, d, requires_grad=True)
+        weight = torch.from_numpy(initial).requires_grad_(True)
         opt = torch.optim.Adam([weight], lr=config.learning_rate)
         products = torch.from_numpy(np.ascontiguousarray(catalog, np.float32))
         looks = [torch.from_numpy(np.ascontiguousarray(s.looks, np.float32)) for s in samples]
@@ -144,13 +154,24 @@ class AppearanceAdapter:
 
     def save(self, folder: Path) -> Path:
         meta = {"n_scenes": self.n_scenes, "steps": self.steps, "model_id": self.model_id, "regions": self.regions,
-                "pooling": self.pooling}
-        return save_fitted(folder, FILE, FORMAT_VERSION, {"matrix": self.matrix}, meta)
+                "pooling": self.pooling, "source": self.source, "details": self.details}
+        return save_fitted(folder, self.file, FORMAT_VERSION, {"matrix": self.matrix}, meta)
+
+    @property
+    def file(self) -> str:
+        """The file it is saved in: a label-free adapter beside a labelled one, never over it."""
+        return LABEL_FREE_FILE if self.source == "composites" else FILE
 
     @classmethod
-    def load(cls, folder: Path) -> "AppearanceAdapter | None":
-        # files written before pooling existed scored the best region only
-        return load_fitted(folder, FILE, FORMAT_VERSION, lambda data, meta: cls(
+    def load(cls, folder: Path, file: str = FILE) -> "AppearanceAdapter | None":
+        # files written before pooling existed scored the best region only; before sources,
+        # every adapter was fitted on labels
+        return load_fitted(folder, file, FORMAT_VERSION, lambda data, meta: cls(
             data["matrix"].astype(np.float32), meta.get("n_scenes", 0), meta.get("steps", 0),
-            meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0)))
+            meta.get("model_id", ""), meta.get("regions", ""), meta.get("pooling", 0.0),
+            meta.get("source", "labels"), meta.get("details", {})))
+
+    @classmethod
+    def load_label_free(cls, folder: Path) -> "AppearanceAdapter | None":
+        return cls.load(folder, LABEL_FREE_FILE)
 

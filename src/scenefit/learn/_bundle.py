@@ -19,7 +19,7 @@ from typing import Callable
 from ..rank import RankConfig
 from ..scene import SceneConfig
 from ._adapter import FILE as ADAPTER_FILE
-from ._adapter import AppearanceAdapter
+from ._adapter import LABEL_FREE_FILE, AppearanceAdapter
 from ._fit import FitResult
 from ._ranking import FIT_FILE, FittedRanking
 from ._room_model import FILE as ROOM_MODEL_FILE
@@ -27,6 +27,7 @@ from ._room_model import RoomModel
 
 _LOADERS: dict[str, Callable[[Path], object]] = {
     FIT_FILE: FittedRanking.load, ADAPTER_FILE: AppearanceAdapter.load, ROOM_MODEL_FILE: RoomModel.load,
+    LABEL_FREE_FILE: AppearanceAdapter.load_label_free,
 }
 _Stamp = tuple[int, int, int] | None  # a file's (inode, mtime_ns, size); None: no file
 
@@ -44,9 +45,13 @@ class FittedBundle:
     apply to its index (None where there is none that does)."""
 
     def __init__(self, ranking: FittedRanking | None = None, adapter: AppearanceAdapter | None = None,
-                 room_model: RoomModel | None = None, *, model_id: str | None = None,
-                 stamps: dict[str, _Stamp] | None = None, loaded: dict[str, object] | None = None):
-        self.ranking, self.adapter, self.room_model = ranking, adapter, room_model
+                 room_model: RoomModel | None = None, *, label_free: AppearanceAdapter | None = None,
+                 model_id: str | None = None, stamps: dict[str, _Stamp] | None = None,
+                 loaded: dict[str, object] | None = None):
+        #: ``adapter``: the labelled fit's, else the label-free one (``scenefit adapt``)
+        self.ranking, self.adapter, self.room_model = ranking, adapter or label_free, room_model
+        #: the label-free adapter, which a labelled fit starts from
+        self.label_free = label_free
         self.model_id = model_id
         self._stamps = stamps or {}
         self._loaded = loaded or {}  # as read from each file, whether it applies or not
@@ -77,11 +82,12 @@ class FittedBundle:
             if fitted.model_id != model_id:
                 if not (same and previous.model_id == model_id):  # said when it was read
                     log(f"{name} not used: fitted under encoder {fitted.model_id or '(unrecorded)'}, "
-                        f"the index is built with {model_id}; `scenefit fit` refits it")
+                        f"the index is built with {model_id}; "
+                        f"`scenefit {'adapt' if name == LABEL_FREE_FILE else 'fit'}` refits it")
                 continue
             usable[name] = fitted
         return cls(usable.get(FIT_FILE), usable.get(ADAPTER_FILE), usable.get(ROOM_MODEL_FILE),
-                   model_id=model_id, stamps=stamps, loaded=loaded)
+                   label_free=usable.get(LABEL_FREE_FILE), model_id=model_id, stamps=stamps, loaded=loaded)
 
     def adapter_for(self, regions: str, log: Callable[[str], None]) -> AppearanceAdapter | None:
         """The adapter if it was fitted on these scene regions (crops or dense); once per

@@ -141,13 +141,20 @@ class SceneAnalyzer:
             cache.put(key, embedding)
         return embedding
 
+    def dense_windows(self, image: Image.Image) -> np.ndarray | None:
+        """Appearance vectors of the dense windows of one higher-resolution pass over the
+        photo; None when the encoder has no dense appearance space."""
+        dense = self.capabilities.dense
+        if dense is None:
+            return None
+        return dense.appearance_vectors(window_means(dense.scene_feature_map(image, DENSE_SHORT_SIDE)))
+
     def embed(self, image: Image.Image) -> SceneEmbedding:
         """The context-free, expensive part of an analysis (model pass and colour k-means)."""
         vec, regions = self.embed_scene(image)
         windows = None
-        dense = self.capabilities.dense
-        if self.config.regions == "dense" and regions is not None and dense is not None:
-            windows = dense.appearance_vectors(window_means(dense.scene_feature_map(image, DENSE_SHORT_SIDE)))
+        if self.config.regions == "dense" and regions is not None:
+            windows = self.dense_windows(image)
         return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
