@@ -21,7 +21,8 @@ from .embed import Encoder, EncoderConfig, EncoderLoader, Runtime, build_encoder
 from .evaluate import EvalReport, read_labels
 from .images import FetchConfig
 from .index import ProductRecord, VectorIndex, canonical_store
-from .learn import AppearanceAdapter, FitResult, FittedBundle, evaluate_scenes, fit_labelled, save_fit
+from .learn import (AppearanceAdapter, FitResult, FittedBundle, LabelFreeConfig, LabelFreeResult, adapt_index,
+                    evaluate_scenes, fit_labelled, save_fit, save_label_free)
 from .rank import Filters, RankConfig, Ranker, match_result
 from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, read_scene
 
@@ -314,6 +315,20 @@ class Engine:
         with self._writer().lock():  # like every write into the index folder
             save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
+        return result
+
+    def adapt(self, scenes: str | Path | None = None, *, regions: str | None = None,
+              config: LabelFreeConfig | None = None) -> LabelFreeResult:
+        """Fit the appearance adapter without labels, from composites of the index's product
+        photos pasted into ``scenes`` (a folder of your room photos; default: the room photo
+        that ships with scenefit), and save it in the index folder: match, eval and serve use
+        it while no labelled fit's adapter is there, and ``fit`` starts from it."""
+        writer = self._writer()
+        result = adapt_index(self.index, self.encoder_for_index(), lambda image: writer.image_file(image, self.fetch_config),
+                             Path(scenes) if scenes is not None else None, regions, config, self.progress)
+        with writer.lock():
+            save_label_free(result.adapter, self.index_dir, model_id=self.index.manifest.model_id)
+        self._reload_fitted()
         return result
 
 

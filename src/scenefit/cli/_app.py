@@ -17,6 +17,7 @@ from .._errors import ScenefitError
 from ..embed import EncoderConfig, Runtime
 from ..images import FetchConfig
 from ..index import AnnConfig
+from ..learn import LabelFreeConfig
 from ..pipelines import IngestConfig
 from ._choices import Encoder, IndexType, Regions, Runner
 
@@ -282,6 +283,38 @@ def fit(
 
     engine = _engine(index, encoder, clip_model, scene=_scene(regions))
     render_fit(engine.fit(catalog, labels, k=k, adapt=adapt), index, out)
+
+
+@app.command()
+def adapt(
+    index: Path = typer.Option(..., "--index", "-i", help="Index folder built by `scenefit ingest` from a catalog with photos."),
+    scenes: Optional[Path] = typer.Option(
+        None, "--scenes", help="Folder of your own room photos, no labels needed, to paste products into "
+        "(default: the room photo that ships with scenefit). More and more varied rooms fit better."),
+    composites: int = typer.Option(
+        LabelFreeConfig.composites, "--composites", min=1, max=100_000,
+        help="Synthetic scenes to make (each pastes a few product photos into a room photo)."),
+    max_minutes: Optional[float] = typer.Option(
+        None, "--max-minutes", min=0.1, help="Stop making composites after this long; the fit follows."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the composites and the fit."),
+    regions: Optional[Regions] = typer.Option(
+        None, "--regions", help="The scene regions to fit for (match then uses them): crops or dense. "
+        "Default: dense where the encoder has a dense appearance space, else crops."),
+    runtime: Optional[Runtime] = RuntimeOpt,
+    json_out: bool = typer.Option(False, "--json", help="Print how it was fitted as JSON."),
+):
+    """Fit the appearance adapter without labelled scenes: product photos cut out of their white
+    backgrounds and pasted into room photos teach it how products look inside rooms."""
+    from ._render import render_adapt
+
+    config = LabelFreeConfig(composites=composites, seed=seed,
+                             max_seconds=max_minutes * 60 if max_minutes is not None else None)
+    engine = _engine(index, None, _DEFAULT.clip_model, **_runtime(runtime))
+    result = engine.adapt(scenes, regions=regions.value if regions is not None else None, config=config)
+    if json_out:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        render_adapt(result, index, out)
 
 
 def _print_match(result, as_json: bool) -> None:

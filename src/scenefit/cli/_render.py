@@ -14,7 +14,7 @@ from rich.text import Text
 from ..pipelines import IngestReport
 from .._schema import MatchResult
 from ..evaluate import METRICS, EvalReport
-from ..learn import ADAPTER_FILE, FIT_FILE, ROOM_MODEL_FILE, FitResult
+from ..learn import ADAPTER_FILE, FIT_FILE, LABEL_FREE_FILE, ROOM_MODEL_FILE, SHIPPED, FitResult, LabelFreeResult
 
 
 class RichProgress:
@@ -132,6 +132,15 @@ def render_eval(report: EvalReport, console: Console) -> None:
         for true, row in report.confusion.items():
             conf.add_row(true, *(str(row.get(p, "")) for p in preds))
         console.print(conf)
+
+
+def render_adapt(result: LabelFreeResult, index_dir, console: Console) -> None:
+    d = result.adapter.details
+    where = "the shipped room photo" if d.get("background_source") == SHIPPED else f"{result.backgrounds} room photos"
+    console.print(Text(f"Label-free appearance adapter: {result.composites} composites of {result.products} products "
+                       f"pasted into {where}, --regions {result.adapter.regions}, fitted in {result.seconds:.0f} s"))
+    console.print(Text(f"Saved {LABEL_FREE_FILE} in {index_dir}; match, eval and serve use it on --regions "
+                       f"{result.adapter.regions} (a labelled `scenefit fit` starts from it)."))
 
 
 def render_fit(result: FitResult, index_dir, console: Console) -> None:
