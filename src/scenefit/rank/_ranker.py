@@ -21,19 +21,31 @@ from ._regions import RegionAdapter, pool_regions
 
 class RankWeights(BaseModel):
     """Weights of the fit factors in the final score (they are normalised to sum to 1). One
-    field per :class:`Factor`, named by its value."""
+    field per :class:`Factor`, named by its value.
+
+    The defaults are what holds without labelled scenes: a catalog with photos is ranked by
+    appearance (product photo against the scene's regions), the signal that carries over from
+    one catalog and room set to another; where the appearance factor is missing (no product
+    photos, or an encoder without an appearance space) :data:`TEXT_WEIGHTS` apply instead.
+    ``scenefit fit`` learns other weights from labelled scenes."""
 
     similarity: float = Field(
-        0.45, ge=0, description="Scene–product cosine, as its percentile among the catalog's products."
+        0.0, ge=0, description="Scene–product cosine, as its percentile among the catalog's products."
     )
-    room: float = Field(0.20, ge=0, description="How well the product's category suits the room type.")
-    colour: float = Field(0.20, ge=0, description="Colour harmony with the scene's dominant colours.")
-    style: float = Field(0.15, ge=0, description="Agreement of product and scene style distributions.")
+    room: float = Field(0.0, ge=0, description="How well the product's category suits the room type.")
+    colour: float = Field(0.0, ge=0, description="Colour harmony with the scene's dominant colours.")
+    style: float = Field(0.0, ge=0, description="Agreement of product and scene style distributions.")
     appearance: float = Field(
-        0.45, ge=0,
+        1.0, ge=0,
         description="Product photo vs best-matching region of the scene photo (image to image), as "
         "a catalog percentile; used when the encoder has an appearance space.",
     )
+
+
+#: The weights where the appearance factor is missing (a catalog without photos): the text
+#: and label-bridge signals. Also what weights that give no present factor any weight fall
+#: back to (e.g. weights fitted all on appearance, used on an index without photos).
+TEXT_WEIGHTS = RankWeights(similarity=0.45, room=0.20, colour=0.20, style=0.15, appearance=0.0)
 
 
 class RankConfig(BaseModel):
@@ -146,9 +158,8 @@ class Ranker:
         """Weighted sum of the factors; weights of factors not present are left out and the
         rest renormalised."""
         w = {n: wt for n, wt in (weights or self.config.weights).model_dump().items() if n in factors}
-        if sum(w.values()) <= 0:
-            # e.g. weights fitted all on appearance, used where there is no appearance space
-            w = {n: wt for n, wt in RankWeights().model_dump().items() if n in factors}
+        if sum(w.values()) <= 0:  # e.g. the default weights on a catalog without photos
+            w = {n: wt for n, wt in TEXT_WEIGHTS.model_dump().items() if n in factors}
         total_w = sum(w.values()) or 1.0
         return sum(factors[name] * (wt / total_w) for name, wt in w.items())
 
@@ -255,4 +266,4 @@ def _colour_fit(product_colours: list[str], scene_cols: list[tuple[str, float]])
     return float(np.mean(per_colour))
 
 
-__all__ = ["Pool", "RankConfig", "RankWeights", "Ranker", "Recommendation"]
+__all__ = ["Pool", "RankConfig", "RankWeights", "Ranker", "Recommendation", "TEXT_WEIGHTS"]
