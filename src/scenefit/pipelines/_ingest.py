@@ -264,7 +264,8 @@ def run_ingest(
         if old is None:
             report.added += 1
             changed.append(rec)
-        elif _same(old, rec) and (p.id not in appearance or held.get(old.key, 0) == len(np.atleast_2d(appearance[p.id]))):
+        elif _same(old, rec) and (p.id not in appearance
+                                  or held.get(old.key, 0) == len(np.atleast_2d(appearance[p.id]))):
             report.unchanged += 1
         else:
             report.updated += 1
