@@ -49,6 +49,9 @@ class Product:
     attributes: dict[str, Any] = field(default_factory=dict)  # every other column, as read
     row: int = 0  # 1-based data row number in the source file (header excluded)
     parsed: ParsedDescription | None = None
+    #: further photos (packshots, lifestyle shots) from the ``images`` column, resolved like
+    #: ``image``; also kept in ``attributes["images"]`` so that records return them
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

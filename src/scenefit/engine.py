@@ -258,13 +258,12 @@ class Engine:
     def product_image(self, product_id: str) -> Path:
         """The local file of a product's photo: its catalog path, or the downloaded copy of
         its URL in the index's image cache. Only photos indexed as readable are served."""
-        record = self.get_product(product_id)
-        if not record.image or record.image_status != "ok":
-            raise NotFoundError(f"product {product_id!r} has no photo ({record.image_status})")
-        path = self._writer().image_file(record.image, self.fetch_config)
-        if not path.is_file():
-            raise NotFoundError(f"product {product_id!r}: its photo is no longer at {path}")
-        return path
+        return self._writer().primary_image(self.get_product(product_id), self.fetch_config)
+
+    def product_images(self, product_id: str) -> list[Path]:
+        """The local files of every readable photo of a product: its primary image first, then
+        its further ``images`` in catalog order."""
+        return self._writer().product_images(self.get_product(product_id), self.fetch_config)
 
     def upsert_products(self, rows: list[dict]) -> IngestReport:
         """Add or replace products given as dicts (catalog columns), embedding only what

@@ -3,11 +3,14 @@ deadline) and scene image_urls that are not valid URLs."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from scenefit._settings import Settings
 from scenefit.api import Service, create_app
@@ -116,3 +119,37 @@ def test_a_product_with_an_invalid_image_url_is_written_text_only(client, url):
     resp = client.put("/v1/products/bad-url", headers=AUTH, json={"description": "RED LAMP", "primary_image": url})
     assert resp.status_code == 200, resp.text
     assert [f["id"] for f in resp.json()["image_failures"]] == ["bad-url"]
+
+
+def test_further_photos_round_trip_and_one_that_fails_leaves_the_others(writer, dripping):
+    red = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(red, format="PNG")
+    dripping.serve("/front.png", png_bytes())
+    dripping.serve("/side.png", red.getvalue())
+    images = [dripping.url("/side.png"), dripping.url("/gone.png")]  # gone: a 404
+    resp = writer.put("/v1/products/multi", headers=AUTH, json={
+        "description": "RED CERAMIC VASE", "primary_image": dripping.url("/front.png"), "images": images})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["added"] == 1 and resp.json()["image_failures"] == []
+    assert [f["image"] for f in resp.json()["further_image_failures"]] == [dripping.url("/gone.png")]
+    got = writer.get("/v1/products/multi").json()
+    assert got["image_status"] == "ok" and got["attributes"]["images"] == images
+    engine = writer.app.state.service.engine
+    files = engine.product_images("multi")
+    assert [Path(f).read_bytes() for f in files] == [png_bytes(), red.getvalue()]
+    assert engine.product_image("multi") == files[0]  # the primary photo, as before
+    index = engine.index
+    assert index.photo_counts()[index.get("multi").key] == 2
+    # Match answers carry the list with the product's other attributes.
+    match = writer.post("/v1/match", files={"image": ("s.png", png_bytes(), "image/png")},
+                        data={"filters": '{"attributes": {"id": "multi"}}'}).json()
+    assert match["recommendations"][0]["attributes"]["images"] == images
+    # The same again: nothing to embed; a |-separated string is the same list.
+    again = writer.put("/v1/products/multi", headers=AUTH, json={
+        "description": "RED CERAMIC VASE", "primary_image": dripping.url("/front.png"), "images": " | ".join(images)})
+    assert again.json()["unchanged"] == 1 and again.json()["embedded"] == 0
+
+
+def test_further_photos_must_be_urls(writer):
+    resp = writer.put("/v1/products/local", headers=AUTH, json={"description": "RED VASE", "images": ["/etc/hosts"]})
+    assert resp.status_code == 422 and "each of images must be an http(s) URL" in resp.text

@@ -455,3 +455,36 @@ def test_factor_names_are_the_weight_fields_and_the_pool_keys():
 
     assert list(RankWeights.model_fields) == [f.value for f in Factor] and COSINE not in set(Factor)
     assert RankWeights(**{Factor.ROOM: 1.0}).room == 1.0
+
+
+def test_a_product_whose_second_photo_matches_a_region_scores_by_that_photo(tmp_path):
+    """Several photos per product: retrieval and the appearance factor take the best photo,
+    filtered searches included."""
+    idx = VectorIndex.create(tmp_path / "ix", model_id="m", dim=DIM, encoder={}, appearance_dim=3)
+    d = _spread(30, seed=4)
+    rng = np.random.default_rng(5)
+
+    def unit(v):
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    fillers = [(_rec(f"t{i}", "vase"), _vec(0.8 - 0.01 * i, d[i])) for i in range(20)]
+    looks = {r.id: unit(np.array([1, 1, 0]) + 0.3 * rng.normal(size=3)) for r, _ in fillers}
+    # Both far from the scene's text: only their photos can bring them in.
+    second, plain = _rec("second", "lamp"), _rec("plain", "lamp")
+    looks["second"] = np.stack([unit(np.array([1.0, -1.0, 0.0])), np.array([0, 0, 1], np.float32)])
+    looks["plain"] = unit(np.array([1.0, -1.0, 0.0]))
+    idx.upsert([r for r, _ in fillers] + [second, plain],
+               np.stack([v for _, v in fillers] + [_vec(-0.5, d[25]), _vec(-0.5, d[26])]), looks)
+    idx.save()
+    idx = VectorIndex.open(tmp_path / "ix")
+    scene = _scene()
+    scene.regions = np.array([[0, 0, 1], [0.2, 0.1, 0.97]], np.float32)
+    cfg = RankConfig(candidates=5, weights=_only_weights(appearance=1.0), diversity=0)
+    for filters in (None, Filters(category=["lamp"])):
+        recs = Ranker(cfg).rank(scene, idx, 3, style_of=style_of, filters=filters)
+        assert recs[0].record.id == "second", filters
+        assert recs[0].factors["appearance"] == pytest.approx(1.0)
+    everything = {r.record.id: r for r in Ranker(RankConfig(candidates=100, weights=_only_weights(appearance=1.0),
+                                                            diversity=0)).rank(scene, idx, 22, style_of=style_of)}
+    assert everything["second"].score > everything["plain"].score
+    assert everything["plain"].factors["appearance"] < 0.5

@@ -32,6 +32,9 @@ class ProductIn(BaseModel):
     sku_id: str = ""
     description: str = Field(..., min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     primary_image: str | None = Field(None, description="http(s) URL of the product photo.")
+    images: list[str] | str | None = Field(
+        None, description="Further photos (packshots, lifestyle shots): http(s) URLs, as a list or "
+        "one string separated by |. One that fails is reported; the product keeps its other photos.")
 
 
 class ProductWithId(ProductIn):
@@ -67,13 +70,18 @@ class WriteResult(BaseModel):
     removed: int = 0
     embedded: int = Field(0, description="Vectors computed (the rest came from the embedding cache)")
     image_failures: list[dict[str, Any]] = Field(default_factory=list)
+    further_image_failures: list[dict[str, Any]] = Field(
+        default_factory=list, description="Further photos that failed (their products keep their other photos)")
     generation: int
 
     @classmethod
     def of(cls, report: IngestReport, generation: int) -> "WriteResult":
+        def listed(failures):
+            return [{"id": f.id, "image": f.image, "error": f.error} for f in failures]
+
         return cls(added=report.added, updated=report.updated, unchanged=report.unchanged,
-                   embedded=report.embedded, generation=generation,
-                   image_failures=[{"id": f.id, "image": f.image, "error": f.error} for f in report.image_failures])
+                   embedded=report.embedded, generation=generation, image_failures=listed(report.image_failures),
+                   further_image_failures=listed(report.further_image_failures))
 
 
 class Deleted(BaseModel):

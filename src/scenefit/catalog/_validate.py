@@ -27,6 +27,11 @@ MAX_ID_CHARS = 512
 MAX_ATTRIBUTE_CHARS = 10_000
 # Far more columns than any real catalog has; past it, a row is a mis-read file or junk.
 MAX_ATTRIBUTES = 200
+#: The optional column of further photos: a JSON list of strings, or one string split at "|".
+IMAGES_COLUMN = "images"
+# Each further photo is fetched and embedded on every ingest that changes its product: a
+# product page's gallery fits well under this; past it, the column is mis-mapped or junk.
+MAX_IMAGES = 20
 
 # Any lone surrogate (JSON's "\\udfff" escapes give them too) cannot be stored or encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -123,6 +128,39 @@ def _attribute_problem(attributes: dict[str, Any]) -> str | None:
     return None
 
 
+def _image_list(value: Any) -> list[str] | str:
+    """The ``images`` column as a list of references, or why it cannot be one."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith(("[", "{")):  # JSON (a list, or an object: refused below), else a|b
+            return [part.strip() for part in text.split("|") if part.strip()]
+        try:
+            value = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            return "images is not a valid JSON list (write a JSON list of strings, or separate them with |)"
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    if isinstance(value, (list, tuple)):
+        bad = next(v for v in value if not isinstance(v, str))
+        return f"images has {_kind(bad)} among its entries, not only image references"
+    return f"images is {_kind(value)}, not a list of image references"
+
+
+def _resolve_image(ref: str, column: str, base: Path, urls_only: bool) -> tuple[str | None, str | None]:
+    """(the reference as stored: a URL, or a local path resolved against ``base``; why it is
+    refused). Whether a local file exists is the caller's question."""
+    if is_url(ref):
+        return ref, None
+    if urls_only:  # never a path on this machine: not even whether one exists is told
+        return None, f"{column} must be an http(s) URL"
+    if "://" in ref:
+        return None, f"unsupported image reference {ref!r} (use http(s) or a path)"
+    local = Path(ref).expanduser()
+    return str(local if local.is_absolute() else base / local), None
+
+
 def validate_row(
     raw: dict[str, Any], reason: str | None, n: int, seen: dict[str, int], base: Path,
     check_local_images: bool, urls_only: bool = False,
@@ -178,25 +216,37 @@ def validate_row(
     image_ref = _as_text(values["primary_image"]) or None
     image: str | None = None
     if image_ref is not None:
-        if is_url(image_ref):
-            image = image_ref
-        elif urls_only:  # never a path on this machine: not even whether one exists is told
-            return RowError(n, pid, "primary_image must be an http(s) URL")
-        elif "://" in image_ref:
-            return RowError(n, pid, f"unsupported image reference {image_ref!r} (use http(s) or a path)")
-        else:
-            local = Path(image_ref).expanduser()
-            local = local if local.is_absolute() else base / local
-            if check_local_images and not local.is_file():
-                what = "is a folder, not an image file" if local.is_dir() else "not found"
-                return RowError(n, pid, f"image {what}: {image_ref}")
-            image = str(local)
+        image, problem = _resolve_image(image_ref, "primary_image", base, urls_only)
+        if problem:
+            return RowError(n, pid, problem)
+        local = Path(image)
+        if not is_url(image) and check_local_images and not local.is_file():
+            what = "is a folder, not an image file" if local.is_dir() else "not found"
+            return RowError(n, pid, f"image {what}: {image_ref}")
+
+    # Further photos follow the primary's rules for what a reference may be; one that is
+    # missing or unreadable is reported at ingest and leaves the product its other photos.
+    refs = _image_list(raw[by_lower[IMAGES_COLUMN]] if IMAGES_COLUMN in by_lower else None)
+    if isinstance(refs, str):
+        return RowError(n, pid, refs)
+    if len(refs) > MAX_IMAGES:
+        return RowError(n, pid, f"images lists {len(refs):,} photos (limit {MAX_IMAGES})")
+    images: list[str] = []
+    for ref in refs:
+        resolved, problem = _resolve_image(ref, "each of images", base, urls_only)
+        if problem:
+            return RowError(n, pid, problem)
+        images.append(resolved)
+    images = [ref for ref in dict.fromkeys(images) if ref != image]  # each photo once
 
     attributes = {
-        str(k): _jsonable(v) for k, v in raw.items() if str(k).strip().lower() not in REQUIRED_COLUMNS
+        str(k): _jsonable(v) for k, v in raw.items()
+        if str(k).strip().lower() not in (*REQUIRED_COLUMNS, IMAGES_COLUMN)
     }
+    if images:
+        attributes[IMAGES_COLUMN] = images
     problem = _attribute_problem(attributes)
     if problem:
         return RowError(n, pid, problem)
     return Product(id=pid, sku_id=_as_text(values["sku_id"]), description=description, image=image,
-                   attributes=attributes, row=n, parsed=normalize_description(description))
+                   attributes=attributes, row=n, parsed=normalize_description(description), images=images)

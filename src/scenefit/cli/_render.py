@@ -58,6 +58,10 @@ def render_ingest(report: IngestReport, console: Console, *, show: int = 15) -> 
         console.print(f"[yellow]{n} image(s) failed; those products were embedded from text alone:[/]")
         for reason, count in Counter(f.error for f in report.image_failures).most_common(5):
             console.print(Text(f"  {count} × {reason}"))
+    if report.further_images:
+        console.print(f"Further photos: {report.further_images_ok} of {report.further_images} used")
+        for reason, count in Counter(f.error for f in report.further_image_failures).most_common(5):
+            console.print(Text(f"  {count} × {reason}"))
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
     console.print(f"Stages: {timings}")
     console.print(Text(f"Report: {report.report_path}"))

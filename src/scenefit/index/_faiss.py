@@ -2,7 +2,8 @@
 
 Layout of a generation folder: ``vectors.faiss`` (the product vectors) and, when the encoder
 makes them, ``appearance.faiss`` (image-to-image vectors of the products with a photo, keyed
-by the same keys, so the two stay aligned through upserts and deletes). Filters become the
+by the same keys, so the two stay aligned through upserts and deletes; further photos of a
+product under keys derived from its own, see ``_photos``). Filters become the
 keys they allow, from the index's columns, and searches are restricted to them.
 """
 
@@ -21,6 +22,7 @@ from ._ann import AnnConfig, IndexSpec
 from ._columns import Columns
 from ._filters import FilterSpec
 from ._manifest import Manifest
+from ._photos import further, owners
 from ._space import FieldsOf, KeyedVectors, no_hits
 
 PRODUCTS_FILE = "vectors.faiss"
@@ -88,7 +90,11 @@ class FaissSpace(KeyedVectors):
         cached = self._narrowed.get(filters)
         if cached is not None and cached[0] is allowed:  # the same columns, no key change since
             return cached[1]
-        narrowed = allowed[np.isin(allowed, self.key_array())]
+        held = self.key_array()
+        narrowed = allowed[np.isin(allowed, held)]
+        extra = further(held)
+        if len(extra):  # the further photos of the allowed products are allowed too
+            narrowed = np.concatenate([narrowed, extra[np.isin(owners(extra), allowed)]])
         self._narrowed.put(filters, (allowed, narrowed))
         return narrowed
 
@@ -146,6 +152,6 @@ def open_spaces(folder: Path, manifest: Manifest, keys: set[int], columns: Calla
     appearance = None
     if look is not None:
         appearance = FaissSpace(look, manifest.appearance_ann, file=FILE, columns=columns, partial=True)
-        if appearance.dim != manifest.appearance_dim or not appearance.keys() <= keys:
+        if appearance.dim != manifest.appearance_dim or not set(owners(appearance.key_array()).tolist()) <= keys:
             raise InvalidIndexError(f"{folder}: appearance vectors and products disagree; {_REBUILD}")
     return products, appearance

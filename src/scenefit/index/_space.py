@@ -16,6 +16,7 @@ import numpy as np
 
 from ._ann import AnnConfig, IndexSpec
 from ._filters import FilterSpec
+from ._photos import owners
 
 #: a product's filter fields by key, for spaces that store them beside the vectors
 FieldsOf = Callable[[int], dict]
@@ -118,12 +119,13 @@ class KeyedVectors:
 
     def nearest(self, queries: np.ndarray, k: int, filters: FilterSpec | None = None,
                 limit: int | None = None) -> np.ndarray:
-        """Keys of the ``k`` nearest to each query, merged (unique); with ``limit``, only the
-        ``limit`` keys with the best score for any query."""
+        """Product keys of the ``k`` nearest to each query, merged (unique); with ``limit``, only
+        the ``limit`` keys with the best score for any query."""
         if not self._keys:
             return np.zeros(0, np.int64)
         scores, keys = self.search(np.atleast_2d(queries), min(k, len(self._keys)), filters)
-        return best_keys(scores, keys, limit)
+        # A product's further photos (appearance space) count as the product, by its best one.
+        return best_keys(scores, owners(keys), limit)
 
 
 def no_hits(n_queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from ._backends import Spaces, create_spaces, open_spaces
 from ._columns import Columns
 from ._filters import Filters, FilterSpec
 from ._manifest import Manifest, now_iso
+from ._photos import further, owners, photo_keys, photos_of
 from ._product import ProductRecord
 from ._record_cache import RecordCache
 from ._records import RecordStore, open_store
@@ -267,6 +268,20 @@ class VectorIndex:
             return np.zeros((0, self.manifest.dim), np.float32)
         return self._space.vectors(keys)
 
+    def photos(self, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The appearance-space keys of these products' photos, and for each the position in
+        ``keys`` of its product: first photos (in ``keys`` order), then further ones."""
+        if self.appearance is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return photos_of(self.appearance.key_array(), np.asarray(keys, np.int64))
+
+    def photo_counts(self) -> dict[int, int]:
+        """How many photos with an appearance vector each product key has (none: left out)."""
+        if self.appearance is None or not len(self.appearance):
+            return {}
+        keys, counts = np.unique(owners(self.appearance.key_array()), return_counts=True)
+        return dict(zip(keys.tolist(), counts.tolist()))
+
     def reference_vectors(self, n: int = 2048) -> np.ndarray:
         """A fixed random sample of the index's vectors (seeded, so stable between calls).
 
@@ -297,8 +312,9 @@ class VectorIndex:
     def upsert(self, records: Sequence[ProductRecord], vectors: np.ndarray,
                appearance: dict[str, np.ndarray] | None = None) -> None:
         """Add or replace products; ``appearance`` maps product id → appearance vector for the
-        products that have one (ignored when the index keeps no appearance space). The index
-        keeps keyed copies: ``records`` are left as they are."""
+        products that have one, or a (photos, dim) array for those with several, the first
+        photo first (ignored when the index keeps no appearance space). The index keeps keyed
+        copies: ``records`` are left as they are."""
         self._changed()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(records), self.manifest.dim):
@@ -307,7 +323,7 @@ class VectorIndex:
             raise ValueError("refusing to index zero or non-finite vectors")
         if self.appearance is not None and appearance:
             # Checked before anything changes, so a bad vector cannot leave a half-updated index.
-            look = np.stack(list(appearance.values())).astype(np.float32)
+            look = np.concatenate([np.atleast_2d(v) for v in appearance.values()]).astype(np.float32)
             if look.shape[1] != self.appearance.dim or not np.all(np.isfinite(look)) \
                     or np.any(np.linalg.norm(look, axis=1) < 1e-6):
                 raise ValueError("refusing appearance vectors of the wrong size, zero or non-finite")
@@ -321,9 +337,10 @@ class VectorIndex:
             self._added[key] = rec.with_key(key)
         self._space.add(keys, vectors)
         if self.appearance is not None and appearance:
-            pairs = [(int(k), appearance[r.id]) for r, k in zip(records, keys) if r.id in appearance]
-            if pairs:
-                self.appearance.add(np.array([k for k, _ in pairs]), np.stack([v for _, v in pairs]))
+            looks = [(int(k), np.atleast_2d(appearance[r.id])) for r, k in zip(records, keys) if r.id in appearance]
+            if looks:
+                self.appearance.add(np.concatenate([photo_keys(k, len(v)) for k, v in looks]),
+                                    np.concatenate([v for _, v in looks]))
 
     def delete(self, product_ids: Iterable[str]) -> int:
         pairs = [(i, self._by_id[i]) for i in dict.fromkeys(product_ids) if i in self._by_id]
@@ -338,7 +355,8 @@ class VectorIndex:
         keys = [key for _, key in pairs]
         self._space.remove(keys)
         if self.appearance is not None:
-            self.appearance.remove(keys)
+            extra = further(self.appearance.key_array())
+            self.appearance.remove(keys + extra[np.isin(owners(extra), keys)].tolist())
         self._cache.discard(keys)
         for pid, key in pairs:
             self._by_id.pop(pid, None)
@@ -361,7 +379,7 @@ class VectorIndex:
         ann_spec = self._space.commit(folder, config, self._added.__getitem__)
         appearance_spec = self.manifest.appearance_ann
         if self.appearance is not None:
-            appearance_spec = self.appearance.commit(folder, config, self._added.__getitem__)
+            appearance_spec = self.appearance.commit(folder, config, lambda k: self._added[int(owners(k))])
         manifest = self.manifest.model_copy(
             update={"generation": generation, "count": len(self._by_id), "updated_at": now_iso(),
                     "ann": ann_spec, "appearance_ann": appearance_spec, "ann_config": config}

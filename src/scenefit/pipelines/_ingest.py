@@ -19,6 +19,7 @@ from .._errors import BackendError, CatalogError, ImageError
 from .._hashing import content_hash, file_sha256
 from .._progress import Progress
 from .._types import Product, RowError
+from ._photos import Photo, appearance_vectors
 from ._report import ImageFailure, IngestReport, write_report
 from ..catalog import Catalog, is_url, normalize_description
 from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, appearance_of, l2_normalize
@@ -158,9 +159,10 @@ def run_ingest(
     report.rejected = list(catalog.rejected)
     products = catalog.products
 
-    # 1. images: fetch (URLs) / check (paths) concurrently, through the on-disk cache.
+    # 1. images: fetch (URLs) / check (paths) concurrently, through the on-disk cache; every
+    # photo of a product alike, its further ones too.
     t0 = time.perf_counter()
-    sources = sorted({p.image for p in products if p.image})
+    sources = sorted({p.image for p in products if p.image} | {ref for p in products for ref in p.images})
     fetched = {}
     if sources:
         fetch = fetch.model_copy(update={"cache_dir": fetch.cache_dir or image_cache(index.path)})
@@ -178,6 +180,12 @@ def run_ingest(
                 state.set_image(p, res.path)
             else:
                 state.image_failed(p, res.error if res is not None else "not fetched")
+        for ref in p.images:
+            res = fetched.get(ref)
+            if res is not None and res.path is not None:
+                state.set_further(p, ref, res.path)
+            else:
+                state.further_failed(p, ref, res.error if res is not None else "not fetched")
     state.apply_known_bad()
     keep = [p for p in products if p.id not in state.rejected_ids]
 
@@ -222,9 +230,17 @@ def run_ingest(
                                    "runner without a vector (see docs/scale-out.md: shared paths)")
             keep = [p for p in keep if p.id not in state.rejected_ids]
     # ``hashes`` is the last pass's: the loop only ends right after computing it for ``keep``.
-    appearance = _appearance(keep, state, encoder, cache, new_appearance) if keeps_appearance else {}
+    appearance = {}
+    if keeps_appearance:
+        appearance = appearance_vectors(keep, {p.id: state.photos(p) for p in keep}, encoder, cache,
+                                        new_appearance, state.further_failed)
     report.rejected.sort(key=lambda e: e.row)
     report.image_failures.sort(key=lambda f: f.row)
+    kept = {p.id for p in keep}
+    report.further_image_failures = sorted((f for f in report.further_image_failures if f.id in kept),
+                                           key=lambda f: f.row)
+    report.further_images = sum(len(p.images) for p in keep)
+    report.further_images_ok = report.further_images - len(report.further_image_failures)
     report.timings_s["embed"] = time.perf_counter() - t0
 
     if not keep:
@@ -241,13 +257,15 @@ def run_ingest(
     # before anything in the index changes.
     check_shrink(catalog.name, index, {p.id for p in keep}, report.rejected, config)
     changed: list[ProductRecord] = []
+    held = index.photo_counts()  # photos with an appearance vector, per product key
     for p in keep:
         rec = _record(p, hashes[p.id], state.failures.get(p.id))
         old = index.get(p.id)
         if old is None:
             report.added += 1
             changed.append(rec)
-        elif _same(old, rec) and (p.id not in appearance or old.key in index.appearance):
+        elif _same(old, rec) and (p.id not in appearance
+                                  or held.get(old.key, 0) == len(np.atleast_2d(appearance[p.id]))):
             report.unchanged += 1
         else:
             report.updated += 1
@@ -280,11 +298,33 @@ class _ContentState:
         self.failures: dict[str, str] = {}  # product id → why its image was not used
         self.rejected_ids: set[str] = set()
         self._by_sha: dict[str, list[Product]] = {}
+        #: product id → its further photos that were fetched: (reference, local file, bytes' hash)
+        self.further: dict[str, list[tuple[str, Path, str]]] = {}
+        self._products: dict[str, Product] = {}
 
     def set_image(self, p: Product, path: Path) -> None:
         sha = file_sha256(path)
         self.paths[p.id], self.image_sha[p.id] = path, sha
         self._by_sha.setdefault(sha, []).append(p)
+
+    def set_further(self, p: Product, ref: str, path: Path) -> None:
+        self._products[p.id] = p
+        self.further.setdefault(p.id, []).append((ref, path, file_sha256(path)))
+
+    def further_failed(self, p: Product, ref: str, error: str) -> None:
+        """A further photo that cannot be used: reported; the product keeps its other photos."""
+        self.further[p.id] = [f for f in self.further.get(p.id, []) if f[0] != ref]
+        self.report.further_image_failures.append(ImageFailure(p.row, p.id, ref, error))
+
+    def photos(self, p: Product) -> list[Photo]:
+        """(bytes' hash, local file, reference) of each usable photo, the primary first, each
+        content once."""
+        out = {}
+        if p.id in self.image_sha:
+            out[self.image_sha[p.id]] = (self.paths[p.id], p.image or "")
+        for ref, path, sha in self.further.get(p.id, []):
+            out.setdefault(sha, (path, ref))
+        return [(sha, path, ref) for sha, (path, ref) in out.items()]
 
     def image_failed(self, p: Product, error: str) -> None:
         self.failures[p.id] = error
@@ -312,9 +352,14 @@ class _ContentState:
         return out
 
     def apply_known_bad(self) -> None:
-        bad = self.cache.bad_images(set(self.image_sha.values()))
+        further = {sha for photos in self.further.values() for _, _, sha in photos}
+        bad = self.cache.bad_images(set(self.image_sha.values()) | further)
         for sha, error in bad.items():
             self.mark_bad(sha, error, record=False)
+        for pid, photos in list(self.further.items()):
+            for ref, _, sha in photos:
+                if sha in bad:
+                    self.further_failed(self._products[pid], ref, bad[sha])
 
     def mark_bad(self, sha: str, error: str, *, record: bool = True) -> None:
         """Every product with these image bytes: rejected (local file) or text-only (URL)."""
@@ -329,32 +374,6 @@ class _ContentState:
                 # A local image that exists but cannot be read is a bad row: the catalog is wrong, not the host.
                 self.report.rejected.append(RowError(p.row, p.id, f"image unreadable: {error}"))
                 self.rejected_ids.add(p.id)
-
-
-def _appearance(keep, state: _ContentState, encoder: Encoder, cache: EmbeddingCache,
-                new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Appearance vector per product id (products with a usable photo), through the cache:
-    keyed by image bytes, since appearance depends on the photo alone."""
-    space = encoder.model_id + "|appearance"
-    cache.put_many(space, new)
-    shas = {p.id: state.image_sha[p.id] for p in keep if state.image_sha.get(p.id)}
-    found = {**cache.get_many(space, set(shas.values()) - set(new)), **new}
-    missing = {sha: p for p, sha in ((p, shas.get(p.id)) for p in keep) if sha and sha not in found}
-    todo = list(missing.items())
-    appear = appearance_of(encoder)
-    for start in range(0, len(todo), 32):
-        chunk, images = [], []
-        for sha, p in todo[start : start + 32]:
-            try:
-                images.append(open_image(state.paths[p.id]))
-                chunk.append(sha)
-            except ImageError:
-                continue  # already judged usable once; a photo that fails now just has no appearance
-        if images:
-            fresh = dict(zip(chunk, appear.encode_appearance(images)))
-            cache.put_many(space, fresh)
-            found.update(fresh)
-    return {pid: found[sha] for pid, sha in shas.items() if sha in found}
 
 
 def embed_items(items: list[EmbedItem], encoder: Encoder, weight: float) -> EmbedOutput:

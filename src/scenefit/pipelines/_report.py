@@ -29,6 +29,10 @@ class IngestReport:
     indexed: int = 0
     rejected: list[RowError] = field(default_factory=list)
     image_failures: list[ImageFailure] = field(default_factory=list)
+    further_images: int = 0  # photos in the indexed products' ``images`` lists
+    further_images_ok: int = 0  # of them, those fetched and readable
+    #: further photos that could not be used (their products keep their other photos)
+    further_image_failures: list[ImageFailure] = field(default_factory=list)
     added: int = 0
     updated: int = 0
     unchanged: int = 0

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._errors import CatalogError, InvalidIndexError
+from .._errors import CatalogError, ImageError, InvalidIndexError, NotFoundError
 from .._progress import NullProgress, Progress
-from ..catalog import Catalog, is_url
+from ..catalog import IMAGES_COLUMN, Catalog, is_url
 from ..embed import EmbeddingCache, Encoder, EncoderCapabilities, EncoderConfig, appearance_of
-from ..images import FetchConfig, FetchResult, ImageFetcher
-from ..index import VectorIndex
+from ..images import FetchConfig, FetchResult, ImageFetcher, open_image
+from ..index import ProductRecord, VectorIndex
 from ._ingest import IngestConfig, LocalRunner, Runner, image_cache, run_ingest
 from ._report import IngestReport
 
@@ -75,6 +75,33 @@ class IndexWriter:
             return Path(image)
         return ImageFetcher(fetch.model_copy(update={"cache_dir": self.image_cache(fetch)})).cache_path(image)
 
+    def primary_image(self, record: ProductRecord, fetch: FetchConfig) -> Path:
+        """The local file of a product's photo, when it was indexed as readable (else
+        NotFoundError)."""
+        if not record.image or record.image_status != "ok":
+            raise NotFoundError(f"product {record.id!r} has no photo ({record.image_status})")
+        path = self.image_file(record.image, fetch)
+        if not path.is_file():
+            raise NotFoundError(f"product {record.id!r}: its photo is no longer at {path}")
+        return path
+
+    def product_images(self, record: ProductRecord, fetch: FetchConfig) -> list[Path]:
+        """The local files of every readable photo of a product: its primary image (when
+        indexed as readable) first, then its further ``images`` in catalog order. A photo that
+        failed, or is no longer there, is left out."""
+        further = record.attributes.get(IMAGES_COLUMN)
+        refs = [record.image] if record.image and record.image_status == "ok" else []
+        refs += [ref for ref in further if isinstance(ref, str)] if isinstance(further, list) else []
+        out: list[Path] = []
+        for path in (self.image_file(ref, fetch) for ref in refs):
+            try:
+                if path not in out:
+                    open_image(path)  # decodes: "readable" is what embedding would find
+                    out.append(path)
+            except ImageError:
+                continue
+        return out
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """The index folder's inter-process write lock, held for the block."""
@@ -113,7 +140,8 @@ class IndexWriter:
             "total_deadline_s": total,
             "deadline_s": min(fetch.deadline_s or total, total),
         })
-        sources = sorted({p.image for p in catalog.products if p.image})
+        sources = sorted({p.image for p in catalog.products if p.image}
+                         | {ref for p in catalog.products for ref in p.images})
         prefetched = ImageFetcher(fetch).fetch_many(sources) if sources else {}
         config = config.model_copy(update={"write_report": False, "sync": False})
         return self.ingest(catalog, rebuild=False, config=config, fetch=fetch, prefetched=prefetched)

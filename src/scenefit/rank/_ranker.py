@@ -233,8 +233,8 @@ def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
                     adapter: RegionAdapter | None = None) -> np.ndarray:
     """Each product's cosines to the regions, pooled (the best one; softly through an
     adapter), as a percentile among a catalog sample (0.5 without a photo: no evidence either
-    way). With an adapter, ``regions`` have been through it already and the products go
-    through it here."""
+    way); a product with several photos gets its best photo's. With an adapter, ``regions``
+    have been through it already and the products go through it here."""
     ref = index.appearance.reference()
     if adapter is not None:
         project, project_ref, pool = adapter.apply, adapter.apply_cached, adapter.pool
@@ -243,10 +243,15 @@ def _appearance_fit(regions: np.ndarray, index: VectorIndex, keys: np.ndarray,
         pool = pool_regions
     ref_best = np.sort(pool(regions @ project_ref(ref).T)) if len(ref) else np.zeros(0)
     out = np.full(len(keys), 0.5)
-    have = np.flatnonzero(np.isin(keys, index.appearance.key_array()))
-    if len(have) and len(ref_best):
-        best = pool(regions @ project(index.appearance.vectors(keys[have])).T)
-        out[have] = np.searchsorted(ref_best, best, side="right") / len(ref_best)
+    photos, owner = index.photos(keys)
+    if len(photos) and len(ref_best):
+        # A product with several photos scores as its best one: each photo is pooled over the
+        # regions alone, then the product keeps its maximum.
+        per_photo = pool(regions @ project(index.appearance.vectors(photos)).T)
+        best = np.full(len(keys), -np.inf, per_photo.dtype)
+        np.maximum.at(best, owner, per_photo)
+        have = np.unique(owner)
+        out[have] = np.searchsorted(ref_best, best[have], side="right") / len(ref_best)
     return out
 
 
