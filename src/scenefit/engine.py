@@ -297,7 +297,7 @@ class Engine:
                                scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
                                fitted=self.fitted.ranking, match=lambda image: self.match(image, k=k),
                                progress=self.progress, catalog=str(report_in.catalog), labels=labels,
-                               index_dir=self.index_dir)
+                               index_dir=self.index_dir, start=self.fitted.label_free_for(self.scene_config.regions))
 
     def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
             adapt: bool = True) -> FitResult:
@@ -310,7 +310,7 @@ class Engine:
         index = self.index
         result = fit_labelled(scenes, index, self.encoder_for_index(), scene=self.scene_config,
                               rank=self._explicit_rank or RankConfig(), k=k, labels=str(labels), adapt=adapt,
-                              progress=self.progress)
+                              progress=self.progress, start=self.fitted.label_free_for(self.scene_config.regions))
         with self._writer().lock():  # like every write into the index folder
             save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
@@ -318,12 +318,10 @@ class Engine:
 
     def adapt(self, scenes: str | Path | None = None, *, regions: str | None = None,
               config: LabelFreeConfig | None = None) -> LabelFreeResult:
-        """Fit the appearance adapter without labels, from composites of the index's product
-        photos pasted into ``scenes`` (a folder of your room photos; default: the room photo
-        that ships with scenefit), and save it in the index folder: match, eval and serve use
-        it while no labelled fit's adapter is there, and ``fit`` starts from it."""
+        """Fit the appearance adapter from product photos pasted into ``scenes`` (a folder of room
+        photos; default: the shipped one), no labels, and save it: see :mod:`scenefit.learn`."""
         writer = self._writer()
-        result = adapt_index(self.index, self.encoder_for_index(), lambda image: writer.image_file(image, self.fetch_config),
+        result = adapt_index(self.index, self.encoder_for_index(), lambda record: writer.product_images(record, self.fetch_config),
                              Path(scenes) if scenes is not None else None, regions, config, self.progress)
         with writer.lock():
             save_label_free(result.adapter, self.index_dir, model_id=self.index.manifest.model_id)

@@ -1,5 +1,7 @@
-"""Learning from labelled scenes: what ``scenefit fit`` saves in an index folder (ranking
-weights, appearance adapter, room-type model), how the engine loads it back (one
+"""Learning from labelled scenes and from the catalog alone: what ``scenefit fit`` saves in an
+index folder (ranking weights, appearance adapter, room-type model), the label-free adapter
+``scenefit adapt`` fits from product photos pasted into room photos (which a labelled fit
+starts from, and which applies until one exists), how the engine loads them back (one
 :class:`FittedBundle`), and the cross-validation behind ``scenefit eval --cv``.
 
 It fits what :mod:`scenefit.rank` and :mod:`scenefit.scene` use, through the protocols they

@@ -61,7 +61,7 @@ class FittedBundle:
                             if ranking is not None else RankConfig())
         #: the defaults, matching on the regions the adapter was fitted on: after ``fit
         #: --regions dense`` a plain match uses dense windows and the adapter
-        self.scene_config = SceneConfig(**({"regions": adapter.regions} if adapter and adapter.regions else {}))
+        self.scene_config = SceneConfig(**({"regions": self.adapter.regions} if self.adapter and self.adapter.regions else {}))
 
     @classmethod
     def load(cls, folder: str | Path, model_id: str | None, log: Callable[[str], None],
@@ -88,6 +88,11 @@ class FittedBundle:
             usable[name] = fitted
         return cls(usable.get(FIT_FILE), usable.get(ADAPTER_FILE), usable.get(ROOM_MODEL_FILE),
                    label_free=usable.get(LABEL_FREE_FILE), model_id=model_id, stamps=stamps, loaded=loaded)
+
+    def label_free_for(self, regions: str) -> AppearanceAdapter | None:
+        """The label-free adapter if it was fitted on these scene regions (what a labelled fit
+        on them starts from)."""
+        return self.label_free if self.label_free is not None and self.label_free.regions == regions else None
 
     def adapter_for(self, regions: str, log: Callable[[str], None]) -> AppearanceAdapter | None:
         """The adapter if it was fitted on these scene regions (crops or dense); once per

@@ -27,9 +27,10 @@ WHITE = 232
 WHITE_BORDER = 0.6
 
 
-def cut_out(photo: Image.Image, max_side: int = 512) -> Image.Image:
-    """The product in ``photo`` as RGBA with a soft-edged alpha, cropped to it; the whole
-    photo (opaque) when it is not on a white background or nothing is left after cutting."""
+def cut_out(photo: Image.Image, max_side: int = 512) -> tuple[Image.Image, bool]:
+    """The product in ``photo`` as RGBA with a soft-edged alpha, cropped to it, and True; the
+    whole photo (opaque) and False when it is not on a white background or nothing is left
+    after cutting."""
     photo = photo.convert("RGB")
     if max(photo.size) > max_side:
         photo = photo.copy()
@@ -38,20 +39,20 @@ def cut_out(photo: Image.Image, max_side: int = 512) -> Image.Image:
     white = rgb.min(axis=2) >= WHITE
     border = np.concatenate([white[0], white[-1], white[:, 0], white[:, -1]])
     if border.mean() < WHITE_BORDER:
-        return photo.convert("RGBA")
+        return photo.convert("RGBA"), False
     labels, _ = ndimage.label(white)
     touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     background = np.isin(labels, touching[touching > 0])
     # specks of JPEG noise on the background and hairlines of white around the product go
     product = ndimage.binary_opening(~background, iterations=2)
     if product.mean() < 0.01:
-        return photo.convert("RGBA")
+        return photo.convert("RGBA"), False
     ys, xs = np.nonzero(product)
     box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     alpha = Image.fromarray((product * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.0))
     out = photo.convert("RGBA")
     out.putalpha(alpha)
-    return out.crop(box)
+    return out.crop(box), True
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from ..evaluate import LabelledScene, Method, MethodOutput
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
 from ..scene import SceneAnalyzer, classified_rooms
+from ._adapter import AppearanceAdapter
 from ._fit import fit_models
 from ._folds import fold_count, kfold
 from ._labelled import LabelledAnalysis
@@ -20,12 +21,13 @@ from ._room_model import RoomModel
 
 def crossval_method(items: list[LabelledAnalysis], index: VectorIndex, analyzer: SceneAnalyzer,
                     base: RankConfig, *, k: int, folds: int, seed: int = 0, adapt: bool = True,
-                    progress: Progress | None = None) -> Method:
-    """A ranking method for ``run_eval`` that answers each scene from the fit that held it out."""
+                    progress: Progress | None = None, start: AppearanceAdapter | None = None) -> Method:
+    """A ranking method for ``run_eval`` that answers each scene from the fit that held it out
+    (its adapter fitted from ``start``, the label-free adapter, when given)."""
     outputs: dict[int, MethodOutput] = {}
     with (progress or NullProgress()).task("Fitting on the other folds", fold_count(len(items), folds)) as advance:
         for fold in kfold(len(items), folds, seed):
-            rank_fold(items, fold.train.tolist(), fold.test.tolist(), index, analyzer, base, k, adapt, outputs)
+            rank_fold(items, fold.train.tolist(), fold.test.tolist(), index, analyzer, base, k, adapt, outputs, start)
             advance(1)
 
     def method(image, scene: LabelledScene) -> MethodOutput:
@@ -36,16 +38,16 @@ def crossval_method(items: list[LabelledAnalysis], index: VectorIndex, analyzer:
 
 def rank_fold(items: list[LabelledAnalysis], train: list[int], test: list[int], index: VectorIndex,
               analyzer: SceneAnalyzer, base: RankConfig, k: int, adapt: bool,
-              outputs: dict[int, MethodOutput]) -> None:
+              outputs: dict[int, MethodOutput], start: AppearanceAdapter | None = None) -> None:
     """Fit on the ``train`` items, rank the ``test`` ones into ``outputs`` (by scene identity)."""
     try:
         result = fit_models([items[i] for i in train], Ranker(base), index, k=k, labels="",
-                            style_of=analyzer.style_distribution, folds=0, adapt=adapt)
+                            style_of=analyzer.style_distribution, folds=0, adapt=adapt, start=start)
         fitted, room_model = result.ranking, result.room_model
         ranker = Ranker(base.model_copy(update={"weights": fitted.weights, "diversity": fitted.diversity}),
-                        result.adapter)
+                        result.adapter or start)
     except ConfigError:  # no training scene with an indexed relevant product: defaults
-        ranker, room_model = Ranker(base), None
+        ranker, room_model = Ranker(base, start), None
     for i in test:
         analysis = _with_rooms(items[i].analysis, room_model)
         pool = ranker.pool(analysis, index, k, style_of=analyzer.style_distribution)

@@ -16,6 +16,7 @@ from ..evaluate import EvalInfo, EvalReport, LabelledScene, Method, MethodOutput
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
 from ..scene import SceneAnalyzer, SceneConfig
+from ._adapter import AppearanceAdapter
 from ._crossval import crossval_method
 from ._labelled import analyze_labelled
 from ._ranking import FittedRanking
@@ -28,7 +29,7 @@ Match = Callable[[Image.Image], MatchResult]
 def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, k: int, cv: int,
                     seed: int, adapt: bool, scene: SceneConfig, rank: RankConfig, match: Match,
                     progress: Progress, catalog: str, labels: str | Path, index_dir: str | Path,
-                    fitted: FittedRanking | None) -> EvalReport:
+                    fitted: FittedRanking | None, start: AppearanceAdapter | None = None) -> EvalReport:
     """Rank every scene with scenefit and the baselines (plain cosine, random: ``seed``);
     the report's info names ``catalog``, ``labels`` and ``index_dir``, and says whether
     ``match`` ranked with fitted weights (``fitted``: those the engine uses).
@@ -36,7 +37,7 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
     ``cv`` > 1: scenefit's appearance adapter (unless ``adapt`` is False), weights and room
     model are fitted on the other folds for each scene, from zero-shot analyses with ``scene``
     and ``rank``; otherwise scenefit is ``match`` (the engine as it stands: a photo's top-``k``
-    match result)."""
+    match result). ``start``: the label-free adapter the cross-validated fits start from."""
     ids = index.ids()
     rng = np.random.default_rng(seed)  # drawn from by the random baseline only, scene by scene
     scenefit = _as_method(match)
@@ -44,13 +45,13 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
         zero_shot = SceneAnalyzer(encoder, scene)
         items = analyze_labelled(scenes, index, zero_shot, Ranker(rank), k, progress)
         scenefit = crossval_method(items, index, zero_shot, rank, k=k, folds=cv, seed=seed, adapt=adapt,
-                                   progress=progress)
+                                   progress=progress, start=start)
     methods = {SCENEFIT: scenefit, COSINE: cosine_method(index, encoder, k), RANDOM: random_method(ids, k, rng)}
     report = run_eval(scenes, methods, k=k, known_ids=set(ids), primary=SCENEFIT, progress=progress)
     report.info = EvalInfo(
         catalog=catalog, labels=str(labels), index=str(index_dir), model=index.manifest.model_id,
         products=len(index), regions=scene.regions, seed=seed,
-        scenefit=scenefit_setup(fitted, labels, cv=cv, adapt=adapt),
+        scenefit=scenefit_setup(fitted, labels, cv=cv, adapt=adapt, start=start),
     )
     return report
 
@@ -63,13 +64,18 @@ def _as_method(match: Match) -> Method:
     return method
 
 
-def scenefit_setup(fitted: FittedRanking | None, labels: str | Path, *, cv: int, adapt: bool) -> str:
-    """How scenefit ranked in an eval, for its report: cross-validated, or with the fitted
-    weights the engine uses (``fitted``; flagged when fitted on these same labels)."""
+def scenefit_setup(fitted: FittedRanking | None, labels: str | Path, *, cv: int, adapt: bool,
+                   start: AppearanceAdapter | None = None) -> str:
+    """How scenefit ranked in an eval, for its report: cross-validated (from the label-free
+    adapter ``start``, if any), or with the fitted weights the engine uses (``fitted``; flagged
+    when fitted on these same labels)."""
     if cv > 1:
-        return f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
+        if start is None:
+            return f"{cv}-fold cross-validated fit" + ("" if adapt else ", no appearance adapter")
+        return f"{cv}-fold cross-validated fit" + (", adapter from the label-free one" if adapt
+                                                   else ", label-free adapter (not refitted)")
     if fitted is None:
-        return "default weights"
+        return "default weights" + ("" if start is None else ", label-free adapter")
     if Path(fitted.labels).resolve() == Path(labels).resolve():
         return "fitted on these same labels: IN-SAMPLE figures, use --cv for held-out ones"
     return "fitted ranking.json and room model"

@@ -26,10 +26,11 @@ class FitResult:
     adapter: AppearanceAdapter | None  # None without an appearance space, or when not asked for
 
 
-def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex,
-                config: AdapterFitConfig | None = None) -> AppearanceAdapter | None:
+def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex, config: AdapterFitConfig | None = None,
+                start: AppearanceAdapter | None = None) -> AppearanceAdapter | None:
     """The appearance adapter, fitted on the scenes' regions against their relevant products'
-    photos. None without an appearance space.
+    photos, starting from ``start`` (the label-free adapter) when given. None without an
+    appearance space.
 
     The negatives are the products relevant to *some* labelled scene, not the whole catalog:
     each of them is a positive somewhere else, so the fit cannot learn that a product is
@@ -44,19 +45,24 @@ def fit_adapter(items: list[LabelledAnalysis], index: VectorIndex,
     samples = [AdapterSample(i.analysis.looks, np.searchsorted(keys, r)) for i, r in zip(usable, relevant) if len(r)]
     if not samples:
         return None
-    return AppearanceAdapter.fit(samples, store.vectors(keys), config)
+    adapter = AppearanceAdapter.fit(samples, store.vectors(keys), config, start=start)
+    if start is not None:
+        adapter.source = "composites+labels"
+    return adapter
 
 
 def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex, *, k: int, labels: str,
-               style_of: StyleOf, folds: int = 5, adapt: bool = True) -> FitResult:
-    """The appearance adapter (when ``adapt``), then the fusion weights (+ MMR diversity) on
-    candidate pools retrieved and scored through it, and, where possible, a room-type model.
+               style_of: StyleOf, folds: int = 5, adapt: bool = True,
+               start: AppearanceAdapter | None = None) -> FitResult:
+    """The appearance adapter (when ``adapt``; from ``start``, the label-free adapter, when
+    given), then the fusion weights (+ MMR diversity) on candidate pools retrieved and scored
+    through it (through ``start`` without ``adapt``), and, where possible, a room-type model.
     ``style_of`` is the analyser's ``style_distribution``; ``folds`` 0 fits without
     cross-validation (the caller's own folds are held out already)."""
-    adapter = fit_adapter(items, index) if adapt else None
+    adapter = fit_adapter(items, index, start=start) if adapt else None
     samples = [i.sample for i in items if i.sample is not None]
-    if adapter is not None:
-        ranker = Ranker(ranker.config, adapter)
+    if (adapter or start) is not None:
+        ranker = Ranker(ranker.config, adapter or start)
         samples = [s for i in items if i.sample is not None
                    if (s := fit_sample(i.analysis, i.relevant_keys, ranker, index, k, style_of)) is not None]
     fitted = fit_ranking(samples, ranker, k=k, labels=labels, folds=folds)
@@ -69,11 +75,13 @@ def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex
 
 
 def fit_labelled(scenes: list[LabelledScene], index: VectorIndex, encoder: Encoder, *, scene: SceneConfig,
-                 rank: RankConfig, k: int, labels: str, adapt: bool, progress: Progress) -> FitResult:
+                 rank: RankConfig, k: int, labels: str, adapt: bool, progress: Progress,
+                 start: AppearanceAdapter | None = None) -> FitResult:
     """What ``scenefit fit`` fits on labelled scenes, from zero-shot analyses: a room model
     fitted earlier on these same scenes would give in-sample (optimistic) room predictions
     and skew the weights."""
     analyzer = SceneAnalyzer(encoder, scene)
     ranker = Ranker(rank)
     items = analyze_labelled(scenes, index, analyzer, ranker, k, progress)
-    return fit_models(items, ranker, index, k=k, labels=labels, style_of=analyzer.style_distribution, adapt=adapt)
+    return fit_models(items, ranker, index, k=k, labels=labels, style_of=analyzer.style_distribution, adapt=adapt,
+                      start=start)

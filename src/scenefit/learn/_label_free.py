@@ -23,7 +23,7 @@ from .._errors import ConfigError, ImageError
 from .._progress import NullProgress, Progress
 from ..embed import Encoder, EncoderCapabilities
 from ..images import open_image
-from ..index import VectorIndex
+from ..index import ProductRecord, VectorIndex
 from ..scene import SceneAnalyzer, SceneConfig
 from ._adapter import AdapterFitConfig, AdapterSample, AppearanceAdapter
 from ._composites import CompositeConfig, compose, cut_out
@@ -65,72 +65,100 @@ def _scene_looks(analyzer: SceneAnalyzer, image: Image.Image) -> np.ndarray | No
     return analyzer.embed_scene(image)[1]
 
 
-def composite_samples(photos: Sequence[tuple[int, Path]], backgrounds: Sequence[Path], encoder: Encoder,
-                      scene: SceneConfig, config: LabelFreeConfig, progress: Progress | None = None,
-                      ) -> tuple[list[AdapterSample], np.ndarray]:
-    """Composites of the products in ``photos`` ((row, photo file): ``row`` indexes the
-    caller's matrix of appearance vectors) pasted into ``backgrounds``, analysed with
-    ``scene``'s regions. Returns the samples (``relevant``: the rows pasted) and the rows used.
-    A photo that cannot be read is skipped; so is a background."""
+@dataclass(frozen=True)
+class ProductPhotos:
+    """A product to paste: its index key and its photo files, primary first."""
+
+    key: int
+    files: tuple[Path, ...]
+
+
+def _packshot(files: Sequence[Path]) -> tuple[int, Image.Image] | None:
+    """The first of ``files`` shot on white, cut out (which photo, the cut-out); else the
+    first readable one whole; None when none can be read."""
+    whole = None
+    for i, path in enumerate(files):
+        photo = _try_open(path)
+        if photo is None:
+            continue
+        cut, on_white = cut_out(photo)
+        if on_white:
+            return i, cut
+        whole = whole or (i, cut)
+    return whole
+
+
+def composite_samples(products: Sequence[ProductPhotos], backgrounds: Sequence[Path], encoder: Encoder,
+                      vectors: Callable[[np.ndarray], np.ndarray], scene: SceneConfig, config: LabelFreeConfig,
+                      progress: Progress | None = None) -> tuple[list[AdapterSample], np.ndarray]:
+    """Composites of ``products`` pasted into ``backgrounds``, analysed with ``scene``'s
+    regions. Returns the samples (``relevant``: rows of the matrix) and the matrix: the
+    appearance vector of the photo pasted for each product used (``vectors`` of index keys
+    for a product's first photo, which the index holds; a further photo is encoded here).
+    A photo or a background that cannot be read is skipped."""
     rng = np.random.default_rng(config.seed)
     analyzer = SceneAnalyzer(encoder, scene)
+    appearance = analyzer.capabilities.appearance
+    if appearance is None:
+        raise ConfigError("the encoder has no appearance space: nothing to adapt")
     rooms = [im for path in backgrounds if (im := _try_open(path)) is not None]
     if not rooms:
         raise ConfigError("no readable background photo to paste products into")
-    order = rng.permutation(len(photos))  # each product pasted once before any twice
-    cut: dict[int, Image.Image | None] = {}
+    order = rng.permutation(len(products))  # each product pasted once before any twice
+    shots: dict[int, tuple[int, Image.Image] | None] = {}  # position in products → packshot
+    rows: dict[int, int] = {}  # position in products → row of the matrix
     samples: list[AdapterSample] = []
-    used: set[int] = set()
     start, at = time.monotonic(), 0
     low, high = config.compose.products
     with (progress or NullProgress()).task("Composing and analysing synthetic scenes", config.composites) as advance:
         while len(samples) < config.composites:
             if config.max_seconds is not None and time.monotonic() - start > config.max_seconds:
                 break
-            chosen, pastes = [], []
+            chosen: list[int] = []
             for _ in range(int(rng.integers(low, high + 1))):
                 if at >= len(order):
-                    order, at = rng.permutation(len(photos)), 0
-                row, path = photos[order[at]]
-                at += 1
-                if row not in cut:
-                    photo = _try_open(path)
-                    cut[row] = cut_out(photo) if photo is not None else None
-                if cut[row] is not None and row not in chosen:
-                    chosen.append(row)
-                    pastes.append(cut[row])
+                    order, at = rng.permutation(len(products)), 0
+                p, at = int(order[at]), at + 1
+                if p not in shots:
+                    shots[p] = _packshot(products[p].files)
+                if shots[p] is not None and p not in chosen:
+                    chosen.append(p)
             if not chosen:
-                if not any(v is not None for v in cut.values()) and len(cut) >= len(photos):
+                if len(shots) >= len(products) and not any(shots.values()):
                     raise ConfigError("no product photo could be read to make composites from")
                 continue
-            background = rooms[int(rng.integers(len(rooms)))]
-            composite = compose(background, pastes, config.compose, rng)
+            composite = compose(rooms[int(rng.integers(len(rooms)))], [shots[p][1] for p in chosen],
+                                config.compose, rng)
             looks = _scene_looks(analyzer, composite.image)
-            if looks is None:
-                raise ConfigError("the encoder has no appearance space: nothing to adapt")
-            samples.append(AdapterSample(looks.astype(np.float32), np.asarray(chosen, np.int64)))
-            used.update(chosen)
+            samples.append(AdapterSample(looks.astype(np.float32),
+                                         np.array([rows.setdefault(p, len(rows)) for p in chosen], np.int64)))
             advance(1)
-    return samples, np.array(sorted(used), np.int64)
+    used = sorted(rows, key=rows.get)  # in row order
+    stored = [p for p in used if shots[p][0] == 0]
+    matrix = np.zeros((len(used), appearance.appearance_dim), np.float32)
+    if stored:
+        matrix[[rows[p] for p in stored]] = vectors(np.array([products[p].key for p in stored], np.int64))
+    further = [p for p in used if shots[p][0] != 0]
+    if further:
+        files = [products[p].files[shots[p][0]] for p in further]
+        matrix[[rows[p] for p in further]] = appearance.encode_appearance([open_image(f) for f in files])
+    return samples, matrix
 
 
-def fit_label_free(photos: Sequence[tuple[int, Path]], vectors: Callable[[np.ndarray], np.ndarray],
+def fit_label_free(products: Sequence[ProductPhotos], vectors: Callable[[np.ndarray], np.ndarray],
                    backgrounds: Sequence[Path], encoder: Encoder, scene: SceneConfig,
                    config: LabelFreeConfig | None = None, progress: Progress | None = None) -> LabelFreeResult:
-    """The adapter fitted on composites of ``photos`` ((index key, photo file)); ``vectors``
-    gives the appearance vectors of index keys."""
+    """The adapter fitted on composites of ``products``; ``vectors`` gives the appearance
+    vectors the index holds for product keys (their first photo's)."""
     config = config or LabelFreeConfig()
     t0 = time.monotonic()
-    if not photos:
+    if not products:
         raise ConfigError("no product has a readable photo: a label-free adapter needs product photos")
-    samples, keys = composite_samples(photos, backgrounds, encoder, scene, config, progress)
+    samples, matrix = composite_samples(products, backgrounds, encoder, vectors, scene, config, progress)
     if not samples:
         raise ConfigError("no composite could be made within the time allowed")
-    # sample rows are index keys: renumber them as rows of the matrix of the keys used
-    for s in samples:
-        s.relevant = np.searchsorted(keys, s.relevant)
-    adapter = AppearanceAdapter.fit(samples, vectors(keys), config.fit)
-    return LabelFreeResult(adapter, len(samples), len(keys), len(backgrounds), round(time.monotonic() - t0, 1))
+    adapter = AppearanceAdapter.fit(samples, matrix, config.fit)
+    return LabelFreeResult(adapter, len(samples), len(matrix), len(backgrounds), round(time.monotonic() - t0, 1))
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -152,11 +180,12 @@ def background_photos(folder: Path | None) -> tuple[list[Path], str]:
     return photos, USER
 
 
-def adapt_index(index: VectorIndex, encoder: Encoder, image_file: Callable[[str], Path], scenes: Path | None,
+def adapt_index(index: VectorIndex, encoder: Encoder, image_files: Callable[[ProductRecord], list[Path]],
+                scenes: Path | None,
                 regions: str | None = None, config: LabelFreeConfig | None = None,
                 progress: Progress | None = None) -> LabelFreeResult:
     """The label-free adapter of ``index``: composites of a random sample of its products with
-    photos (``image_file``: a record's image → its local file) pasted into the photos of
+    photos (``image_files``: a record's readable photo files, primary first) pasted into the photos of
     ``scenes`` (else the shipped room photo), analysed with ``regions`` (default: dense where
     the encoder has a dense appearance space, else crops); its ``details`` say how it was
     fitted."""
@@ -168,14 +197,14 @@ def adapt_index(index: VectorIndex, encoder: Encoder, image_file: Callable[[str]
         raise ConfigError("the index has no product photo in an appearance space (an encoder with one, "
                           "and a catalog with photos): a label-free adapter learns from product photos")
     backgrounds, source = background_photos(scenes)
-    keys = index.appearance.key_array()
+    keys = np.array(sorted(index.photo_counts()), np.int64)  # products with a photo
     high = config.compose.products[1]
     rng = np.random.default_rng(config.seed)
     # a catalog of millions needs no more photos than the composites can show
     sample = np.sort(rng.choice(keys, min(len(keys), config.composites * high), replace=False))
-    photos = [(int(k), image_file(r.image)) for k, r in zip(sample, index.records_for(sample))
-              if r is not None and r.image and r.image_status == "ok"]
-    result = fit_label_free(photos, index.appearance.vectors, backgrounds, encoder, scene, config, progress)
+    products = [ProductPhotos(int(k), tuple(files)) for k, r in zip(sample, index.records_for(sample))
+                if r is not None and (files := image_files(r))]
+    result = fit_label_free(products, index.appearance.vectors, backgrounds, encoder, scene, config, progress)
     result.adapter.source, result.adapter.regions = "composites", regions
     result.adapter.details = {"composites": result.composites, "products": result.products,
                               "backgrounds": result.backgrounds, "background_source": source,
@@ -197,5 +226,5 @@ def _try_open(path: Path) -> Image.Image | None:
         return None
 
 
-__all__ = ["LabelFreeConfig", "LabelFreeResult", "SHIPPED", "USER", "adapt_index", "background_photos", "composite_samples",
+__all__ = ["LabelFreeConfig", "ProductPhotos", "LabelFreeResult", "SHIPPED", "USER", "adapt_index", "background_photos", "composite_samples",
            "fit_label_free", "save_label_free"]

@@ -53,8 +53,10 @@ class RankConfig(BaseModel):
 
     candidates: int = Field(200, ge=1, description="Nearest neighbours retrieved before re-ranking.")
     weights: RankWeights = Field(default_factory=RankWeights)
+    # 0 by default: the products of one room look alike (one style, one palette), so pushing
+    # picks apart by their vectors pushes the room's own products out; `scenefit fit` can learn more
     diversity: float = Field(
-        0.3, ge=0, le=1, description="MMR trade-off: 0 = pure score, 1 = pure novelty."
+        0.0, ge=0, le=1, description="MMR trade-off: 0 = pure score, 1 = pure novelty."
     )
     max_per_category: int = Field(3, ge=1, description="At most this many picks of one category.")
     duplicate_cosine: float = Field(
