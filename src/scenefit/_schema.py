@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class ColourOut(BaseModel):
@@ -21,6 +21,9 @@ class ColourOut(BaseModel):
 
 class SceneOut(BaseModel):
     room_type: dict[str, float] = Field(description="Room type probabilities (sum to 1), best first")
+    room_source: Literal["zero-shot", "fitted"] = Field(
+        "zero-shot", description="zero-shot: guessed from text prompts (no room model fitted on labelled "
+        "scenes); fitted: read by the room model `scenefit fit` saved")
     style: dict[str, float] = Field(description="Style probabilities (sum to 1), best first")
     palette: dict[str, float] = Field(description="Palette family probabilities (sum to 1), best first")
     colours: list[ColourOut] = Field(description="Dominant colours measured from the pixels")

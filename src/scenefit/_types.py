@@ -81,6 +81,10 @@ class SceneEmbedding:
     windows: np.ndarray | None = None
 
 
+#: ``SceneAnalysis.room_source``: room types guessed from text prompts, or read by a fitted model
+ZERO_SHOT, FITTED = "zero-shot", "fitted"
+
+
 @dataclass(slots=True)
 class SceneAnalysis:
     room_type: dict[str, float]  # probabilities, sum to 1
@@ -95,6 +99,9 @@ class SceneAnalysis:
     #: float32 (windows, appearance_dim): dense windows that replace ``regions`` for matching
     #: product photos, when the scene config asks for them
     windows: np.ndarray | None = None
+    #: how ``room_type`` was read: ZERO_SHOT (text prompts) or FITTED (a room model fitted on
+    #: labelled scenes by ``scenefit fit``)
+    room_source: str = "zero-shot"
 
     @property
     def looks(self) -> np.ndarray | None:

@@ -274,7 +274,7 @@ def _matcher(lb: str, load: Load, nonce: int, offset: int) -> None:
                 with load.lock:
                     known = set(load.known) | set(load.attempted)
                 ids = [r["id"] for r in body.get("recommendations", [])]
-                if body.get("schema_version") != "1.0" or len(ids) != K or not set(ids) <= known:
+                if body.get("schema_version") != SCHEMA_VERSION or len(ids) != K or not set(ids) <= known:
                     detail = f"wrong body: {resp.text[:300]}"
             o = load.record("match", resp, None, detail)
             if detail:

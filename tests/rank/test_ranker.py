@@ -201,13 +201,15 @@ def test_room_factor_prefers_bed_in_a_bedroom(tmp_path):
     items = [(_rec("stand", "umbrella stand"), _vec(0.7, d[0])), (_rec("bed", "bed"), _vec(0.7, d[1]))]
     idx = _index(tmp_path, items)
     flat = lambda v, names: np.full((len(v), len(names)), 0.5)  # noqa: E731 - same style for both
-    recs = Ranker().rank(_scene("bedroom"), idx, 2, style_of=flat)
+    # the room factor weighs here (the defaults rank by appearance, or text similarity alone)
+    ranker = Ranker(RankConfig(weights=RankWeights(similarity=0.5, room=0.5, appearance=0.0)))
+    recs = ranker.rank(_scene("bedroom"), idx, 2, style_of=flat)
     assert [r.record.id for r in recs] == ["bed", "stand"]
     bed, stand = recs
     assert bed.factors["room"] == pytest.approx(1.0) and stand.factors["room"] == pytest.approx(0.2)
     assert bed.factors["colour"] == stand.factors["colour"]
     # …and the other way round in a hallway
-    recs = Ranker().rank(_scene("hallway"), idx, 2, style_of=flat)
+    recs = ranker.rank(_scene("hallway"), idx, 2, style_of=flat)
     assert recs[0].record.id == "stand"
 
 

@@ -73,7 +73,8 @@ def _dist(d: dict[str, float], n: int = 3) -> str:
 
 def render_match(result: MatchResult, console: Console) -> None:
     s = result.scene
-    console.print(f"[bold]Room[/]    {_dist(s.room_type)}")
+    guess = " [dim](zero-shot guess: no room model fitted)[/]" if s.room_source == "zero-shot" else ""
+    console.print(f"[bold]Room[/]    {_dist(s.room_type)}{guess}")
     console.print(f"[bold]Style[/]   {_dist(s.style)}")
     console.print(f"[bold]Palette[/] {_dist(s.palette)}")
     swatches = Text("Colours ", style="bold")

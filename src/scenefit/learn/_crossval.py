@@ -7,7 +7,7 @@ import dataclasses
 
 from .._errors import ConfigError
 from .._progress import NullProgress, Progress
-from .._types import SceneAnalysis
+from .._types import FITTED, SceneAnalysis
 from ..evaluate import LabelledScene, Method, MethodOutput
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
@@ -60,4 +60,5 @@ def rank_fold(items: list[LabelledAnalysis], train: list[int], test: list[int], 
 def _with_rooms(analysis: SceneAnalysis, model: RoomModel | None) -> SceneAnalysis:
     if model is None or analysis.regions is None:
         return analysis
-    return dataclasses.replace(analysis, room_type=classified_rooms(model, analysis.regions))
+    return dataclasses.replace(analysis, room_type=classified_rooms(model, analysis.regions),
+                               room_source=FITTED)

@@ -42,10 +42,12 @@ class RankWeights(BaseModel):
     )
 
 
-#: The weights where the appearance factor is missing (a catalog without photos): the text
-#: and label-bridge signals. Also what weights that give no present factor any weight fall
-#: back to (e.g. weights fitted all on appearance, used on an index without photos).
-TEXT_WEIGHTS = RankWeights(similarity=0.45, room=0.20, colour=0.20, style=0.15, appearance=0.0)
+#: The weights where the appearance factor is missing (a catalog without photos): the scene's
+#: similarity to the product text alone; the room, colour and style factors, added to it,
+#: lowered recall on the benchmark (docs/quality.md). Also what weights that give no present
+#: factor any weight fall back to (e.g. weights fitted all on appearance, used on an index
+#: without photos).
+TEXT_WEIGHTS = RankWeights(similarity=1.0, room=0.0, colour=0.0, style=0.0, appearance=0.0)
 
 
 class RankConfig(BaseModel):

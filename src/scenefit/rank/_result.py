@@ -18,7 +18,8 @@ def match_result(analysis: SceneAnalysis, recs: Sequence[Recommendation], index:
     manifest = index.manifest
     return MatchResult(
         scene=SceneOut(
-            room_type=analysis.room_type, style=analysis.style, palette=analysis.palette,
+            room_type=analysis.room_type, room_source=analysis.room_source, style=analysis.style,
+            palette=analysis.palette,
             colours=[ColourOut(name=c.name, hex=c.hex, share=c.share) for c in analysis.colours],
             context=analysis.context,
         ),

@@ -9,7 +9,7 @@ from scipy.special import softmax
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from .._types import SceneAnalysis, SceneEmbedding
+from .._types import FITTED, ZERO_SHOT, SceneAnalysis, SceneEmbedding
 from ..embed import Encoder, EncoderCapabilities, l2_normalize
 from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
@@ -18,19 +18,25 @@ from ._palette import dominant_colours, palette_distribution
 from ._rooms import RoomClassifier, classified_rooms
 from ._windows import DENSE_SHORT_SIDE, window_means
 
-# Several phrasings per class, averaged: zero-shot text prompts are noisy one by one. The keys
-# are the rooms and styles of scenefit.taxonomy, every one of them, in its order (checked below).
+# Several phrasings per class, averaged: zero-shot text prompts are noisy one by one. Room
+# prompts name the furniture that makes each room what it is: the offline encoder reads a
+# photo through the objects it recognises, so objects are what its scene vectors can match.
+# The keys are the rooms and styles of scenefit.taxonomy, every one of them, in its order
+# (checked below).
 ROOM_PROMPTS: dict[str, tuple[str, ...]] = {
-    "living room": ("a living room with a sofa", "a lounge with a couch and coffee table"),
-    "bedroom": ("a bedroom with a bed", "a bed with pillows and a quilt"),
-    "dining room": ("a dining room with a dining table and chairs", "a table set for dinner"),
-    "kitchen": ("a kitchen with cabinets and a stove", "a kitchen worktop with a sink"),
-    "home office": ("a home office with a desk and chair", "a workspace with a computer desk"),
-    "bathroom": ("a bathroom with a bathtub and sink", "a shower and a washbasin"),
-    "kids room": ("a children's room with toys", "a kids bedroom with a bunk bed"),
-    "hallway": ("an entrance hallway with a coat rack", "a hall with shoes and coats"),
-    "outdoor": ("an outdoor patio with garden furniture", "a balcony or garden terrace"),
-    "laundry room": ("a laundry room with a washing machine", "a utility room with laundry baskets"),
+    "living room": ("a living room with a sofa, an armchair and a coffee table",
+                    "a lounge with a couch, cushions, a rug and a television"),
+    "bedroom": ("a bedroom with a double bed, pillows and a duvet", "a bed with a bedside table and a wardrobe"),
+    "dining room": ("a dining room with a dining table and chairs", "a table set for dinner with plates and glasses"),
+    "kitchen": ("a kitchen with cabinets, an oven and a sink", "a kitchen worktop with a refrigerator and a stove"),
+    "home office": ("a home office with a desk, an office chair and a computer",
+                    "a workspace with a desk lamp and bookshelves"),
+    "bathroom": ("a bathroom with a bathtub and a washbasin", "a shower, a toilet and towels"),
+    "kids room": ("a children's room with toys and a small bed", "a nursery with a crib and stuffed toys"),
+    "hallway": ("an entrance hallway with a coat rack and a mirror", "a hall with shoes, coats and a front door"),
+    "outdoor": ("an outdoor patio with garden furniture and plants", "a balcony or garden terrace outside"),
+    "laundry room": ("a laundry room with a washing machine and a dryer",
+                     "a utility room with laundry baskets and an ironing board"),
 }
 
 STYLE_PROMPTS: dict[str, tuple[str, ...]] = {
@@ -170,9 +176,9 @@ class SceneAnalyzer:
         t = self.temperature
         room = softmax(self.room_vectors @ vec / t)
         style = softmax(self.style_vectors @ vec / t)
-        room_type = _as_dist(self.rooms, room)
+        room_type, room_source = _as_dist(self.rooms, room), ZERO_SHOT
         if self.room_model is not None and regions is not None:
-            room_type = classified_rooms(self.room_model, regions)
+            room_type, room_source = classified_rooms(self.room_model, regions), FITTED
             if context:  # the text context still counts: average with the prompt reading
                 zero_shot = dict(zip(self.rooms, room.tolist()))
                 names = sorted(set(room_type) | set(zero_shot))
@@ -180,6 +186,7 @@ class SceneAnalyzer:
                 room_type = _as_dist(names, mixed / mixed.sum())
         return SceneAnalysis(
             room_type=room_type,
+            room_source=room_source,
             style=_as_dist(self.styles, style),
             palette=palette_distribution(colours),
             colours=colours,
