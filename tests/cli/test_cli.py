@@ -434,3 +434,52 @@ def test_choices_come_from_the_config_models():
                                (IndexType, AnnConfig, "kind"), (Runner, IngestConfig, "runner")):
         assert [e.value for e in enum] == list(get_args(model.model_fields[field].annotation))
     assert IngestConfig(engine="ray").runner == "ray" == IngestConfig(runner="ray").engine  # the former name
+
+
+def test_adapt_without_labels_then_eval_and_fit_start_from_it(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    rooms = tmp_path / "rooms"
+    rooms.mkdir()
+    for n in range(2):
+        (rooms / f"scene{n}.png").write_bytes((tmp_path / f"scene{n}.png").read_bytes())
+    code, out, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix")
+    assert code == 0, err
+    code, out, err = run(capsys, "adapt", "--index", tmp_path / "ix", "--scenes", rooms, "--composites", "4",
+                         "--regions", "crops", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["source"] == "composites" and summary["regions"] == "crops"
+    assert summary["composites"] == 4 and summary["backgrounds"] == 2 and summary["background_source"] == "user"
+    assert (tmp_path / "ix" / "label-free-adapter.npz").exists()
+    # eval without --cv scores it; with --cv the folds' adapters start from it
+    code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2", "--json", tmp_path / "lf.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "lf.json").read_text())["scenefit"] == "default weights, label-free adapter"
+    code, out, err = run(capsys, "eval", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2", "--cv", "2", "--json", tmp_path / "cv.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "cv.json").read_text())["scenefit"] == \
+        "2-fold cross-validated fit, adapter from the label-free one"
+    # a match says its room types are zero-shot guesses while no room model is fitted
+    code, out, err = run(capsys, "match", tmp_path / "scene0.png", "--index", tmp_path / "ix", "-k", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["scene"]["room_source"] == "zero-shot"
+    code, out, err = run(capsys, "fit", "--catalog", tmp_path / "c.csv", "--labels", tmp_path / "labels.jsonl",
+                         "--index", tmp_path / "ix", "-k", "2")
+    assert code == 0, err
+    from scenefit.learn import AppearanceAdapter
+
+    assert AppearanceAdapter.load(tmp_path / "ix").source == "composites+labels"
+    code, out, err = run(capsys, "match", tmp_path / "scene0.png", "--index", tmp_path / "ix", "-k", "2", "--json")
+    assert json.loads(out)["scene"]["room_source"] == "fitted"
+
+
+def test_adapt_errors_are_one_line(capsys, colour_benchmark):
+    tmp_path = colour_benchmark
+    code, out, err = run(capsys, "ingest", tmp_path / "c.csv", "--index", tmp_path / "ix")
+    assert code == 0, err
+    code, out, err = run(capsys, "adapt", "--index", tmp_path / "ix", "--scenes", tmp_path / "nowhere")
+    assert_one_line_error(code, err, "--scenes", "not a folder")
+    code, out, err = run(capsys, "adapt", "--index", tmp_path / "missing")
+    assert code == 2 and "Traceback" not in err
