@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import time
 
+from PIL import Image
+
 from scenefit.api import _service
 from scenefit.engine import Engine
 
@@ -54,3 +56,21 @@ def test_readyz_keeps_a_failed_reload_to_key_holders(index_dir):
         assert resp.status_code == 503 and resp.json() == {"status": "error"}
         detail = client.get("/readyz", headers=AUTH).json()
         assert detail["status"] == "error" and "InvalidIndexError" in detail["error"]
+
+
+def test_readyz_names_the_adapter_matches_are_scored_through(index_dir):
+    from scenefit.learn import AdapterFitConfig, LabelFreeConfig
+
+    with make_client(index_dir) as client:
+        wait_ready(client)
+        assert client.get("/readyz").json()["adapter"] is None
+    config = LabelFreeConfig(composites=3, fit=AdapterFitConfig(steps=2, batch=2))
+    Engine(index_dir, log=lambda m: None).adapt(None, regions="crops", config=config)
+    with make_client(index_dir) as client:  # a served index picks fitted files up when it starts
+        wait_ready(client)
+        assert client.get("/readyz").json()["adapter"] == {"source": "composites", "regions": "crops"}
+        photo = index_dir.parent / "room.png"
+        Image.new("RGB", (200, 160), (90, 100, 110)).save(photo)
+        resp = client.post("/v1/match", files={"image": ("room.png", photo.read_bytes(), "image/png")})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["scene"]["room_source"] == "zero-shot"

@@ -58,8 +58,10 @@ async def readyz(request: Request) -> JSONResponse:
         log.error("index failed to reload: %s: %s", type(exc).__name__, exc)
         return _not_ready(request, service, f"{type(exc).__name__}: {exc}")
     index = engine.index
+    adapter = engine.appearance_adapter  # what matches are scored through: labelled, label-free or none
     return JSONResponse({"status": "ready", "products": len(index), "generation": index.manifest.generation,
-                         "model": index.manifest.model_id})
+                         "model": index.manifest.model_id,
+                         "adapter": None if adapter is None else {"source": adapter.source, "regions": adapter.regions}})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
