@@ -117,12 +117,12 @@ def test_int8_model_is_quantised_and_cached(int8, living_room):
     import onnx
 
     int8.encode_images_and_appearance(_photos(living_room)[:1], scene=True)
-    path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", f"efficientnet-lite0-int8-v{EXPORT_VERSION}.onnx")
+    path = os.path.join(os.environ["SCENEFIT_CACHE_DIR"], "onnx", f"efficientnet-lite0-int8r7-v{EXPORT_VERSION}.onnx")
     graph = onnx.load(path).graph
     ops = {n.op_type for n in graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
-    assert os.path.getsize(path) < 0.5 * os.path.getsize(path.replace("-int8", ""))
+    assert os.path.getsize(path) < 0.5 * os.path.getsize(path.replace("-int8r7", ""))
 
 
 def test_engine_serves_an_index_with_the_int8_runtime(tmp_path_factory, living_room):

@@ -126,7 +126,7 @@ class OnnxNetworks:
 
     def __init__(self, *, int8_scenes: bool = False):
         self.int8_scenes = int8_scenes
-        self.scene_id_suffix = ":int8-scenes" if int8_scenes else ""
+        self.scene_id_suffix = ":int8r7-scenes" if int8_scenes else ""
         #: loaded only to export a graph that is not in the cache yet
         self.torch_networks = TorchNetworks()
 
@@ -138,7 +138,8 @@ class OnnxNetworks:
     @cached_property
     def image_net_int8(self) -> ImageNet:
         fp32 = self.image_net
-        return ImageNet(_graph_path("efficientnet-lite0-int8"),
+        # "r7": reduced-range weights; a graph quantised at full range is never reused
+        return ImageNet(_graph_path("efficientnet-lite0-int8r7"),
                         lambda target: quantize_image_net(fp32.path, target, calibration_batch()))
 
     @cached_property
