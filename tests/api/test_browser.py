@@ -94,6 +94,7 @@ def test_page_shows_the_scene_and_the_picks(server, living_room):
         assert f"fit {rec['score']:.2f}" in card["score"] and card["hasThumb"]
     top_room = next(iter(api["scene"]["room_type"]))
     assert shown["room"].startswith(top_room) and "living room" in shown["room"]
+    assert shown["room"].endswith("a guess") == (api["scene"]["room_source"] == "zero-shot")
     assert len(shown["swatches"]) == len(api["scene"]["colours"]) > 0
     assert not shown["statusIsError"] and "10 picks from 500 products" in shown["status"]
     assert shown["consoleErrors"] == []

@@ -40,7 +40,8 @@ function el(tag, cls, text) {
 }
 
 function renderScene(scene) {
-  $("room").textContent = best(scene.room_type);
+  // zero-shot room types are guesses from text prompts: the page says so, as the CLI does
+  $("room").textContent = best(scene.room_type) + (scene.room_source === "zero-shot" ? " · a guess" : "");
   $("style").textContent = best(scene.style);
   $("palette").textContent = best(scene.palette);
   const swatches = $("swatches");
