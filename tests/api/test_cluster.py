@@ -29,6 +29,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
+from scenefit import SCHEMA_VERSION
 from scenefit.index import VectorIndex
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

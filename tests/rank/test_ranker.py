@@ -492,3 +492,18 @@ def test_a_product_whose_second_photo_matches_a_region_scores_by_that_photo(tmp_
                                                             diversity=0)).rank(scene, idx, 22, style_of=style_of)}
     assert everything["second"].score > everything["plain"].score
     assert everything["plain"].factors["appearance"] < 0.5
+
+
+def test_equal_scores_are_ordered_by_cosine_then_id_whatever_order_the_candidates_came_in():
+    from scenefit.rank import Pool
+
+    recs = [_rec(i, category=f"c{i}") for i in ("b", "a", "c", "d")]
+    vecs = np.stack([_vec(0.5, d) for d in _spread(4, seed=2)])
+    sims = np.array([0.30, 0.30, 0.35, 0.10], np.float32)
+    scores = np.array([1.0, 1.0, 1.0, 0.5])  # a saturated percentile: three ties at the top
+    ranker = Ranker(RankConfig(diversity=0.0))
+    expected = ["c", "a", "b", "d"]  # the higher cosine first; equal cosines by id
+    for perm in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]):
+        pool = Pool([recs[i] for i in perm], vecs[perm], sims[perm], {})
+        order = ranker.order(pool, scores[perm], 4)
+        assert [pool.records[i].id for i in order] == expected

@@ -168,9 +168,15 @@ class Ranker:
         return sum(factors[name] * (wt / total_w) for name, wt in w.items())
 
     def order(self, pool: "Pool", scores: np.ndarray, k: int, diversity: float | None = None) -> list[int]:
-        """MMR picks a diverse set; within it, the best fit comes first."""
-        chosen = self._diversify(scores, pool.vecs, pool.records, k, diversity)
-        return sorted(chosen, key=lambda i: -scores[i])
+        """MMR picks a diverse set; within it, the best fit comes first.
+
+        Equal scores are common (a percentile factor saturates at the top of the catalog): they
+        go to the higher raw cosine, then the lower id, never to the order in which a backend
+        happened to return the candidates."""
+        ids = np.array([r.id for r in pool.records], dtype=object)
+        first = np.lexsort((ids, -pool.sims, -scores))  # the tie-broken order MMR scans
+        chosen = self._diversify(scores[first], pool.vecs[first], [pool.records[i] for i in first], k, diversity)
+        return sorted((int(first[i]) for i in chosen), key=lambda i: (-scores[i], -pool.sims[i], pool.records[i].id))
 
     def _factors(self, scene, index, records, sims, vecs, style_of) -> dict[str, np.ndarray]:
         # Raw cosine ranges differ between encoders (CLIP image-text ~0.2–0.35, MiniLM
