@@ -91,9 +91,13 @@ class Engine:
 
     def refresh(self) -> bool:
         """Reload the index if another process (or engine) saved a newer generation since it
-        was loaded; True if it did. Serving calls this per request: one small file read."""
-        current = self._index
+        was loaded; True if it did. Fitted files another process saved (`fit`, `adapt`) are
+        read again too. Serving calls this per request: one small file read and a few stats."""
+        current, bundle = self._index, self._fitted
         if current is None or current.is_current():
+            if current is not None and bundle is not None and not bundle.is_current(self.index_dir):
+                with self._lock:  # swapped whole: files left alone are kept, not reread
+                    self._fitted = FittedBundle.load(self.index_dir, current.manifest.model_id, self.log, bundle)
             return False
         with self._lock:
             if self._index is not current and self._index.is_current():

@@ -66,7 +66,7 @@ def test_readyz_names_the_adapter_matches_are_scored_through(index_dir):
         assert client.get("/readyz").json()["adapter"] is None
     config = LabelFreeConfig(composites=3, fit=AdapterFitConfig(steps=2, batch=2))
     Engine(index_dir, log=lambda m: None).adapt(None, regions="crops", config=config)
-    with make_client(index_dir) as client:  # a served index picks fitted files up when it starts
+    with make_client(index_dir) as client:
         wait_ready(client)
         assert client.get("/readyz").json()["adapter"] == {"source": "composites", "regions": "crops"}
         photo = index_dir.parent / "room.png"
@@ -74,3 +74,14 @@ def test_readyz_names_the_adapter_matches_are_scored_through(index_dir):
         resp = client.post("/v1/match", files={"image": ("room.png", photo.read_bytes(), "image/png")})
         assert resp.status_code == 200, resp.text
         assert resp.json()["scene"]["room_source"] == "zero-shot"
+
+
+def test_a_serving_process_picks_up_an_adapter_another_process_fitted(index_dir):
+    from scenefit.learn import AdapterFitConfig, LabelFreeConfig
+
+    with make_client(index_dir) as client:
+        wait_ready(client)
+        assert client.get("/readyz").json()["adapter"] is None
+        config = LabelFreeConfig(composites=2, fit=AdapterFitConfig(steps=1, batch=2))
+        Engine(index_dir, log=lambda m: None).adapt(None, regions="crops", config=config)  # no restart
+        assert client.get("/readyz").json()["adapter"] == {"source": "composites", "regions": "crops"}

@@ -89,6 +89,11 @@ class FittedBundle:
         return cls(usable.get(FIT_FILE), usable.get(ADAPTER_FILE), usable.get(ROOM_MODEL_FILE),
                    label_free=usable.get(LABEL_FREE_FILE), model_id=model_id, stamps=stamps, loaded=loaded)
 
+    def is_current(self, folder: str | Path) -> bool:
+        """Whether every fitted file of ``folder`` is the one this bundle was loaded from
+        (or still absent): a few ``stat`` calls."""
+        return all(_stamp(Path(folder) / name) == self._stamps.get(name) for name in _LOADERS)
+
     def label_free_for(self, regions: str) -> AppearanceAdapter | None:
         """The label-free adapter if it was fitted on these scene regions (what a labelled fit
         on them starts from)."""
