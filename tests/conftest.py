@@ -88,7 +88,7 @@ SLOW_TESTS = frozenset({
     "cli/test_cli.py::test_stray_quote_and_a_large_shrink_are_refused_and_leave_the_index",
 })
 #: test files whose every test starts servers or processes of its own (by path under tests/)
-SERVER_FILES = frozenset({"api/test_browser.py", "api/test_cluster.py", "index/test_milvus.py",
+SERVER_FILES = frozenset({"api/test_browser.py", "api/test_cluster.py", "api/test_without_torch.py", "index/test_milvus.py",
                           "index/test_concurrent_writers.py", "pipelines/test_ray.py"})
 
 

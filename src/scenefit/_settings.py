@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         (), description="Comma-separated networks image_url may reach although not public "
         "(e.g. an internal image host); by default only public addresses.")
     runtime: Runtime | None = Field(
-        None, description="Run the offline encoder with torch, onnx (ONNX Runtime) or onnx-int8; unset: as the index records.")
+        None, description="Run the offline encoder with onnx (ONNX Runtime), onnx-int8 or torch; unset: "
+        "onnx, or onnx-int8 for an index built with it.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "

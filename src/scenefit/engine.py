@@ -200,6 +200,7 @@ class Engine:
             config = config.model_copy(update={"sync": sync})
         index, report = self._writer().ingest(catalog, rebuild=rebuild, config=config, fetch=fetch or self.fetch_config)
         self._written(index)
+        self._encoders.prepare()  # so a serving process started later only loads
         return report
 
     def _writer(self) -> IndexWriter:

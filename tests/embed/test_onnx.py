@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pair(living_room):
-    return OfflineEncoder(), OfflineEncoder(runtime="onnx")
+    return OfflineEncoder(runtime="torch"), OfflineEncoder(runtime="onnx")
 
 
 def _photos(living_room):
@@ -67,7 +67,7 @@ def test_runtime_is_a_config_choice():
 
 def test_missing_onnxruntime_gives_the_install_hint(block_import):
     block_import("onnxruntime")
-    with pytest.raises(ModelError, match=r"scenefit\[onnx\]"):
+    with pytest.raises(ModelError, match=r"pip install onnxruntime"):
         OfflineEncoder(runtime="onnx").encode_images([Image.new("RGB", (64, 64))])
 
 
@@ -78,9 +78,9 @@ def test_engine_matches_alike_under_either_runtime(tmp_path_factory, living_room
 
     catalog = Path(__file__).resolve().parents[2] / "examples" / "product-catalog.csv"
     index = tmp_path_factory.mktemp("onnx") / "ix"
-    Engine(index, encoder=EncoderConfig(backend="offline"), log=lambda m: None).ingest(catalog)
-    a = Engine(index, log=lambda m: None).match(living_room, k=10)
-    b = Engine(index, log=lambda m: None, runtime="onnx").match(living_room, k=10)
+    Engine(index, encoder=EncoderConfig(backend="offline", runtime="torch"), log=lambda m: None).ingest(catalog)
+    a = Engine(index, log=lambda m: None, runtime="torch").match(living_room, k=10)
+    b = Engine(index, log=lambda m: None).match(living_room, k=10)  # onnx: the default
     assert len({r.id for r in a.recommendations} & {r.id for r in b.recommendations}) >= 9
     assert a.scene.room_type.keys() == b.scene.room_type.keys()
 

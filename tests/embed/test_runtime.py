@@ -51,7 +51,37 @@ def test_the_config_keeps_runtime_as_its_string():
     dumped = EncoderConfig(backend="offline", runtime="onnx").model_dump()
     assert dumped["runtime"] == "onnx" and type(dumped["runtime"]) is str
     assert EncoderConfig(runtime=Runtime.ONNX) == EncoderConfig(runtime="onnx")
-    assert json.loads(EncoderConfig().model_dump_json())["runtime"] == "torch"
+    assert json.loads(EncoderConfig().model_dump_json())["runtime"] == "onnx"
+
+
+def test_onnx_is_the_default_runtime():
+    assert EncoderConfig().runtime == Runtime.ONNX
+    assert isinstance(OfflineEncoder().networks, OnnxNetworks)
+
+
+def _loader(runtime=None):
+    from scenefit.embed._loader import EncoderLoader
+
+    built = []
+
+    def build(config):
+        built.append(config)
+        return object(), config, "built"
+
+    return EncoderLoader(build, runtime=runtime, log=lambda m: None), built
+
+
+@pytest.mark.parametrize("recorded, asked, runs", [
+    ("torch", None, "onnx"),  # an index built under torch is served without torch
+    ("onnx", None, "onnx"),
+    ("onnx-int8", None, "onnx-int8"),  # int8 scenes stay what the index was built for
+    ("onnx", Runtime.TORCH, "torch"),  # torch only when asked for
+    ("onnx-int8", Runtime.ONNX, "onnx"),
+])
+def test_the_recorded_runtime_and_the_asked_one(recorded, asked, runs):
+    loader, built = _loader(asked)
+    loader.load_recorded(EncoderConfig(backend="offline", runtime=recorded).model_dump())
+    assert [c.runtime for c in built] == [runs]
 
 
 def test_the_onnx_runtime_does_not_import_torch():

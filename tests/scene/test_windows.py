@@ -55,7 +55,7 @@ def test_onnx_feature_map_matches_pytorch(living_room):
     from scenefit.embed._offline import OfflineEncoder
 
     photo = Image.open(living_room).convert("RGB")
-    a = OfflineEncoder().scene_feature_map(photo, 448)
+    a = OfflineEncoder(runtime="torch").scene_feature_map(photo, 448)
     b = OfflineEncoder(runtime="onnx").scene_feature_map(photo, 448)
     assert a.shape == b.shape == (1280 + 320, 14, 14)
     fa, fb = a.reshape(1600, -1).T, b.reshape(1600, -1).T

@@ -61,7 +61,7 @@ RegionsOpt = typer.Option(
 StoreOpt = typer.Option(
     None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "
     "Milvus Lite file (FILE.db). Default: FAISS files in the index folder. Recorded in the index.")
-RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime") + " Default: $SCENEFIT_RUNTIME, else as the index records.")
+RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime") + " Default: $SCENEFIT_RUNTIME, else onnx (onnx-int8 for an index built with it).")
 AllowShrinkOpt = typer.Option(False, "--allow-shrink", help=_help(IngestConfig, "allow_shrink"))
 
 

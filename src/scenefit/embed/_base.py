@@ -64,6 +64,15 @@ class DenseAppearanceEncoder(AppearanceEncoder, Protocol):
     def appearance_vectors(self, means: np.ndarray) -> np.ndarray: ...
 
 
+@runtime_checkable
+class Preparable(Protocol):
+    """An encoder whose networks can be made ready ahead of the first query: whatever a
+    runtime builds on first use (an exported graph) is built by ``prepare``, so the serving
+    processes that come after only load it."""
+
+    def prepare(self) -> None: ...
+
+
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalisation in float32; rows of zeros stay zero (callers avoid them)."""
     x = np.asarray(x, dtype=np.float32)

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ._base import AppearanceEncoder, DenseAppearanceEncoder, Encoder
+from ._base import AppearanceEncoder, DenseAppearanceEncoder, Encoder, Preparable
 
 
 def appearance_of(encoder: Encoder) -> AppearanceEncoder | None:
@@ -37,6 +37,12 @@ class EncoderCapabilities:
         appearance = appearance_of(encoder)
         dense = appearance if isinstance(appearance, DenseAppearanceEncoder) else None
         return cls(encoder, appearance, dense)
+
+    def prepare(self) -> None:
+        """Build what the encoder's networks build on first use (nothing for an encoder
+        without such a step): ingest calls this so serving never has to."""
+        if isinstance(self.encoder, Preparable):
+            self.encoder.prepare()
 
     @property
     def appearance_dim(self) -> int:

@@ -11,6 +11,7 @@ import threading
 from typing import Callable
 
 from ._base import Encoder
+from ._capabilities import EncoderCapabilities
 from ._registry import EncoderConfig
 from ._runtime import Runtime
 
@@ -39,9 +40,21 @@ class EncoderLoader:
             return self.encoder
 
     def load_recorded(self, recorded: dict) -> Encoder:
-        """The encoder an index recorded in its manifest."""
+        """The encoder an index recorded in its manifest. A recorded ``torch`` runtime is run
+        as ``onnx`` (the same vectors): torch runs queries only when this loader's runtime
+        asks for it, so an index built under torch is served without importing torch."""
         config = EncoderConfig.model_validate(recorded)
+        if config.runtime == Runtime.TORCH:
+            config = config.model_copy(update={"runtime": Runtime.ONNX})
         return self.load(config, f"{config.backend}, as recorded in the index")
+
+    def prepare(self) -> None:
+        """Build ahead what the loaded encoder would build on its first query (exported
+        graphs); nothing when none is loaded."""
+        with self._lock:
+            encoder = self.encoder
+        if encoder is not None:
+            EncoderCapabilities.of(encoder).prepare()
 
     def forget(self) -> None:
         with self._lock:

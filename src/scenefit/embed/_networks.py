@@ -35,6 +35,11 @@ class Networks(Protocol):
         """(1600, h, w) per-cell statistics (``stacked_maps``) of a (1, 3, H, W) photo."""
         ...
 
+    def prepare(self) -> None:
+        """Build what would otherwise be built on first use (the ONNX runtime's exported
+        graphs); afterwards queries only load."""
+        ...
+
 
 def networks_for(runtime: Runtime | str) -> Networks:
     """The networks under ``runtime`` (a ConfigError names the choices for an unknown one);

@@ -72,7 +72,7 @@ class OfflineEncoder:
     appearance_dim = HEAD_CHANNELS + BLOCK_CHANNELS
 
     def __init__(self, *, top_k: int = 10, temperature: float = 1.0, batch_size: int = 32,
-                 runtime: Runtime | str = Runtime.TORCH, block_weight: float = BLOCK_WEIGHT,
+                 runtime: Runtime | str = Runtime.ONNX, block_weight: float = BLOCK_WEIGHT,
                  networks: Networks | None = None):
         if top_k < 1 or top_k > 1000:
             raise ModelError("offline encoder: top_k must be in 1..1000")
@@ -113,6 +113,10 @@ class OfflineEncoder:
         except OSError:
             pass  # a read-only cache only costs recomputing it next time
         return mat
+
+    def prepare(self) -> None:
+        """Build ahead whatever the runtime builds on first use (:class:`Preparable`)."""
+        self.networks.prepare()
 
     # -- the Encoder protocol -------------------------------------------------------------
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:

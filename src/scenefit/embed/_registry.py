@@ -39,10 +39,10 @@ class EncoderConfig(BaseModel):
         "appearance vectors, beside its head (0: the head alone).",
     )
     runtime: Runtime = Field(
-        Runtime.TORCH, description="offline backend: torch, or onnx (ONNX Runtime; the networks "
-        "are exported once into the user cache; the same vectors, faster on CPU), or onnx-int8 "
-        "(onnx, with scene photos through an int8-quantised image network: faster still, "
-        "approximately the same scene vectors; product vectors unchanged).",
+        Runtime.ONNX, description="offline backend: onnx (ONNX Runtime; the networks are "
+        "exported once into the user cache), torch (the same vectors, slower on CPU), or "
+        "onnx-int8 (onnx, with scene photos through an int8-quantised image network: faster "
+        "still, approximately the same scene vectors; product vectors unchanged).",
     )
 
     def on_gpu(self) -> "EncoderConfig | None":

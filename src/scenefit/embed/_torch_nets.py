@@ -16,6 +16,9 @@ from ._graphs import logits_and_pooled, stacked_maps
 class TorchNetworks:
     scene_id_suffix = ""
 
+    def prepare(self) -> None:
+        """Nothing to build ahead: eager modules are loaded where they run."""
+
     @cached_property
     def torch(self):
         try:
