@@ -206,15 +206,17 @@ def test_engine_without_explicit_regions_matches_on_the_adapters(tmp_path):
     from scenefit.scene import SceneConfig
 
     VectorIndex.create(tmp_path, model_id="m1", dim=4, encoder={}).save()
-    assert Engine(tmp_path).scene_config.regions == "crops"  # nothing fitted: the default
+    assert Engine(tmp_path).scene_config.regions == "dense"  # nothing fitted: the default
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="crops").save(tmp_path)
+    assert Engine(tmp_path).scene_config.regions == "crops"  # the adapter's regions
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
     engine = Engine(tmp_path)
     assert engine.scene_config.regions == "dense" and engine.appearance_adapter is not None
     notes = []
     crops = Engine(tmp_path, scene=SceneConfig(regions="crops"), log=notes.append)  # explicit: kept
     assert crops.scene_config.regions == "crops" and crops.appearance_adapter is None and notes
-    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="dense").save(tmp_path)
-    assert Engine(tmp_path).scene_config.regions == "crops"  # another encoder's adapter does not count
+    AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="other", regions="crops").save(tmp_path)
+    assert Engine(tmp_path).scene_config.regions == "dense"  # another encoder's adapter does not count
     # a refit changes what an engine without explicit regions follows
     AppearanceAdapter(np.zeros((3, 3), np.float32), model_id="m1", regions="dense").save(tmp_path)
     engine = Engine(tmp_path)

@@ -24,7 +24,7 @@ from .index import ProductRecord, VectorIndex, canonical_store
 from .learn import (AppearanceAdapter, FitResult, FittedBundle, LabelFreeConfig, LabelFreeResult, adapt_index,
                     evaluate_scenes, fit_labelled, save_fit, save_label_free)
 from .rank import Filters, RankConfig, Ranker, match_result
-from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, read_scene
+from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, read_scene, regions_for
 
 
 def _stderr(msg: str) -> None:
@@ -313,11 +313,13 @@ class Engine:
         scenes = read_labels(labels)
         self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
         index = self.index
-        result = fit_labelled(scenes, index, self.encoder_for_index(), scene=self.scene_config,
-                              rank=self._explicit_rank or RankConfig(), k=k, labels=str(labels), adapt=adapt,
-                              progress=self.progress, start=self.fitted.label_free_for(self.scene_config.regions))
+        encoder = self.encoder_for_index()
+        regions = regions_for(self.scene_config, encoder)
+        result = fit_labelled(scenes, index, encoder, scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
+                              k=k, labels=str(labels), adapt=adapt, progress=self.progress,
+                              start=self.fitted.label_free_for(regions))
         with self._writer().lock():  # like every write into the index folder
-            save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=self.scene_config.regions)
+            save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
         return result
 

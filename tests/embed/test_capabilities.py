@@ -49,6 +49,9 @@ class Dense(Looks):
     def scene_feature_map(self, image, short_side):
         return np.ones((self.appearance_dim, 2, 2), np.float32)
 
+    def scene_pass(self, image, short_side, boxes):
+        raise AssertionError("not called here")
+
     def appearance_vectors(self, means):
         return means
 

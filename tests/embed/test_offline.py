@@ -15,7 +15,7 @@ from PIL import Image
 
 from scenefit._errors import ModelError
 from scenefit.embed._base import Encoder, l2_normalize
-from scenefit.embed._graphs import feature_maps, logits_and_pooled, stacked_maps
+from scenefit.embed._graphs import classifier, feature_maps, logits_and_pooled, maps_and_head
 from scenefit.embed._offline import HEAD_POWER, OfflineEncoder, imagenet_labels
 from scenefit.embed._preprocess import preprocess as _preprocess
 from scenefit._cache_root import cache_root as _cache_dir
@@ -431,6 +431,18 @@ def test_a_photo_and_its_whole_feature_map_give_one_appearance_vector(enc):
     np.testing.assert_allclose(from_map, enc.encode_appearance([square]), atol=1e-5)
 
 
+def test_a_scene_pass_over_the_whole_photo_is_the_photos_image_pass(enc):
+    # the pass's boxes are read as an image pass reads a photo: the whole box of a square photo
+    # at the network's input size gives its image vectors; a half box gives other ones
+    square = Image.open(ROOM).convert("RGB").resize((224, 224))
+    scan = enc.scene_pass(square, 224, [(0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 0.5, 0.5)])
+    vec, look = enc.encode_images_and_appearance([square])
+    np.testing.assert_allclose(scan.vectors[0], vec[0], atol=1e-4)
+    np.testing.assert_allclose(scan.looks[0], look[0], atol=1e-5)
+    assert float(scan.looks[1] @ look[0]) < 0.99
+    np.testing.assert_allclose(scan.feature_map, enc.scene_feature_map(square, 224), atol=1e-5)
+
+
 def test_pooled_statistics_square_the_head_and_keep_the_classifier(enc):
     import torch
 
@@ -439,7 +451,8 @@ def test_pooled_statistics_square_the_head_and_keep_the_classifier(enc):
     with torch.inference_mode():
         head, block = feature_maps(model, x)
         logits, pooled = logits_and_pooled(model, x)
-        maps = stacked_maps(model, x)
+        maps, plain_head = maps_and_head(model, x)
+        region_logits = classifier(model, plain_head.mean(dim=(2, 3)))
         expected_logits = model(x)
     assert HEAD_POWER == 2
     torch.testing.assert_close(maps[:, :1280], head**2)
@@ -447,6 +460,8 @@ def test_pooled_statistics_square_the_head_and_keep_the_classifier(enc):
     torch.testing.assert_close(pooled, maps.mean(dim=(2, 3)))
     # the classifier still reads the plain mean it was trained on: ImageNet labels unchanged
     torch.testing.assert_close(logits, expected_logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(plain_head, head)  # what a scene pass's boxes are classified from
+    torch.testing.assert_close(region_logits, expected_logits, rtol=1e-4, atol=1e-4)
     # and the photo's appearance vector's head part is the root mean square of the head
     rms = l2_normalize(np.sqrt((head.numpy() ** 2).mean(axis=(2, 3))))
     vec = enc.appearance_vectors(pooled.numpy())

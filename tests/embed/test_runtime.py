@@ -112,9 +112,19 @@ class RecordingNetworks:
 
         return softmax(logits / temperature, axis=-1), np.ones((len(batch), 1600), np.float32)
 
-    def feature_map(self, pixels):
-        self.calls.append(("feature_map", pixels.shape))
-        return np.ones((1600, pixels.shape[2] // 32, pixels.shape[3] // 32), np.float32)
+    def scene_maps(self, pixels):
+        self.calls.append(("scene_maps", pixels.shape))
+        h, w = pixels.shape[2] // 32, pixels.shape[3] // 32
+        stats = np.ones((1600, h, w), np.float32)
+        stats[:, :, : w // 2] = 3  # the left half differs
+        return stats, np.arange(1280 * h * w, dtype=np.float32).reshape(1280, h, w)
+
+    def classify_pooled(self, head_means, temperature):
+        self.calls.append(("classify_pooled", head_means.shape))
+        self.head_means = head_means
+        from scipy.special import softmax
+
+        return softmax(np.zeros((len(head_means), 1000), np.float32), axis=-1)
 
 
 def test_the_encoder_batches_and_passes_scene_views_to_its_networks(monkeypatch):
@@ -129,5 +139,23 @@ def test_the_encoder_batches_and_passes_scene_views_to_its_networks(monkeypatch)
     caps = EncoderCapabilities.of(enc)
     assert caps.dense is enc and isinstance(enc, DenseAppearanceEncoder) and caps.scene_model_id.endswith(":scenes")
     fmap = enc.scene_feature_map(Image.new("RGB", (896, 448)), 224)
-    assert nets.calls[-1] == ("feature_map", (1, 3, 224, 448)) and fmap.shape == (1600, 7, 14)
+    assert nets.calls[-1] == ("scene_maps", (1, 3, 224, 448)) and fmap.shape == (1600, 7, 14)
     assert enc.encode_texts(["a", "b", "c"]).shape == (3, 384) and nets.calls[-1] == ("texts", 3, 2)
+
+
+def test_a_scene_pass_reads_each_box_over_its_cells(monkeypatch):
+    nets = RecordingNetworks()
+    enc = OfflineEncoder(networks=nets)
+    monkeypatch.setattr(OfflineEncoder, "label_matrix", np.eye(1000, 384, dtype=np.float32))
+    boxes = [(0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 1.0, 1.0), (0.25, 0.25, 0.75, 0.75), (0.99, 0.99, 1.0, 1.0)]
+    scan = enc.scene_pass(Image.new("RGB", (896, 448)), 224, boxes)  # a 7 × 14 cell map
+    assert [c[0] for c in nets.calls] == ["scene_maps", "classify_pooled"]  # one pass, one classifier call
+    assert scan.feature_map.shape == (1600, 7, 14)
+    assert scan.vectors.shape == (5, 384) and scan.looks.shape == (5, 1600)
+    head = np.arange(1280 * 7 * 14, dtype=np.float32).reshape(1280, 7, 14)
+    expected = [head.mean(axis=(1, 2)), head[:, :, :7].mean(axis=(1, 2)), head[:, :, 7:].mean(axis=(1, 2)),
+                head[:, 2:5, 4:10].mean(axis=(1, 2)), head[:, 6:7, 13:14].mean(axis=(1, 2))]  # a sliver: one cell
+    np.testing.assert_allclose(nets.head_means, np.stack(expected), rtol=1e-6)
+    left, right = enc.appearance_vectors(np.full((1, 1600), 3.0)), enc.appearance_vectors(np.ones((1, 1600)))
+    np.testing.assert_allclose(scan.looks[1], left[0], atol=1e-6)
+    np.testing.assert_allclose(scan.looks[2], right[0], atol=1e-6)

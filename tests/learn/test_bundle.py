@@ -38,7 +38,7 @@ def test_files_fitted_under_another_encoder_are_ignored_and_said_so(tmp_path):
     notes = []
     bundle = FittedBundle.load(tmp_path, "m1", notes.append)
     assert (bundle.ranking, bundle.adapter, bundle.room_model) == (None, None, None)
-    assert bundle.rank_config == RankConfig() and bundle.scene_config.regions == "crops"
+    assert bundle.rank_config == RankConfig() and bundle.scene_config.regions == "dense"
     assert len(notes) == 3 and all("fitted under encoder old" in n and "m1" in n for n in notes)
     assert FittedBundle.load(tmp_path, None, notes.append).ranking is None and len(notes) == 3  # no index
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scenefit.embed import ScenePass
 from scenefit.scene import ROOM_PROMPTS, STYLE_PROMPTS, SceneAnalyzer, SceneConfig
 
 
@@ -73,6 +74,17 @@ def _dense(appearance_encoder):
             self.passes.append(("feature map", short_side))
             return np.ones((self.appearance_dim, 6, 8), np.float32)
 
+        def scene_pass(self, image, short_side, boxes):
+            """Each box's vectors: those of its crop (so a test can tell the boxes apart)."""
+            self.passes.append(("scene pass", short_side, len(boxes)))
+            w, h = image.size
+            crops = [image.crop((round(a * w), round(b * h), round(c * w), round(d * h))) for a, b, c, d in boxes]
+            counts = self.image_calls, self.appearance_calls  # a pass, not image calls
+            scan = ScenePass(np.ones((self.appearance_dim, 6, 8), np.float32),
+                             super().encode_images(crops), super().encode_appearance(crops))
+            self.image_calls, self.appearance_calls = counts
+            return scan
+
         def appearance_vectors(self, means):
             return means / np.linalg.norm(means, axis=1, keepdims=True)
 
@@ -81,7 +93,7 @@ def _dense(appearance_encoder):
 
 def test_scene_regions_and_query_come_from_one_pass_for_a_dense_encoder(appearance_encoder):
     enc = _dense(appearance_encoder)
-    a = SceneAnalyzer(enc)
+    a = SceneAnalyzer(enc, SceneConfig(regions="crops"))
     before = enc.image_calls
     s = a.analyze(Image.new("RGB", (256, 256), (120, 90, 60)))
     assert enc.passes == [(15, True)]  # whole + 2×2 + centre (text bridge) + 3×3 (appearance), once, as scene views
@@ -95,13 +107,43 @@ def test_an_appearance_encoder_without_one_pass_is_called_per_kind(appearance_en
     assert (appearance_encoder.image_calls - before[0], appearance_encoder.appearance_calls - before[1]) == (6, 14)
 
 
+def _photo_with_quadrants() -> Image.Image:
+    im = Image.new("RGB", (288, 192))  # sides divisible by 2 and 3 (and 4): boxes and crops agree to the pixel
+    for (x, y), colour in zip(((0, 0), (144, 0), (0, 96), (144, 96)), ((200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40))):
+        im.paste(colour, (x, y, x + 144, y + 96))
+    return im
+
+
+def test_dense_reads_every_view_from_one_pass(appearance_encoder):
+    """With dense regions a scene is one pass: the regions and the query's regional part are
+    read as boxes of it (the same views as crops), the windows from its feature map; besides
+    it only the whole photo goes through the network, no crop."""
+    enc = _dense(appearance_encoder)
+    im = _photo_with_quadrants()
+    crops = SceneAnalyzer(enc, SceneConfig(regions="crops")).embed(im)
+    enc.passes.clear()
+    images_before = enc.image_calls
+    dense = SceneAnalyzer(enc, SceneConfig(regions="dense")).embed(im)
+    assert enc.passes == [("scene pass", 896, 15)]
+    assert enc.image_calls - images_before == 1  # and the whole photo at the network's size
+    # the fake's boxes are crops of the same views, so both readings agree
+    np.testing.assert_allclose(dense.vector, crops.vector, atol=1e-5)
+    np.testing.assert_allclose(dense.regions, crops.regions, atol=1e-5)
+    assert dense.windows is not None and crops.windows is None
+    # without the regional views, the query is the whole photo's vector alone
+    whole = SceneAnalyzer(enc, SceneConfig(regions="dense", regional=False)).embed(im)
+    np.testing.assert_allclose(whole.vector, appearance_encoder.encode_images([im])[0], atol=1e-5)
+    assert not np.allclose(whole.vector, dense.vector, atol=1e-3)
+
+
 def test_dense_windows_only_from_an_encoder_that_declares_them(fake_encoder, appearance_encoder):
     im = Image.new("RGB", (256, 256), (120, 90, 60))
     dense_config = SceneConfig(regions="dense")
     enc = _dense(appearance_encoder)
     s = SceneAnalyzer(enc, dense_config).analyze(im)
-    assert ("feature map", 896) in enc.passes and s.windows is not None and s.windows.shape[1] == enc.appearance_dim
-    assert SceneAnalyzer(enc).analyze(im).windows is None  # crops unless asked
+    assert ("scene pass", 896, 15) in enc.passes and s.windows is not None and s.windows.shape[1] == enc.appearance_dim
+    assert SceneAnalyzer(enc, SceneConfig(regions="crops")).analyze(im).windows is None  # crops when asked
+    assert SceneAnalyzer(enc).analyze(im).windows is not None  # dense by default
     # an appearance encoder without a feature map, or none at all: crops, no error
     assert SceneAnalyzer(appearance_encoder, dense_config).analyze(im).windows is None
     plain = SceneAnalyzer(fake_encoder, dense_config).analyze(im)

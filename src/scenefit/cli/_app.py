@@ -54,10 +54,10 @@ ClipModelOpt = typer.Option(_DEFAULT.clip_model, "--clip-model", help=_help(Enco
 
 
 RegionsOpt = typer.Option(
-    None, "--regions", help="How product photos are matched against the scene: crops or dense (feature-map "
-    "windows of one higher-resolution pass: finer image-to-image matching, at a higher scene encoding cost; "
-    "docs/quality.md and docs/performance.md measure both). Default: the "
-    "regions the index's appearance adapter was fitted on (scenefit fit), else crops.")
+    None, "--regions", help="How product photos are matched against the scene: dense (feature-map windows "
+    "of one higher-resolution pass: finer image-to-image matching) or crops (a shorter scene encoding); "
+    "docs/quality.md and docs/performance.md measure both. Default: the regions the index's appearance "
+    "adapter was fitted on, else dense (crops for an encoder without a dense feature map).")
 StoreOpt = typer.Option(
     None, "--store", help="Keep a new index's vectors in Milvus: milvus://HOST:PORT/COLLECTION, or a "
     "Milvus Lite file (FILE.db). Default: FAISS files in the index folder. Recorded in the index.")

@@ -2,12 +2,12 @@
 (``AppearanceEncoder``, ``DenseAppearanceEncoder``, read once by ``EncoderCapabilities``);
 backends kept apart and imported lazily."""
 
-from ._base import AppearanceEncoder, DenseAppearanceEncoder, Encoder, Preparable, l2_normalize
+from ._base import AppearanceEncoder, Box, DenseAppearanceEncoder, Encoder, Preparable, ScenePass, l2_normalize
 from ._cache import EmbeddingCache
 from ._capabilities import EncoderCapabilities, appearance_of
 from ._loader import EncoderLoader
 from ._registry import EncoderConfig, build_encoder
 from ._runtime import Runtime
 
-__all__ = ["Encoder", "AppearanceEncoder", "DenseAppearanceEncoder", "Preparable", "EncoderCapabilities", "EncoderLoader", "appearance_of",
+__all__ = ["Encoder", "AppearanceEncoder", "DenseAppearanceEncoder", "Preparable", "ScenePass", "Box", "EncoderCapabilities", "EncoderLoader", "appearance_of",
            "EncoderConfig", "EmbeddingCache", "Runtime", "build_encoder", "l2_normalize"]

@@ -3,6 +3,7 @@ may declare on top of it (each a protocol, checked once by :mod:`._capabilities`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -41,6 +42,22 @@ class AppearanceEncoder(Encoder, Protocol):
     def encode_appearance(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
 
+#: A region of a photo as fractions of its width and height: (left, top, right, bottom).
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ScenePass:
+    """What one pass over a whole scene photo gives (``DenseAppearanceEncoder.scene_pass``)."""
+
+    #: (appearance_dim, h, w) per-cell statistics: what dense windows average
+    feature_map: np.ndarray
+    #: (len(boxes), dim) shared-space vectors of the boxes, as ``encode_images`` gives them
+    vectors: np.ndarray
+    #: (len(boxes), appearance_dim) appearance vectors of the boxes
+    looks: np.ndarray
+
+
 @runtime_checkable
 class DenseAppearanceEncoder(AppearanceEncoder, Protocol):
     """An appearance encoder built on one network's pooled feature statistics, which can
@@ -51,7 +68,9 @@ class DenseAppearanceEncoder(AppearanceEncoder, Protocol):
       those vectors is ``scene_model_id``, equal to ``model_id`` when nothing differs);
     - a whole photo's per-cell statistics (``scene_feature_map``), whose means over any
       window ``appearance_vectors`` turns into vectors comparable with product photos
-      (dense regional matching).
+      (dense regional matching);
+    - from that same pass, both kinds of vector for any boxes of the photo (``scene_pass``):
+      a scene costs one pass whatever regions it is read through.
     """
 
     scene_model_id: str
@@ -60,6 +79,8 @@ class DenseAppearanceEncoder(AppearanceEncoder, Protocol):
                                      ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def scene_feature_map(self, image: Image.Image, short_side: int) -> np.ndarray: ...
+
+    def scene_pass(self, image: Image.Image, short_side: int, boxes: Sequence[Box]) -> ScenePass: ...
 
     def appearance_vectors(self, means: np.ndarray) -> np.ndarray: ...
 

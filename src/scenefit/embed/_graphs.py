@@ -44,7 +44,15 @@ def logits_and_pooled(model, x):
     return logits, cell_statistics(head, block).mean(dim=(2, 3))
 
 
-def stacked_maps(model, x):
-    """The per-cell statistics of a batch (``cell_statistics``): what ``scene_feature_map``
-    reads, from torch or from the ONNX graph exported from this."""
-    return cell_statistics(*feature_maps(model, x))
+def maps_and_head(model, x):
+    """One pass over whole photos: the per-cell statistics (``cell_statistics``, what dense
+    windows average) and the head's plain features (n, 1280, h, w), whose mean over any set
+    of cells ``classifier`` reads as the ImageNet logits of that region, as ``forward()``
+    reads a whole image. From torch or from the ONNX graph exported from this."""
+    head, block = feature_maps(model, x)
+    return cell_statistics(head, block), head
+
+
+def classifier(model, pooled_head):
+    """ImageNet logits of (n, 1280) mean head features (the network's own classifier)."""
+    return model._fc(pooled_head)

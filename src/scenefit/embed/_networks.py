@@ -31,8 +31,14 @@ class Networks(Protocol):
         ``scene``: the batch holds views of a scene photo."""
         ...
 
-    def feature_map(self, pixels: np.ndarray) -> np.ndarray:
-        """(1600, h, w) per-cell statistics (``stacked_maps``) of a (1, 3, H, W) photo."""
+    def scene_maps(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For a (1, 3, H, W) photo: the (1600, h, w) per-cell statistics and the (1280, h, w)
+        plain head features (``maps_and_head``), from one pass."""
+        ...
+
+    def classify_pooled(self, head_means: np.ndarray, temperature: float) -> np.ndarray:
+        """(n, 1000) softmax of the ImageNet logits of (n, 1280) mean head features divided by
+        ``temperature`` (``classifier``)."""
         ...
 
     def prepare(self) -> None:

@@ -31,7 +31,7 @@ from PIL import Image
 
 from .._atomic import atomic_path
 from .._errors import ModelError
-from ._base import l2_normalize
+from ._base import Box, ScenePass, l2_normalize
 from ._graphs import BLOCK_CHANNELS, HEAD_CHANNELS, HEAD_POWER
 from ._networks import Networks, networks_for
 from ._preprocess import preprocess_many, whole_photo
@@ -179,7 +179,19 @@ class OfflineEncoder:
         about ``short_side`` px (sides rounded to the network's cells): the head's features to
         the power ``HEAD_POWER``, then the last block's, for dense regional matching
         (``scene/_windows.py``; ``appearance_vectors`` turns window means into vectors)."""
-        return self.networks.feature_map(whole_photo(image, short_side))
+        return self.networks.scene_maps(whole_photo(image, short_side))[0]
+
+    def scene_pass(self, image: Image.Image, short_side: int, boxes: Sequence[Box]) -> ScenePass:
+        """``scene_feature_map`` and, from the same pass, both vectors of each box: the
+        appearance vector of its mean statistics, and the bridged label distribution of the
+        classifier applied to its mean head features (what an image pass reads over a whole
+        image, here over the box's cells)."""
+        stats, head = self.networks.scene_maps(whole_photo(image, short_side))
+        cells = [_cells(box, *stats.shape[1:]) for box in boxes]
+        head_means = np.stack([head[:, y0:y1, x0:x1].mean(axis=(1, 2)) for y0, y1, x0, x1 in cells])
+        stat_means = np.stack([stats[:, y0:y1, x0:x1].mean(axis=(1, 2)) for y0, y1, x0, x1 in cells])
+        probs = self.networks.classify_pooled(head_means.astype(np.float32), self.temperature)
+        return ScenePass(stats, self.bridge(np.asarray(probs, np.float32)), self.appearance_vectors(stat_means))
 
     # -- the bridge -------------------------------------------------------------------------
     def bridge(self, probs: np.ndarray) -> np.ndarray:
@@ -190,3 +202,11 @@ class OfflineEncoder:
         weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
         vecs = np.einsum("nk,nkd->nd", weights, self.label_matrix[top])
         return l2_normalize(vecs)
+
+
+def _cells(box: Box, h: int, w: int) -> tuple[int, int, int, int]:
+    """The feature-map rows and columns (y0, y1, x0, x1) a box covers: its edges rounded to
+    the nearest cell border, at least one cell each way (a grid's boxes tile the map)."""
+    left, top, right, bottom = box
+    x0, y0 = min(round(left * w), w - 1), min(round(top * h), h - 1)
+    return y0, max(y0 + 1, round(bottom * h)), x0, max(x0 + 1, round(right * w))

@@ -23,8 +23,8 @@ from scipy.special import softmax
 
 from .._atomic import atomic_path
 from .._errors import ModelError
-from ._onnx_export import (EXPORT_VERSION, calibration_batch, export_feature_map_net, export_image_net,
-                           export_text_net, quantize_image_net)
+from ._onnx_export import (EXPORT_VERSION, calibration_batch, export_classifier_net, export_image_net,
+                           export_scene_maps_net, export_text_net, quantize_image_net)
 from ._torch_nets import TorchNetworks
 from .._cache_root import cache_root as cache_dir
 
@@ -79,15 +79,14 @@ class ImageNet:
         return logits, pooled
 
 
-class FeatureMapNet:
-    """EfficientNet's head and last-block per-cell statistics, stacked, for a photo of any
-    size: (1, 3, H, W) → (1, 1280 + 320, H/32, W/32)."""
+class Graph:
+    """One exported graph: its inputs by name → its outputs, in order."""
 
     def __init__(self, path: Path, export: Callable[[Path], None]):
         self.session = load_or_export(path, export)
 
-    def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.float32)})[0]
+    def __call__(self, **inputs: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
 
 
 class TextNet:
@@ -144,9 +143,15 @@ class OnnxNetworks:
                         lambda target: quantize_image_net(fp32.path, target, calibration_batch()))
 
     @cached_property
-    def feature_map_net(self) -> FeatureMapNet:
-        return FeatureMapNet(_graph_path("efficientnet-lite0-fmap"),
-                             lambda target: export_feature_map_net(self.torch_networks.image_model, target))
+    def scene_maps_net(self) -> Graph:
+        """A photo of any size: (1, 3, H, W) → its per-cell statistics and head features."""
+        return Graph(_graph_path("efficientnet-lite0-maps"),
+                     lambda target: export_scene_maps_net(self.torch_networks.image_model, target))
+
+    @cached_property
+    def classifier_net(self) -> Graph:
+        return Graph(_graph_path("efficientnet-lite0-fc"),
+                     lambda target: export_classifier_net(self.torch_networks.image_model, target))
 
     @cached_property
     def text_net(self) -> TextNet:
@@ -158,7 +163,8 @@ class OnnxNetworks:
     def prepare(self) -> None:
         """Export (once, into the user cache) and open every graph a query runs, so a
         serving process that starts after this never imports torch."""
-        for net in ("text_net", "image_net", "feature_map_net", *(("image_net_int8",) if self.int8_scenes else ())):
+        for net in ("text_net", "image_net", "scene_maps_net", "classifier_net",
+                    *(("image_net_int8",) if self.int8_scenes else ())):
             getattr(self, net)
 
     def encode_texts(self, texts: list[str], batch_size: int) -> np.ndarray:
@@ -170,5 +176,9 @@ class OnnxNetworks:
         logits, pooled = net(batch)
         return softmax(logits / temperature, axis=-1), pooled
 
-    def feature_map(self, pixels: np.ndarray) -> np.ndarray:
-        return self.feature_map_net(pixels)[0]
+    def scene_maps(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        stats, head = self.scene_maps_net(pixels=pixels)
+        return stats[0], head[0]
+
+    def classify_pooled(self, head_means: np.ndarray, temperature: float) -> np.ndarray:
+        return softmax(self.classifier_net(pooled=head_means)[0] / temperature, axis=-1)

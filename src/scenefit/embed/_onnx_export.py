@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..images import grid
-from ._graphs import logits_and_pooled, stacked_maps
+from ._graphs import classifier, logits_and_pooled, maps_and_head
 from ._preprocess import INPUT_SIZE, preprocess_many
 
 #: Bump when the exported graphs change: the cache file names include it.
@@ -52,12 +52,20 @@ def export_image_net(image_model, target: Path) -> None:
                   ["pixels"], ["logits", "pooled"], {"pixels": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}})
 
 
-def export_feature_map_net(image_model, target: Path) -> None:
-    """(1, 3, H, W) pixels of any size → fmap (``stacked_maps``)."""
+def export_scene_maps_net(image_model, target: Path) -> None:
+    """(1, 3, H, W) pixels of any size → fmap, head (``maps_and_head``)."""
     import torch
 
-    export_module(image_model, stacked_maps, (torch.zeros(1, 3, 256, 320),), target,
-                  ["pixels"], ["fmap"], {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}})
+    export_module(image_model, maps_and_head, (torch.zeros(1, 3, 256, 320),), target, ["pixels"], ["fmap", "head"],
+                  {"pixels": {2: "h", 3: "w"}, "fmap": {2: "fh", 3: "fw"}, "head": {2: "fh", 3: "fw"}})
+
+
+def export_classifier_net(image_model, target: Path) -> None:
+    """(n, 1280) mean head features → logits (``classifier``)."""
+    import torch
+
+    export_module(image_model, classifier, (torch.zeros(2, 1280),), target, ["pooled"], ["logits"],
+                  {"pooled": {0: "n"}, "logits": {0: "n"}})
 
 
 def export_text_net(transformer, target: Path) -> None:

@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from .._errors import ModelError
-from ._graphs import logits_and_pooled, stacked_maps
+from ._graphs import classifier, logits_and_pooled, maps_and_head
 
 
 class TorchNetworks:
@@ -76,7 +76,14 @@ class TorchNetworks:
             logits, pool = logits_and_pooled(self.image_model, torch.from_numpy(batch))
             return torch.softmax(logits / temperature, dim=-1).numpy(), pool.numpy()
 
-    def feature_map(self, pixels: np.ndarray) -> np.ndarray:
+    def scene_maps(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         torch = self.torch
         with torch.inference_mode():
-            return stacked_maps(self.image_model, torch.from_numpy(np.ascontiguousarray(pixels))).numpy()[0]
+            stats, head = maps_and_head(self.image_model, torch.from_numpy(np.ascontiguousarray(pixels)))
+            return stats.numpy()[0], head.numpy()[0]
+
+    def classify_pooled(self, head_means: np.ndarray, temperature: float) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            logits = classifier(self.image_model, torch.from_numpy(np.ascontiguousarray(head_means, np.float32)))
+            return torch.softmax(logits / temperature, dim=-1).numpy()

@@ -15,7 +15,7 @@ from ..embed import Encoder
 from ..evaluate import EvalInfo, EvalReport, LabelledScene, Method, MethodOutput, cosine_method, random_method, run_eval
 from ..index import VectorIndex
 from ..rank import RankConfig, Ranker
-from ..scene import SceneAnalyzer, SceneConfig
+from ..scene import SceneAnalyzer, SceneConfig, regions_for
 from ._adapter import AppearanceAdapter
 from ._crossval import crossval_method
 from ._labelled import analyze_labelled
@@ -50,7 +50,7 @@ def evaluate_scenes(scenes: list[LabelledScene], index: VectorIndex, encoder: En
     report = run_eval(scenes, methods, k=k, known_ids=set(ids), primary=SCENEFIT, progress=progress)
     report.info = EvalInfo(
         catalog=catalog, labels=str(labels), index=str(index_dir), model=index.manifest.model_id,
-        products=len(index), regions=scene.regions, seed=seed,
+        products=len(index), regions=regions_for(scene, encoder), seed=seed,
         scenefit=scenefit_setup(fitted, labels, cv=cv, adapt=adapt, start=start),
     )
     return report

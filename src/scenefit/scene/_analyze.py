@@ -10,7 +10,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from .._types import FITTED, ZERO_SHOT, SceneAnalysis, SceneEmbedding
-from ..embed import Encoder, EncoderCapabilities, l2_normalize
+from ..embed import Box, DenseAppearanceEncoder, Encoder, EncoderCapabilities, l2_normalize
 from ..images import centre, grid
 from ..taxonomy import ROOMS, STYLES, require_rooms, require_styles
 from ._cache import SceneCache, scene_cache_key
@@ -69,11 +69,11 @@ class SceneConfig(BaseModel):
     )
     colours: int = Field(6, ge=1, le=16, description="Clusters for dominant-colour k-means.")
     regions: Literal["crops", "dense"] = Field(
-        "crops", description="How product photos are matched against the scene: crops (the whole "
-        "photo and 2×2 and 3×3 crops) or dense (one pass over the photo at a higher resolution, "
-        "its feature map averaged over a few hundred windows: better image-to-image matching for "
-        "a longer scene encoding). Dense needs an encoder with a dense appearance space; "
-        "others match on crops.")
+        "dense", description="How product photos are matched against the scene: dense (one pass "
+        "over the photo at a higher resolution, its feature map averaged over a few hundred "
+        "windows, the views read from the same pass: the better matching) or crops (the whole "
+        "photo and 2×2 and 3×3 crops through the network one by one: a shorter scene encoding). "
+        "Dense needs an encoder with a dense appearance space; others match on crops.")
 
 
 def _prompt_matrix(encoder: Encoder, prompts: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -119,11 +119,23 @@ class SceneAnalyzer:
         # Products are small in a room photo: compare product photos with regions of it.
         regions = [True, *([True] * len(quads)), *([False] * len(middle)), *([True] * len(nine))]
         vecs, looks = self.capabilities.encode_with_appearance(images, vectors=bridge, appearance=regions, scene=True)
-        vec = vecs[0]
-        if len(vecs) > 1:
-            # The whole photo carries half the weight; the regions bring out smaller objects.
-            vec = l2_normalize(0.5 * vec + 0.5 * np.mean([vecs[i] for i in sorted(vecs) if i], axis=0))
-        return vec, (np.stack([looks[i] for i in sorted(looks)]).astype(np.float32) if looks else None)
+        return _blend([vecs[i] for i in sorted(vecs)]), (
+            np.stack([looks[i] for i in sorted(looks)]).astype(np.float32) if looks else None)
+
+    def one_pass(self, dense: DenseAppearanceEncoder, image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dense regions from one pass over the photo: the query vector and the regions'
+        appearance vectors of ``embed_scene`` (the same views, read as boxes of the pass's
+        feature map instead of crops through the network one by one) and the windows.
+
+        The whole photo's own vector still comes from the network's input size (one small
+        image beside the large pass): read from the large pass, the classifier sees parts of
+        objects rather than a room, and zero-shot room types suffer (docs/performance.md)."""
+        scan = dense.scene_pass(image, DENSE_SHORT_SIDE, _VIEW_BOXES)
+        whole = self.capabilities.encode_with_appearance([image], vectors=[True], appearance=[False], scene=True)[0][0]
+        parts = [i for i, kind in enumerate(_VIEW_KINDS) if kind in ("quad", "centre") and self.config.regional]
+        regions = [i for i, kind in enumerate(_VIEW_KINDS) if kind != "centre"]
+        windows = dense.appearance_vectors(window_means(scan.feature_map))
+        return _blend([whole, *scan.vectors[parts]]), scan.looks[regions].astype(np.float32), windows
 
     def style_distribution(self, vectors: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
         """(n, styles) style probabilities for any vectors in the encoder's space, columns in
@@ -156,11 +168,12 @@ class SceneAnalyzer:
         return dense.appearance_vectors(window_means(dense.scene_feature_map(image, DENSE_SHORT_SIDE)))
 
     def embed(self, image: Image.Image) -> SceneEmbedding:
-        """The context-free, expensive part of an analysis (model pass and colour k-means)."""
-        vec, regions = self.embed_scene(image)
-        windows = None
-        if self.config.regions == "dense" and regions is not None:
-            windows = self.dense_windows(image)
+        """The context-free, expensive part of an analysis (one model pass and colour k-means)."""
+        dense = self.capabilities.dense if self.config.regions == "dense" else None  # else crops: regions_for
+        if dense is not None:
+            vec, regions, windows = self.one_pass(dense, image)
+        else:
+            (vec, regions), windows = self.embed_scene(image), None
         return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
@@ -195,6 +208,34 @@ class SceneAnalyzer:
             regions=regions,
             windows=embedding.windows,
         )
+
+
+def regions_for(config: SceneConfig, encoder: Encoder) -> str:
+    """The regions a scene is read through with this encoder: ``config``'s, except that dense
+    falls back to crops for an encoder without a dense appearance space (what a fitted file
+    and a report must record)."""
+    if config.regions == "dense" and EncoderCapabilities.of(encoder).dense is None:
+        return "crops"
+    return config.regions
+
+
+def _grid_boxes(n: int) -> list[Box]:
+    """The n×n boxes of a photo, column by column (as ``images.grid`` crops them)."""
+    return [(i / n, j / n, (i + 1) / n, (j + 1) / n) for i in range(n) for j in range(n)]
+
+
+# The views a scene is read through, as boxes of one pass (``one_pass``), in ``embed_scene``'s
+# order: the whole photo, its 2×2 quadrants, its centre (middle half each way), its 3×3 grid.
+_VIEW_BOXES: list[Box] = [(0.0, 0.0, 1.0, 1.0), *_grid_boxes(2), (0.25, 0.25, 0.75, 0.75), *_grid_boxes(3)]
+_VIEW_KINDS = ["whole", *["quad"] * 4, "centre", *["ninth"] * 9]
+
+
+def _blend(vecs: list[np.ndarray]) -> np.ndarray:
+    """The query vector from the views' vectors, the whole photo's first: it carries half the
+    weight, the regions (which bring out smaller objects) the other half."""
+    if len(vecs) == 1:
+        return vecs[0]
+    return l2_normalize(0.5 * vecs[0] + 0.5 * np.mean(vecs[1:], axis=0))
 
 
 def _as_dist(names: list[str], probs: np.ndarray) -> dict[str, float]:

@@ -21,13 +21,14 @@ def window_means(fmap: np.ndarray, sizes=WINDOW_SIZES, stride: int = STRIDE) -> 
     ``appearance_vectors`` makes them comparable with product photos); an integral image makes
     each window one subtraction."""
     c, h, w = fmap.shape
-    integral = np.zeros((c, h + 1, w + 1), np.float64)
-    integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
+    # channels last: both running sums then run over contiguous rows of channels
+    integral = np.zeros((h + 1, w + 1, c), np.float64)
+    integral[1:, 1:] = np.ascontiguousarray(np.moveaxis(fmap, 0, -1), np.float64).cumsum(0).cumsum(1)
     out = []
     for s in sizes:
         sh, sw = min(s, h), min(s, w)
-        for y in range(0, h - sh + 1, stride):
-            for x in range(0, w - sw + 1, stride):
-                total = integral[:, y + sh, x + sw] - integral[:, y, x + sw] - integral[:, y + sh, x] + integral[:, y, x]
-                out.append(total / (sh * sw))
-    return np.asarray(out, np.float32)
+        ys = np.arange(0, h - sh + 1, stride)[:, None]
+        xs = np.arange(0, w - sw + 1, stride)[None, :]
+        total = integral[ys + sh, xs + sw] - integral[ys, xs + sw] - integral[ys + sh, xs] + integral[ys, xs]
+        out.append((total / (sh * sw)).reshape(-1, c))  # row by row, as the windows are listed
+    return np.concatenate(out).astype(np.float32)
