@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from dense_resolution import at_short_side
 from scenefit.embed._offline import OfflineEncoder
 from scenefit.embed._preprocess import whole_photo
 from scenefit.scene import SceneAnalyzer, SceneConfig
@@ -48,6 +49,8 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--runtime", default="onnx")
+    parser.add_argument("--sides", default="", help="also time the one pass and its floor at these short sides, "
+                        "e.g. 640,768 (dense_resolution.py)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     files = sorted(p for p in args.scenes.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})
@@ -62,11 +65,16 @@ def main() -> None:
         "network floor": _median_ms(lambda im: encoder.networks.scene_maps(whole_photo(im, DENSE_SHORT_SIDE)),
                                     photos, args.repeats),
     }
+    for side in (int(x) for x in args.sides.split(",") if x):
+        with at_short_side(side):
+            rows[f"dense (one pass) at {side}"] = _median_ms(dense.embed, photos, args.repeats)
+            rows[f"network floor at {side}"] = _median_ms(
+                lambda im: encoder.networks.scene_maps(whole_photo(im, side)), photos, args.repeats)
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
               "runtime": args.runtime, "photos": len(photos), "repeats": args.repeats,
               "median_ms": {k: round(v, 1) for k, v in rows.items()}}
     for name, ms in rows.items():
-        print(f"{name:20s} {ms:7.1f} ms")
+        print(f"{name:28s} {ms:7.1f} ms")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

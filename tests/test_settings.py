@@ -57,3 +57,10 @@ def test_values_given_in_code_are_validated_too():
     with pytest.raises(ValueError, match="greater than 0"):
         Settings(max_upload_mb=0)
     assert Settings(url_allow_networks="10.0.0.0/8, 10.1.0.0/16").url_allow_networks == ("10.0.0.0/8", "10.1.0.0/16")
+
+
+def test_threads_are_unset_by_default_and_at_least_one():
+    assert Settings.from_env({}).threads is None
+    assert Settings.from_env({"SCENEFIT_THREADS": "3"}).threads == 3
+    with pytest.raises(ConfigError, match="SCENEFIT_THREADS"):
+        Settings.from_env({"SCENEFIT_THREADS": "0"})

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     runtime: Runtime | None = Field(
         None, description="Run the offline encoder with onnx (ONNX Runtime), onnx-int8 or torch; unset: "
         "onnx, or onnx-int8 for an index built with it.")
+    threads: int | None = Field(
+        None, ge=1, le=256, description="Cores the model of each serving process may use; unset: all of "
+        "them, or with several workers an equal share each.")
     scene_cache_size: int = Field(256, ge=0, description="Scenes kept by the in-process cache.")
     match_concurrency: int = Field(
         2, ge=1, le=64, description="Matches computed at once per process; more wait their turn. "

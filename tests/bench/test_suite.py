@@ -49,13 +49,25 @@ def test_match_memory_ingest_sections(report):
     match = result["match"]
     assert match["products"] == 3000 and match["photos"] >= 1
     assert match["loop_baseline"]["median_ms"] > 0 and match["speedup_vs_loop"] > 0
-    assert set(match["stages"]) == {"decode", "encode", "analyze", "filter", "search", "rerank"}
-    assert match["int8"]["runtime"] == "onnx-int8" and match["int8"]["loop_baseline"]["median_ms"] > 0
+    assert set(match["stages"]) == {"decode", "encode", "analyze", "filter", "search", "adapter", "appearance", "rerank"}
+    assert match["regions"] == "dense" and match["runtime"] == "onnx"  # the defaults
+    # the floor is the network alone on the same photos: below the whole match
+    assert 0 < match["network_floor"]["median_ms"] < match["total"]["median_ms"] and match["vs_floor"] > 1
     assert {m["runtime"] for m in result["memory"]} == {"onnx", "torch"}
     assert all(m["peak_rss_mb"] > 50 and m["products"] == 3000 for m in result["memory"])
     assert result["cold_start"]["products"] == 3000
     for label in ("text_only", "with_local_images"):
         assert result["ingest"][label]["products_per_s_median"] > 0
+
+
+def test_throughput_section(report):
+    rows = report[0]["throughput"]
+    assert [r["workers"] for r in rows] == [1]
+    for row in rows:
+        for kind in ("distinct", "repeated"):
+            assert row[kind]["matches"] == 4 and row[kind]["failed"] == 0 and row[kind]["matches_per_s"] > 0
+        assert row["repeated"]["cache_hit_rate"] == 1.0  # every repeated photo was cached by the warm-up
+    assert "## Throughput" in (report[1] / "bench-smoke.md").read_text()
 
 
 def test_scaleout_section(report):

@@ -27,6 +27,7 @@ def test_the_folder_has_scripts_and_a_readme():
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_script_imports(script, monkeypatch):
     name = f"_benchmark_{script.stem}"
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # a script may import another, as when run as a file
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
@@ -41,3 +42,22 @@ def test_script_says_what_it_measures_and_how_to_run_it(script):
     assert f"python benchmarks/{script.name}" in doc, f"{script.name}: its docstring shows no command line"
     guarded = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
     assert guarded, f"{script.name} runs on import (no `if __name__ == \"__main__\":`)"
+
+
+def test_dense_resolution_scales_the_windows_and_restores_the_default(monkeypatch):
+    import numpy as np
+
+    import scenefit.scene._analyze as analyze
+    import scenefit.scene._windows as windows
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from dense_resolution import at_short_side
+
+    default = windows.DENSE_SHORT_SIDE
+    fmap = np.random.default_rng(0).random((4, 20, 30)).astype(np.float32)
+    with at_short_side(default * 5 // 7) as (sizes, stride):
+        assert analyze.DENSE_SHORT_SIDE == default * 5 // 7
+        assert all(s < w for s, w in zip(sizes, windows.WINDOW_SIZES)) and stride <= windows.STRIDE
+        np.testing.assert_allclose(analyze.window_means(fmap), windows.window_means(fmap, sizes, stride))
+    assert analyze.DENSE_SHORT_SIDE == windows.DENSE_SHORT_SIDE == default
+    np.testing.assert_allclose(analyze.window_means(fmap), windows.window_means(fmap))

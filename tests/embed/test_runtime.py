@@ -159,3 +159,13 @@ def test_a_scene_pass_reads_each_box_over_its_cells(monkeypatch):
     left, right = enc.appearance_vectors(np.full((1, 1600), 3.0)), enc.appearance_vectors(np.ones((1, 1600)))
     np.testing.assert_allclose(scan.looks[1], left[0], atol=1e-6)
     np.testing.assert_allclose(scan.looks[2], right[0], atol=1e-6)
+
+
+def test_the_network_floor_runs_the_scene_networks_alone_on_pixels_resized_beforehand():
+    nets = RecordingNetworks()
+    enc = OfflineEncoder(networks=nets)
+    run = enc.scene_network_floor(Image.new("RGB", (896, 448)), 224)
+    assert nets.calls == []  # preparing resizes only
+    run()
+    run()
+    assert nets.calls == [("scene_maps", (1, 3, 224, 448)), ("classify", 1, True)] * 2

@@ -422,8 +422,13 @@ def test_ranker_scores_appearance_through_the_adapter(tmp_path, with_adapter):
     damp_x = np.diag([-0.9, 0, 0]).astype(np.float32)  # x ↦ x + x·A damps the first dimension
     adapter = AppearanceAdapter(damp_x) if with_adapter else None
     weights = RankWeights(similarity=0, room=0, colour=0, style=0, appearance=1)
-    recs = Ranker(RankConfig(weights=weights, diversity=0), adapter).rank(scene, idx, 2, style_of=style_of)
+    timings: dict[str, float] = {}
+    recs = Ranker(RankConfig(weights=weights, diversity=0), adapter).rank(scene, idx, 2, style_of=style_of,
+                                                                          timings=timings)
     assert recs[0].record.id == ("b" if with_adapter else "a")
+    # the adapter's projection is timed apart from the search; without one there is none to time
+    assert set(timings) == {"filter", "search", "appearance"} | ({"adapter"} if with_adapter else set())
+    assert all(seconds >= 0 for seconds in timings.values())
 
 
 @pytest.mark.parametrize("with_adapter", [False, True])

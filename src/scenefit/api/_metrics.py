@@ -34,7 +34,7 @@ class Metrics:
         self.latency = Histogram("scenefit_http_request_seconds", "HTTP request latency by route",
                                  ["method", "route"], buckets=_BUCKETS, registry=self.registry)
         self.stage = Histogram("scenefit_match_stage_seconds",
-                               "Time per match stage: match (whole request), decode, encode, search, rerank",
+                               "Time per match stage: match (whole request), decode, encode, search, adapter, appearance, rerank",
                                ["stage"], buckets=_BUCKETS, registry=self.registry)
         self.index_size = Gauge("scenefit_index_products", "Products in the loaded index",
                                 registry=self.registry, multiprocess_mode="max")
@@ -43,7 +43,7 @@ class Metrics:
 
     def observe_match(self, seconds: float, timings_ms: dict[str, float]) -> None:
         self.stage.labels("match").observe(seconds)
-        for stage in ("decode", "encode", "search", "rerank"):
+        for stage in ("decode", "encode", "search", "adapter", "appearance", "rerank"):
             if stage in timings_ms:
                 self.stage.labels(stage).observe(timings_ms[stage] / 1000)
 

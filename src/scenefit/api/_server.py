@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 INDEX_ENV = "SCENEFIT_SERVE_INDEX"
+THREADS_ENV = "SCENEFIT_THREADS"
 
 
 def app_from_env():
@@ -21,7 +22,13 @@ def run_server(index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 80
                log: Callable[[str], None] = print) -> None:
     import uvicorn
 
+    from ..embed import threads_per_worker
+
     os.environ[INDEX_ENV] = str(Path(index_dir).resolve())
+    if workers > 1:
+        # Each worker's model gets its share of the cores: two models each using every core
+        # would make every match wait on the other's (SCENEFIT_THREADS overrides).
+        os.environ.setdefault(THREADS_ENV, str(threads_per_worker(workers)))
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker counts in its own process; prometheus_client adds them up through
         # files in a shared folder (set before any worker imports it).

@@ -11,6 +11,7 @@ from typing import Iterator
 import anyio
 
 from .._settings import Settings
+from ..embed import set_inference_threads
 from ..engine import Engine
 from ..images import AddressPolicy, FetchConfig
 from .._types import SceneEmbedding
@@ -32,6 +33,8 @@ class Service:
                  engine: Engine | None = None, metrics: Metrics | None = None):
         self.settings = settings or Settings.from_env()
         self.metrics = metrics or Metrics()
+        if self.settings.threads is not None and engine is None:
+            set_inference_threads(self.settings.threads)  # before the model loads
         cache = build_scene_cache(self.settings.redis_url, self.settings.scene_cache_size)
         self.engine = engine or Engine(
             index_dir,

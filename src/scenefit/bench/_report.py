@@ -22,23 +22,31 @@ def render(r: dict) -> str:
     mt = r.get("match")
     if mt is None:
         return "\n".join(lines) + "\n"
+    adapter = f"adapter: {mt['adapter']}" if mt.get("adapter") else "no adapter"
     lines += ["", f"## match end to end ({mt['products']:,} products, {mt['index']['kind']} index, "
-              f"{mt['photos']} scene photos, offline encoder, warm)", "",
+              f"{mt['photos']} scene photos, offline encoder, warm, {mt.get('regions', 'crops')} regions, {adapter})", "",
               "| | median ms | p95 ms |", "|---|---:|---:|",
-              f"| **scenefit match, `--runtime onnx`** | **{mt['total']['median_ms']:.1f}** | {mt['total']['p95_ms']:.1f} |"]
+              f"| **scenefit match, `--runtime {mt.get('runtime', 'onnx')}`** | **{mt['total']['median_ms']:.1f}** | {mt['total']['p95_ms']:.1f} |"]
     for stage, s in mt["stages"].items():
         lines.append(f"| · {stage} | {s['median_ms']:.1f} | {s['p95_ms']:.1f} |")
+    if (fl := mt.get("network_floor")) is not None:
+        lines += [f"| image network alone on the same pixels (floor) | {fl['median_ms']:.1f} | {fl['p95_ms']:.1f} |",
+                  f"| scenefit match vs the floor | {mt['vs_floor']}× | |"]
     lines.append(f"| scenefit match, `--runtime torch` | {mt['torch_total']['median_ms']:.1f} | {mt['torch_total']['p95_ms']:.1f} |")
     lines.append(f"| · encode (torch) | {mt['torch_stages']['encode']['median_ms']:.1f} | {mt['torch_stages']['encode']['p95_ms']:.1f} |")
     lines += [f"| baseline: whole-photo vector, exact flat search | {mt['flat_baseline']['median_ms']:.1f} | {mt['flat_baseline']['p95_ms']:.1f} |",
               f"| baseline: per-product Python scoring loop | {mt['loop_baseline']['median_ms']:.1f} | {mt['loop_baseline']['p95_ms']:.1f} |",
               f"| scenefit vs the loop | {mt['speedup_vs_loop']}× faster | |"]
-    if (q := mt.get("int8")) is not None:
-        lines += [f"| **scenefit match, `--runtime onnx-int8`** | **{q['total']['median_ms']:.1f}** | {q['total']['p95_ms']:.1f} |",
-                  f"| · encode (int8 scene views) | {q['stages']['encode']['median_ms']:.1f} | {q['stages']['encode']['p95_ms']:.1f} |",
-                  f"| flat baseline, int8 encoder | {q['flat_baseline']['median_ms']:.1f} | {q['flat_baseline']['p95_ms']:.1f} |",
-                  f"| loop baseline, int8 encoder | {q['loop_baseline']['median_ms']:.1f} | {q['loop_baseline']['p95_ms']:.1f} |",
-                  f"| scenefit int8 vs the loop, int8 | {q['speedup_vs_loop']}× faster | |"]
+    if (tp := r.get("throughput")) is not None:
+        lines += ["", "## Throughput of `scenefit serve` (loopback, concurrent clients)", "",
+                  "| workers | clients | photos | matches/s | p50 ms | p95 ms | scene-cache hits |",
+                  "|---:|---:|---|---:|---:|---:|---:|"]
+        for row in tp:
+            for kind in ("distinct", "repeated"):
+                x = row[kind]
+                hits = "" if kind == "distinct" else x.get("cache_hit_rate")
+                lines.append(f"| {row['workers']} | {row['clients']} | {kind} | {x['matches_per_s']} | {x['median_ms']:.0f} "
+                             f"| {x['p95_ms']:.0f} | {hits} |")
     lines += ["", "## Cold start, memory, ingestion", ""]
     if (cs := r.get("cold_start")) is not None:
         lines.append(f"- Cold start (open a {cs['products']:,}-product index in a new process, model excluded): "

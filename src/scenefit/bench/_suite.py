@@ -15,11 +15,12 @@ from ._ingest import bench_ingest
 from ._match import bench_match
 from ._report import render
 from ._search import bench_search
+from ._throughput import bench_throughput
 from ._timing import machine
-from ._workload import real_vectors, scene_photos, synthetic_index
+from ._workload import copy_fitted, real_vectors, scene_photos, synthetic_index
 
 
-SECTIONS = ("search", "match", "memory", "ingest", "scaleout")
+SECTIONS = ("search", "match", "memory", "throughput", "ingest", "scaleout")
 
 
 @dataclass
@@ -37,6 +38,9 @@ class BenchConfig:
     ingest_text: int = 1000
     ingest_images: int = 200
     ingest_repeats: int = 3
+    throughput_workers: list[int] = field(default_factory=lambda: [1, 2])
+    throughput_clients: int = 4
+    throughput_requests: int = 60
     scaleout_ingest: int = 1000
     scaleout_search: int = 20_000
     #: which parts to run; the others are kept from the previous report in ``out`` (if any)
@@ -46,6 +50,7 @@ class BenchConfig:
     def smoke_config(cls, **kw) -> "BenchConfig":
         return cls(smoke=True, scales=[3000], match_products=3000, memory_products=[3000], search_queries=30,
                    match_runs=4, cold_runs=2, ingest_text=40, ingest_images=10, ingest_repeats=1,
+                   throughput_workers=[1], throughput_clients=2, throughput_requests=4,
                    scaleout_ingest=10, scaleout_search=2000, **kw)
 
 
@@ -78,16 +83,18 @@ def run_suite(cfg: BenchConfig, log=print) -> dict:
     real_manifest = _real_manifest(cfg, real)
     photos = scene_photos()
     match_index = cfg.work / f"synthetic-{cfg.match_products}"
+    if {"match", "memory", "throughput"} & set(cfg.sections):
+        synthetic_index(match_index, synth, cfg.match_products, real_manifest)
+        # Served as the real index is: through its fitted adapter, when it has one.
+        report["match_index_adapter"] = copy_fitted(cfg.real_index or cfg.work / "seed-index", match_index)
     if "match" in cfg.sections:
         log(f"match end to end ({len(photos)} scene photos):")
-        synthetic_index(match_index, synth, cfg.match_products, real_manifest)
         report["match"] = bench_match(match_index, photos, cfg.match_runs, log=log)
         _write(cfg, report, stem)
 
     for n in cfg.memory_products if "memory" in cfg.sections else ():
         if n == cfg.memory_products[0]:
             log("cold start and serving memory:")
-            synthetic_index(match_index, synth, cfg.match_products, real_manifest)
             report["cold_start"] = _process.cold_start(match_index, cfg.cold_runs)
             log(f"  cold start @ {report['cold_start']['products']:,}: {report['cold_start']['median_ms']} ms")
             report["memory"] = []
@@ -103,6 +110,12 @@ def run_suite(cfg: BenchConfig, log=print) -> dict:
             _write(cfg, report, stem)
             log(f"  serving @ {n:,} ({runtime}): peak RSS {mem['peak_rss_mb']:.0f} MB, "
                 f"{mem['bytes_per_product_on_disk']:.0f} B/product on disk")
+
+    if "throughput" in cfg.sections:
+        log(f"throughput of scenefit serve ({cfg.throughput_requests} matches per setting):")
+        report["throughput"] = bench_throughput(match_index, photos, cfg.throughput_workers, cfg.throughput_clients,
+                                                cfg.throughput_requests, log=log)
+        _write(cfg, report, stem)
 
     if "ingest" in cfg.sections:
         log("ingestion:")

@@ -3,6 +3,7 @@ synthetic indexes of any size built from them."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,21 @@ def scene_photos(limit: int = 20) -> list[Path]:
     if (IKEA / "scenes").is_dir():
         photos += sorted(p for p in (IKEA / "scenes").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     return photos[:limit]
+
+
+def copy_fitted(source: Path, target: Path) -> str | None:
+    """The fitted adapter files of ``source`` (same encoder) into ``target``, replacing any
+    there: a synthetic index is then scored as the real one is. The name of the file that
+    serves matches (the labelled adapter wins), or None."""
+    from ..learn import ADAPTER_FILE, LABEL_FREE_FILE
+
+    served = None
+    for name in (LABEL_FREE_FILE, ADAPTER_FILE):
+        (target / name).unlink(missing_ok=True)
+        if (source / name).is_file():
+            shutil.copyfile(source / name, target / name)
+            served = name
+    return served
 
 
 def synthetic_index(path: Path, synth: SyntheticCatalog, n: int, real_index_manifest, ann: AnnConfig | None = None,

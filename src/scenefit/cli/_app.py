@@ -369,7 +369,8 @@ def serve(
     index: Path = typer.Option(..., "--index", "-i", help="Index folder built by `scenefit ingest`."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, max=64, help="Server processes; each loads the model and the index."),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes; each loads the model and the index, and its model gets an equal "
+                               "share of the cores (SCENEFIT_THREADS overrides)."),
     runtime: Optional[Runtime] = RuntimeOpt,
 ):
     """Serve the HTTP API and the web page (OpenAPI docs at /docs).

@@ -8,6 +8,7 @@ from ._capabilities import EncoderCapabilities, appearance_of
 from ._loader import EncoderLoader
 from ._registry import EncoderConfig, build_encoder
 from ._runtime import Runtime
+from ._threads import inference_threads, set_inference_threads, threads_per_worker
 
 __all__ = ["Encoder", "AppearanceEncoder", "DenseAppearanceEncoder", "Preparable", "ScenePass", "Box", "EncoderCapabilities", "EncoderLoader", "appearance_of",
-           "EncoderConfig", "EmbeddingCache", "Runtime", "build_encoder", "l2_normalize"]
+           "EncoderConfig", "EmbeddingCache", "Runtime", "build_encoder", "inference_threads", "set_inference_threads", "threads_per_worker", "l2_normalize"]

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .._errors import ConfigError, ModelError
+from ._threads import inference_threads
 from ._base import l2_normalize
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
@@ -174,6 +175,8 @@ class ClipEncoder:
     def _load(self, source: str, *, local_only: bool) -> None:
         import torch
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+        torch.set_num_threads(inference_threads())
 
         from transformers.utils import logging as hf_logging
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from functools import cached_property
 from importlib import resources
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -192,6 +192,18 @@ class OfflineEncoder:
         stat_means = np.stack([stats[:, y0:y1, x0:x1].mean(axis=(1, 2)) for y0, y1, x0, x1 in cells])
         probs = self.networks.classify_pooled(head_means.astype(np.float32), self.temperature)
         return ScenePass(stats, self.bridge(np.asarray(probs, np.float32)), self.appearance_vectors(stat_means))
+
+    def scene_network_floor(self, image: Image.Image, short_side: int) -> Callable[[], object]:
+        """The networks one scene reading of ``image`` runs (the dense pass at ``short_side``
+        and the whole photo at the network's size), its inputs resized beforehand: a call that
+        runs only them, for benchmarks to time the model's own cost against a whole match."""
+        dense, small = whole_photo(image, short_side), preprocess_many([image])
+
+        def run() -> object:
+            self.networks.scene_maps(dense)
+            return self.networks.classify(small, self.temperature, scene=True)
+
+        return run
 
     # -- the bridge -------------------------------------------------------------------------
     def bridge(self, probs: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ with any runtime can be served with it.
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -25,6 +24,7 @@ from .._atomic import atomic_path
 from .._errors import ModelError
 from ._onnx_export import (EXPORT_VERSION, calibration_batch, export_classifier_net, export_image_net,
                            export_scene_maps_net, export_text_net, quantize_image_net)
+from ._threads import inference_threads, shares_cores
 from ._torch_nets import TorchNetworks
 from .._cache_root import cache_root as cache_dir
 
@@ -39,14 +39,13 @@ def _ort():
 
 
 def session(path: Path):
-    """An ONNX Runtime CPU session for ``path`` using every core this process may run on."""
+    """An ONNX Runtime CPU session for ``path`` with this process's inference threads."""
     ort = _ort()
     options = ort.SessionOptions()
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        cores = os.cpu_count() or 1
-    options.intra_op_num_threads = max(1, cores)
+    options.intra_op_num_threads = inference_threads()
+    if shares_cores():
+        # Spinning threads would take the cores the other workers are computing on.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # warnings about unused initialisers are noise
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

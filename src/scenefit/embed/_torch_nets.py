@@ -11,6 +11,7 @@ import numpy as np
 
 from .._errors import ModelError
 from ._graphs import classifier, logits_and_pooled, maps_and_head
+from ._threads import inference_threads
 
 
 class TorchNetworks:
@@ -25,6 +26,7 @@ class TorchNetworks:
             import torch
         except ImportError as exc:  # pragma: no cover - torch is a hard dependency
             raise ModelError("the offline encoder needs torch: pip install torch") from exc
+        torch.set_num_threads(inference_threads())
         return torch
 
     @cached_property

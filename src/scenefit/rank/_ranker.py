@@ -105,7 +105,9 @@ class Ranker:
 
         ``style_of(vectors, names)`` gives style probabilities of product vectors, one column
         per style in ``names`` order (the scene analyser's ``style_distribution``).
-        ``timings`` receives the seconds spent in filtering and in the index searches.
+        ``timings`` receives the seconds spent in filtering, in the index searches, in projecting
+        the regions through the adapter (``adapter``, when there is one) and in scoring the
+        candidates' photos against the regions (``appearance``).
         """
         pool = self.pool(scene, index, k, style_of=style_of, filters=filters, timings=timings)
         if pool is None:
@@ -130,18 +132,24 @@ class Ranker:
         keys, _ = index.search(scene.vector, n_cand, scope)
         looks = scene.looks
         use_appearance = looks is not None and index.appearance is not None and len(index.appearance) > 0
+        adapting = 0.0
         if use_appearance:
+            queries = looks
             if self.adapter is not None:
+                t2 = time.perf_counter()
                 looks = self.adapter.apply(looks)  # once: retrieval and scoring both use it
+                # Through a fitted adapter the right products are often not among the raw
+                # nearest ones, so a pool by raw vectors would miss them: search through it.
+                queries = self.adapter.retrieval_queries(looks)
+                adapting = time.perf_counter() - t2
             # A product can look right without its text matching: retrieve by regions too.
             # Hundreds of dense windows would bring in thousands: keep the best by any window.
             limit = n_cand if scene.windows is not None else None
-            # Through a fitted adapter the right products are often not among the raw nearest
-            # ones, so a pool by raw vectors would miss them: search through it.
-            queries = looks if self.adapter is None else self.adapter.retrieval_queries(looks)
             keys = np.union1d(keys, index.appearance.nearest(queries, n_cand, scope, limit=limit)).astype(np.int64)
         if timings is not None:
-            timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1
+            timings["filter"], timings["search"] = t1 - t0, time.perf_counter() - t1 - adapting
+            if self.adapter is not None and use_appearance:
+                timings["adapter"] = adapting
         if len(keys) == 0:
             return None
         found = index.records_for(keys)
@@ -155,7 +163,10 @@ class Ranker:
         sims = vecs @ scene.vector
         factors = self._factors(scene, index, records, sims, vecs, style_of)
         if use_appearance:
+            t3 = time.perf_counter()
             factors[Factor.APPEARANCE] = _appearance_fit(looks, index, keys, self.adapter)
+            if timings is not None:
+                timings["appearance"] = time.perf_counter() - t3
         return Pool(records, vecs, sims, factors)
 
     def scores(self, factors: dict[str, np.ndarray], weights: RankWeights | None = None) -> np.ndarray:

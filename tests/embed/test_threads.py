@@ -1,0 +1,53 @@
+"""Each process's share of the cores, and the ONNX sessions that follow it."""
+
+import pytest
+
+from scenefit.embed import _threads, inference_threads, set_inference_threads, threads_per_worker
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    yield
+    set_inference_threads(None)
+
+
+def _tiny_graph(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_workers_split_the_cores_and_never_get_none(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cores", lambda: 8)
+    assert [threads_per_worker(w) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+
+
+def test_unset_threads_means_every_core_and_a_share_stops_spinning(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cores", lambda: 4)
+    assert inference_threads() == 4 and not _threads.shares_cores()
+    set_inference_threads(2)
+    assert inference_threads() == 2 and _threads.shares_cores()
+    with pytest.raises(ValueError, match="at least 1"):
+        set_inference_threads(0)
+
+
+def test_an_onnx_session_opens_with_the_process_share(tmp_path, monkeypatch):
+    from scenefit.embed._onnx import session
+
+    monkeypatch.setattr(_threads, "available_cores", lambda: 4)
+    path = _tiny_graph(tmp_path / "tiny.onnx")
+    alone = session(path).get_session_options()
+    assert alone.intra_op_num_threads == 4
+    with pytest.raises(RuntimeError):  # its own machine: left at ORT's default (spinning)
+        alone.get_session_config_entry("session.intra_op.allow_spinning")
+    set_inference_threads(1)
+    shared = session(path).get_session_options()
+    assert shared.intra_op_num_threads == 1
+    assert shared.get_session_config_entry("session.intra_op.allow_spinning") == "0"
