@@ -29,25 +29,22 @@ def test_workers_split_the_cores_and_never_get_none(monkeypatch):
     assert [threads_per_worker(w) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
 
 
-def test_unset_threads_means_every_core_and_a_share_stops_spinning(monkeypatch):
+def test_unset_threads_means_every_core(monkeypatch):
     monkeypatch.setattr(_threads, "available_cores", lambda: 4)
-    assert inference_threads() == 4 and not _threads.shares_cores()
+    assert inference_threads() == 4
     set_inference_threads(2)
-    assert inference_threads() == 2 and _threads.shares_cores()
+    assert inference_threads() == 2
     with pytest.raises(ValueError, match="at least 1"):
         set_inference_threads(0)
 
 
-def test_an_onnx_session_opens_with_the_process_share(tmp_path, monkeypatch):
+def test_an_onnx_session_opens_with_the_process_share_and_does_not_spin(tmp_path, monkeypatch):
     from scenefit.embed._onnx import session
 
     monkeypatch.setattr(_threads, "available_cores", lambda: 4)
     path = _tiny_graph(tmp_path / "tiny.onnx")
     alone = session(path).get_session_options()
     assert alone.intra_op_num_threads == 4
-    with pytest.raises(RuntimeError):  # its own machine: left at ORT's default (spinning)
-        alone.get_session_config_entry("session.intra_op.allow_spinning")
+    assert alone.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     set_inference_threads(1)
-    shared = session(path).get_session_options()
-    assert shared.intra_op_num_threads == 1
-    assert shared.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert session(path).get_session_options().intra_op_num_threads == 1

@@ -20,6 +20,15 @@ def test_windows_are_block_means():
     np.testing.assert_allclose(out[12 + 2 * 4 + 1], fmap[:, 6:10, 3:7].mean(axis=(1, 2)), rtol=1e-5)
 
 
+def test_every_default_window_is_its_block_mean_in_order():
+    from scenefit.scene._windows import STRIDE, WINDOW_SIZES
+
+    fmap = np.random.default_rng(2).random((16, 28, 45)).astype(np.float32)
+    expected = [fmap[:, y : y + s, x : x + s].mean(axis=(1, 2)) for s in WINDOW_SIZES
+                for y in range(0, 28 - s + 1, STRIDE) for x in range(0, 45 - s + 1, STRIDE)]
+    np.testing.assert_allclose(window_means(fmap), np.stack(expected), rtol=1e-5, atol=1e-6)
+
+
 def test_a_window_larger_than_the_map_is_the_whole_map():
     fmap = np.random.default_rng(1).random((4, 3, 5)).astype(np.float32)
     out = window_means(fmap, sizes=(16,), stride=3)

@@ -24,7 +24,7 @@ from .._atomic import atomic_path
 from .._errors import ModelError
 from ._onnx_export import (EXPORT_VERSION, calibration_batch, export_classifier_net, export_image_net,
                            export_scene_maps_net, export_text_net, quantize_image_net)
-from ._threads import inference_threads, shares_cores
+from ._threads import inference_threads
 from ._torch_nets import TorchNetworks
 from .._cache_root import cache_root as cache_dir
 
@@ -43,9 +43,10 @@ def session(path: Path):
     ort = _ort()
     options = ort.SessionOptions()
     options.intra_op_num_threads = inference_threads()
-    if shares_cores():
-        # Spinning threads would take the cores the other workers are computing on.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ONNX Runtime's threads otherwise spin for a while after each run, taking the cores the
+    # rest of a match (window means, the adapter's products, search: numpy and FAISS threads)
+    # and other workers then need; without spinning a match is faster (docs/performance.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # warnings about unused initialisers are noise
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

@@ -38,12 +38,6 @@ def inference_threads() -> int:
     return _threads if _threads is not None else available_cores()
 
 
-def shares_cores() -> bool:
-    """True when this process was given fewer threads than there are cores, i.e. it shares the
-    machine with other workers: its idle threads must then sleep rather than spin."""
-    return inference_threads() < available_cores()
-
-
 def threads_per_worker(workers: int) -> int:
     """Each of ``workers`` processes' share of the cores (at least one)."""
     return max(1, available_cores() // max(1, workers))
