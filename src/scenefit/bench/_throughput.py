@@ -8,7 +8,6 @@ process, each sending its next photo as soon as the previous answer arrives."""
 from __future__ import annotations
 
 import io
-import os
 import queue
 import socket
 import subprocess
@@ -47,13 +46,12 @@ def _free_port() -> int:
 class _Server:
     """`scenefit serve` in a child process on 127.0.0.1, ready (``/readyz``) on entry."""
 
-    def __init__(self, index_dir: Path, workers: int, env: dict[str, str] | None = None):
+    def __init__(self, index_dir: Path, workers: int):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-c", "from scenefit.cli import main; main()", "serve", "--index", str(index_dir),
                    "--port", str(self.port), "--workers", str(workers)]
-        self.proc = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def __enter__(self) -> "_Server":
         deadline = time.monotonic() + _START_TIMEOUT_S

@@ -129,13 +129,12 @@ class SceneAnalyzer:
 
         The whole photo's own vector still comes from the network's input size (one small
         image beside the large pass): read from the large pass, the classifier sees parts of
-        objects rather than a room, and zero-shot room types suffer (docs/performance.md)."""
+        objects rather than a room, and zero-shot room types suffer (docs/quality.md)."""
         scan = dense.scene_pass(image, DENSE_SHORT_SIDE, _VIEW_BOXES)
         whole = self.capabilities.encode_with_appearance([image], vectors=[True], appearance=[False], scene=True)[0][0]
-        parts = [i for i, kind in enumerate(_VIEW_KINDS) if kind in ("quad", "centre") and self.config.regional]
-        regions = [i for i, kind in enumerate(_VIEW_KINDS) if kind != "centre"]
+        parts = scan.vectors[_QUERY_VIEWS] if self.config.regional else []
         windows = dense.appearance_vectors(window_means(scan.feature_map))
-        return _blend([whole, *scan.vectors[parts]]), scan.looks[regions].astype(np.float32), windows
+        return _blend([whole, *parts]), scan.looks[_REGION_VIEWS].astype(np.float32), windows
 
     def style_distribution(self, vectors: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
         """(n, styles) style probabilities for any vectors in the encoder's space, columns in
@@ -225,9 +224,12 @@ def _grid_boxes(n: int) -> list[Box]:
 
 
 # The views a scene is read through, as boxes of one pass (``one_pass``), in ``embed_scene``'s
-# order: the whole photo, its 2×2 quadrants, its centre (middle half each way), its 3×3 grid.
+# order: the whole photo, the quadrants, the centre, the ninths. As there, the query blends the
+# quadrants and the centre into the whole photo's vector, and every view but the centre is a
+# region products are compared with.
 _VIEW_BOXES: list[Box] = [(0.0, 0.0, 1.0, 1.0), *_grid_boxes(2), (0.25, 0.25, 0.75, 0.75), *_grid_boxes(3)]
-_VIEW_KINDS = ["whole", *["quad"] * 4, "centre", *["ninth"] * 9]
+_QUERY_VIEWS = [1, 2, 3, 4, 5]
+_REGION_VIEWS = [0, 1, 2, 3, 4, *range(6, len(_VIEW_BOXES))]
 
 
 def _blend(vecs: list[np.ndarray]) -> np.ndarray:
