@@ -10,6 +10,8 @@ Heavy dependencies (torch, transformers, faiss) load on first use, not on import
 
 from __future__ import annotations
 
+# First, before anything loads numpy: BLAS threads must not spin between calls.
+from . import _idle_threads  # noqa: F401,I001
 from ._version import __version__
 from ._errors import (  # noqa: I001  (IndexError_: the old name, not in __all__)
     IndexError_,

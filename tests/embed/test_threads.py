@@ -48,3 +48,21 @@ def test_an_onnx_session_opens_with_the_process_share_and_does_not_spin(tmp_path
     assert alone.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     set_inference_threads(1)
     assert session(path).get_session_options().intra_op_num_threads == 1
+
+
+def test_the_share_also_bounds_numpy_blas_and_faiss(monkeypatch):
+    import faiss
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setattr(_threads, "available_cores", lambda: 3)
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    set_inference_threads(1)
+    assert blas_threads() == {1}
+    assert faiss.omp_get_max_threads() == 1
+    set_inference_threads(None)  # back to every core
+    assert blas_threads() == {3}
+    assert faiss.omp_get_max_threads() == 3
+

@@ -1,11 +1,15 @@
-"""`match` with ONNX Runtime's threads allowed to spin between runs (its default) and without
-(what scenefit sets), alternating, on one index: spinning threads take the cores the rest of
-a match (window means, the adapter's products, search) needs.
+"""`match` with idle threads spinning and sleeping, alternating, on one index. Spinning
+threads take the cores the next stage of a match needs. Three settings:
+
+- ``all-spin``: ONNX Runtime's threads spin between runs (its default) and OpenBLAS's too
+  (``OPENBLAS_THREAD_TIMEOUT=28``, its default);
+- ``blas-spin``: ONNX Runtime's threads sleep (what scenefit sets), OpenBLAS's spin;
+- ``none``: neither spins (what scenefit sets: ``scenefit/_idle_threads.py``).
 
 Medians and p95 over every photo, each setting in a fresh process, run ``--rounds`` times in
 turn. From the repository root, e.g. on the bench's synthetic 100k index:
 
-    .venv/bin/python benchmarks/ort_spinning.py .scenefit/bench/synthetic-100000 \\
+    .venv/bin/python benchmarks/idle_threads.py .scenefit/bench/synthetic-100000 \\
         ../shared/benchmarks/ikea-dev/scenes --photos 20 --rounds 2
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,11 +26,14 @@ from pathlib import Path
 import numpy as np
 
 
-def _one(index: str, scenes: str, photos: int, spin: bool) -> dict:
+SETTINGS = ("all-spin", "blas-spin", "none")
+
+
+def _one(index: str, scenes: str, photos: int, setting: str) -> dict:
     """In this (fresh) process: warm up, then time every photo twice."""
     import scenefit.embed._onnx as onnx
 
-    if spin:  # the session scenefit opens, minus its no-spinning entry
+    if setting == "all-spin":  # the session scenefit opens, minus its no-spinning entry
         plain = onnx.session
 
         def session(path):
@@ -47,7 +55,8 @@ def _one(index: str, scenes: str, photos: int, spin: bool) -> dict:
         result = engine.match(d)
         times.append(time.perf_counter() - t0)
         encode.append(result.timings_ms["encode"])
-    return {"spin": spin, "median_ms": round(1000 * float(np.median(times)), 1),
+    return {"setting": setting, "openblas_thread_timeout": os.environ["OPENBLAS_THREAD_TIMEOUT"],
+            "median_ms": round(1000 * float(np.median(times)), 1),
             "p95_ms": round(1000 * float(np.percentile(times, 95)), 1), "encode_median_ms": round(float(np.median(encode)), 1)}
 
 
@@ -57,15 +66,17 @@ def main() -> None:
     parser.add_argument("scenes", help="a folder of room photos")
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--child", choices=["spin", "nospin"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=SETTINGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_one(args.index, args.scenes, args.photos, args.child == "spin")))
+        print(json.dumps(_one(args.index, args.scenes, args.photos, args.child)))
         return
     for _ in range(args.rounds):
-        for mode in ("spin", "nospin"):
+        for setting in SETTINGS:
+            # OpenBLAS reads its setting when it loads: set before the child starts
+            env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": "4" if setting == "none" else "28"}
             out = subprocess.run([sys.executable, __file__, args.index, args.scenes, "--photos", str(args.photos),
-                                  "--child", mode], capture_output=True, text=True, check=True)
+                                  "--child", setting], capture_output=True, text=True, check=True, env=env)
             print(out.stdout.strip().splitlines()[-1])
 
 
