@@ -36,8 +36,8 @@ def _one(index: str, scenes: str, photos: int, setting: str) -> dict:
     if setting == "all-spin":  # the session scenefit opens, minus its no-spinning entry
         plain = onnx.session
 
-        def session(path):
-            options = plain(path).get_session_options()
+        def session(path, **kw):
+            options = plain(path, **kw).get_session_options()
             options.add_session_config_entry("session.intra_op.allow_spinning", "1")
             return onnx._ort().InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

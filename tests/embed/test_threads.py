@@ -50,6 +50,14 @@ def test_an_onnx_session_opens_with_the_process_share_and_does_not_spin(tmp_path
     assert session(path).get_session_options().intra_op_num_threads == 1
 
 
+def test_a_session_for_photos_of_any_size_plans_no_memory_pattern(tmp_path):
+    from scenefit.embed._onnx import session
+
+    path = _tiny_graph(tmp_path / "tiny.onnx")
+    assert session(path).get_session_options().enable_mem_pattern
+    assert not session(path, any_shape=True).get_session_options().enable_mem_pattern
+
+
 def test_the_share_also_bounds_numpy_blas_and_faiss(monkeypatch):
     import faiss
     from threadpoolctl import threadpool_info

@@ -38,11 +38,16 @@ def _ort():
     return onnxruntime
 
 
-def session(path: Path):
-    """An ONNX Runtime CPU session for ``path`` with this process's inference threads."""
+def session(path: Path, *, any_shape: bool = False):
+    """An ONNX Runtime CPU session for ``path`` with this process's inference threads.
+    ``any_shape``: its input's shape changes from run to run (a photo at its own size)."""
     ort = _ort()
     options = ort.SessionOptions()
     options.intra_op_num_threads = inference_threads()
+    if any_shape:
+        # A memory pattern is planned and kept per input shape; for a photo of any size it
+        # only holds more memory (a serving process's peak is lower without: docs/performance.md).
+        options.enable_mem_pattern = False
     # ONNX Runtime's threads otherwise spin for a while after each run, taking the cores the
     # rest of a match (window means, the adapter's products, search: numpy and FAISS threads)
     # and other workers then need; without spinning a match is faster (docs/performance.md).
@@ -51,16 +56,16 @@ def session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def load_or_export(path: Path, export: Callable[[Path], None]):
-    """An ONNX Runtime session for ``path``, exporting it first (atomically: concurrent
-    exporters each publish a complete file) if missing or unreadable."""
+def load_or_export(path: Path, export: Callable[[Path], None], *, any_shape: bool = False):
+    """An ONNX Runtime session for ``path`` (``session``), exporting it first (atomically:
+    concurrent exporters each publish a complete file) if missing or unreadable."""
     _ort()  # fail with the install hint before spending time on an export
     for attempt in range(2):
         if not path.is_file():
             with atomic_path(path) as tmp:
                 export(tmp)
         try:
-            return session(path)
+            return session(path, any_shape=any_shape)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a bad file
             if attempt:
                 raise ModelError(f"{path}: cannot load the exported model ({exc})") from None
@@ -82,8 +87,8 @@ class ImageNet:
 class Graph:
     """One exported graph: its inputs by name → its outputs, in order."""
 
-    def __init__(self, path: Path, export: Callable[[Path], None]):
-        self.session = load_or_export(path, export)
+    def __init__(self, path: Path, export: Callable[[Path], None], *, any_shape: bool = False):
+        self.session = load_or_export(path, export, any_shape=any_shape)
 
     def __call__(self, **inputs: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
@@ -146,7 +151,8 @@ class OnnxNetworks:
     def scene_maps_net(self) -> Graph:
         """A photo of any size: (1, 3, H, W) → its per-cell statistics and head features."""
         return Graph(_graph_path("efficientnet-lite0-maps"),
-                     lambda target: export_scene_maps_net(self.torch_networks.image_model, target))
+                     lambda target: export_scene_maps_net(self.torch_networks.image_model, target),
+                     any_shape=True)
 
     @cached_property
     def classifier_net(self) -> Graph:
