@@ -41,8 +41,15 @@ def test_one_worker_keeps_every_core_and_a_set_value_wins(monkeypatch, tmp_path)
 
 
 def test_a_service_sets_its_threads_before_its_model_loads(tmp_path):
+    import faiss
+    from threadpoolctl import threadpool_info
+
+    before = faiss.omp_get_max_threads()
     try:
         Service(tmp_path, Settings(threads=1))
         assert inference_threads() == 1
+        assert faiss.omp_get_max_threads() == 1  # its searches
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
     finally:
         set_inference_threads(None)
+        faiss.omp_set_num_threads(before)

@@ -58,8 +58,7 @@ def test_a_session_for_photos_of_any_size_plans_no_memory_pattern(tmp_path):
     assert not session(path, any_shape=True).get_session_options().enable_mem_pattern
 
 
-def test_the_share_also_bounds_numpy_blas_and_faiss(monkeypatch):
-    import faiss
+def test_the_share_also_bounds_numpy_blas(monkeypatch):
     from threadpoolctl import threadpool_info
 
     monkeypatch.setattr(_threads, "available_cores", lambda: 3)
@@ -69,8 +68,6 @@ def test_the_share_also_bounds_numpy_blas_and_faiss(monkeypatch):
 
     set_inference_threads(1)
     assert blas_threads() == {1}
-    assert faiss.omp_get_max_threads() == 1
     set_inference_threads(None)  # back to every core
     assert blas_threads() == {3}
-    assert faiss.omp_get_max_threads() == 3
 

@@ -14,6 +14,7 @@ from .._settings import Settings
 from ..embed import set_inference_threads
 from ..engine import Engine
 from ..images import AddressPolicy, FetchConfig
+from ..index import set_search_threads
 from .._types import SceneEmbedding
 from ..scene import SceneCache, build_scene_cache
 from ._errors import ApiError
@@ -35,6 +36,7 @@ class Service:
         self.metrics = metrics or Metrics()
         if self.settings.threads is not None and engine is None:
             set_inference_threads(self.settings.threads)  # before the model loads
+            set_search_threads(self.settings.threads)
         cache = build_scene_cache(self.settings.redis_url, self.settings.scene_cache_size)
         self.engine = engine or Engine(
             index_dir,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -17,6 +18,25 @@ CELL = 32
 def preprocess_many(images: Sequence[Image.Image]) -> np.ndarray:
     """(n, 3, 224, 224) for a batch, prepared one after another."""
     return np.stack([preprocess(im) for im in images])
+
+
+def prepared_batches(images: Sequence[Image.Image], size: int) -> Iterator[np.ndarray]:
+    """``preprocess_many`` of runs of ``size`` images, in order. While the caller runs the
+    network on one run, the next is prepared in a helper thread (PIL's resampling and numpy
+    release the GIL), so resizing overlaps inference; one run ahead at most."""
+    runs = [images[start : start + size] for start in range(0, len(images), size)]
+    if len(runs) <= 1:
+        yield from (preprocess_many(run) for run in runs)
+        return
+    # A thread per call, not one kept per process: a process forked later would inherit a
+    # pool whose thread does not exist there.
+    with ThreadPoolExecutor(1, thread_name_prefix="scenefit-preprocess") as helper:
+        ahead = helper.submit(preprocess_many, runs[0])
+        for run in runs[1:]:
+            ready = ahead.result()
+            ahead = helper.submit(preprocess_many, run)
+            yield ready
+        yield ahead.result()
 
 
 def preprocess(image: Image.Image) -> np.ndarray:

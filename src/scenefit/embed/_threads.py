@@ -3,9 +3,9 @@
 A serving machine runs one process per worker. If each process's model used every core, two
 workers would run twice as many busy threads as there are cores and each match would wait on
 the other's. The server therefore gives each worker its share of the cores before any model
-loads (``set_inference_threads``); a lone process keeps them all. The same share bounds the
-other pools a match runs on (numpy's BLAS, FAISS's OpenMP), or they would oversubscribe the
-cores in the same way.
+loads (``set_inference_threads``); a lone process keeps them all. The same share bounds
+numpy's BLAS here and FAISS's threads (``index.set_search_threads``), or they would
+oversubscribe the cores in the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def available_cores() -> int:
 
 def set_inference_threads(threads: int | None) -> None:
     """Threads for the models loaded from now on (``None``: every available core), and for
-    numpy's BLAS and FAISS from now on. Call it before the first model loads: ONNX Runtime
+    numpy's BLAS from now on. Call it before the first model loads: ONNX Runtime
     fixes a session's threads when it opens."""
     global _threads
     if threads is not None and threads < 1:
@@ -36,10 +36,8 @@ def set_inference_threads(threads: int | None) -> None:
     torch = sys.modules.get("torch")  # only if already imported: a serving process never imports it
     if torch is not None:
         torch.set_num_threads(n)
-    import faiss
     from threadpoolctl import threadpool_limits
 
-    faiss.omp_set_num_threads(n)
     threadpool_limits(limits=n, user_api="blas")  # numpy's BLAS, loaded with scenefit
 
 

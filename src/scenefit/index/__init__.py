@@ -2,6 +2,7 @@
 
 from ._ann import AnnConfig, IndexSpec
 from ._backends import canonical_store
+from ._faiss import set_search_threads
 from ._filters import Filters, FilterSpec
 from ._manifest import FORMAT_VERSION, Manifest
 from ._milvus import filter_expression
@@ -13,4 +14,4 @@ from ._store import VectorIndex
 
 __all__ = ["AnnConfig", "IndexSpec", "FORMAT_VERSION", "Filters", "FilterSpec", "Manifest", "MilvusCollection",
            "MilvusTarget", "ProductRecord", "RecordCache", "VectorIndex", "VectorSpace", "canonical_store",
-           "filter_expression"]
+           "filter_expression", "set_search_threads"]

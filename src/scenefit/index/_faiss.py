@@ -155,3 +155,13 @@ def open_spaces(folder: Path, manifest: Manifest, keys: set[int], columns: Calla
         if appearance.dim != manifest.appearance_dim or not set(owners(appearance.key_array()).tolist()) <= keys:
             raise InvalidIndexError(f"{folder}: appearance vectors and products disagree; {_REBUILD}")
     return products, appearance
+
+
+def set_search_threads(threads: int) -> None:
+    """Threads FAISS's searches use from now on in this process (a serving worker's share of
+    the cores, as its models get: ``embed.set_inference_threads``)."""
+    import faiss
+
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    faiss.omp_set_num_threads(threads)
