@@ -55,6 +55,10 @@ def test_match_memory_ingest_sections(report):
     assert 0 < match["network_floor"]["median_ms"] < match["total"]["median_ms"] and match["vs_floor"] > 1
     assert {m["runtime"] for m in result["memory"]} == {"onnx", "torch"}
     assert all(m["peak_rss_mb"] > 50 and m["products"] == 3000 for m in result["memory"])
+    for m in result["memory"]:  # where the memory went, step by step, within the peak
+        assert list(m["rss_added_mb"]) == ["imports", "index", "models", "matches"]
+        assert m["rss_added_mb"]["imports"] > 0 and m["rss_added_mb"]["models"] > 0
+        assert sum(m["rss_added_mb"].values()) <= m["peak_rss_mb"]
     assert result["cold_start"]["products"] == 3000
     for label in ("text_only", "with_local_images"):
         assert result["ingest"][label]["products_per_s_median"] > 0

@@ -24,15 +24,28 @@ print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "products": len(index)
 
 _SERVE = """
 import json, sys
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) / 1024
+stages = {"start": rss()}
 from scenefit.engine import Engine
+stages["imports"] = rss()
 engine = Engine(sys.argv[1], log=lambda m: None, runtime=sys.argv[2])
+engine.index.reference_vectors()
+stages["index"] = rss()
+engine.analyzer, engine.ranker
+stages["models"] = rss()
 photos = [open(p, "rb").read() for p in sys.argv[3:]]
 for data in photos * 2:
     engine.match(data)
+stages["matches"] = rss()
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by a big
 # parent would report the parent's peak.
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-print(json.dumps({"peak_rss_mb": peak, "products": len(engine.index)}))
+names = list(stages)
+# what each step added to the resident memory (the matches': the scene pass's working memory
+# and what ranking keeps, held for the next match)
+added = {b: round(stages[b] - stages[a]) for a, b in zip(names, names[1:])}
+print(json.dumps({"peak_rss_mb": peak, "products": len(engine.index), "rss_added_mb": added}))
 """
 
 

@@ -54,7 +54,9 @@ def render(r: dict) -> str:
     for mem in r.get("memory", []):
         lines.append(f"- Serving process at {mem['products']:,} products, `--runtime {mem['runtime']}` (model loaded, matches run"
                      f"{'' if mem['appearance_space'] else ', text-only catalog'}): peak RSS {mem['peak_rss_mb']:.0f} MB; "
-                     f"{mem['bytes_per_product_on_disk']:.0f} bytes/product on disk.")
+                     f"{mem['bytes_per_product_on_disk']:.0f} bytes/product on disk."
+                     + (" Added by each step: " + ", ".join(f"{k} {v} MB" for k, v in added.items()) + "."
+                        if (added := mem.get("rss_added_mb")) else ""))
     ing = r.get("ingest")
     if ing is not None:
         for label in ("text_only", "with_local_images"):
