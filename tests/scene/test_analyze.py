@@ -158,33 +158,3 @@ def test_what_the_analyzer_reads_of_its_encoder_is_decided_at_construction(fake_
     assert SceneAnalyzer(appearance_encoder).capabilities.scene_model_id == appearance_encoder.model_id
     assert SceneAnalyzer(enc).capabilities.scene_model_id == "fake-appearance:v1:scenes"
     assert SceneAnalyzer(enc).temperature == enc.similarity_temperature
-
-
-def test_the_small_pass_and_the_colours_run_beside_the_large_pass(appearance_encoder):
-    """Same embedding as one after the other; the whole photo's small pass runs in the helper
-    thread while the large pass runs in the caller's."""
-    import threading
-
-    from scenefit.scene._palette import dominant_colours
-
-    where = {}
-
-    class Watched(type(_dense(appearance_encoder))):
-        def encode_images(self, images):
-            if len(images) == 1:  # the whole photo alone (the fake's large pass encodes its 15 boxes)
-                where.setdefault("small", threading.current_thread().name)
-            return super().encode_images(images)
-
-        def scene_pass(self, image, short_side, boxes):
-            where.setdefault("large", threading.current_thread().name)
-            return super().scene_pass(image, short_side, boxes)
-
-    enc = Watched()
-    analyzer, im = SceneAnalyzer(enc, SceneConfig(regions="dense")), _photo_with_quadrants()
-    together = analyzer.embed(im)
-    assert where["small"].startswith("scenefit-scene") and where["large"] == threading.current_thread().name
-    vector, regions, windows = analyzer.one_pass(enc, im)  # no helper: the small pass in line
-    np.testing.assert_allclose(together.vector, vector, atol=1e-6)
-    np.testing.assert_allclose(together.regions, regions, atol=1e-6)
-    np.testing.assert_allclose(together.windows, windows, atol=1e-6)
-    assert together.colours == dominant_colours(im, SceneConfig().colours)

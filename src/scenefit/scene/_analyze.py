@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal, Sequence
 
 import numpy as np
@@ -123,25 +122,19 @@ class SceneAnalyzer:
         return _blend([vecs[i] for i in sorted(vecs)]), (
             np.stack([looks[i] for i in sorted(looks)]).astype(np.float32) if looks else None)
 
-    def one_pass(self, dense: DenseAppearanceEncoder, image: Image.Image, *,
-                 whole: "Future[np.ndarray] | None" = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def one_pass(self, dense: DenseAppearanceEncoder, image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Dense regions from one pass over the photo: the query vector and the regions'
         appearance vectors of ``embed_scene`` (the same views, read as boxes of the pass's
         feature map instead of crops through the network one by one) and the windows.
 
         The whole photo's own vector still comes from the network's input size (one small
         image beside the large pass): read from the large pass, the classifier sees parts of
-        objects rather than a room, and zero-shot room types suffer (docs/quality.md).
-        ``whole``: that vector, being computed elsewhere (``embed`` runs it beside this)."""
+        objects rather than a room, and zero-shot room types suffer (docs/quality.md)."""
         scan = dense.scene_pass(image, DENSE_SHORT_SIDE, _VIEW_BOXES)
+        whole = self.capabilities.encode_with_appearance([image], vectors=[True], appearance=[False], scene=True)[0][0]
         parts = scan.vectors[_QUERY_VIEWS] if self.config.regional else []
         windows = dense.appearance_vectors(window_means(scan.feature_map))
-        first = whole.result() if whole is not None else self.whole_vector(image)
-        return _blend([first, *parts]), scan.looks[_REGION_VIEWS].astype(np.float32), windows
-
-    def whole_vector(self, image: Image.Image) -> np.ndarray:
-        """The whole photo's vector at the network's input size (the scene network)."""
-        return self.capabilities.encode_with_appearance([image], vectors=[True], appearance=[False], scene=True)[0][0]
+        return _blend([whole, *parts]), scan.looks[_REGION_VIEWS].astype(np.float32), windows
 
     def style_distribution(self, vectors: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
         """(n, styles) style probabilities for any vectors in the encoder's space, columns in
@@ -176,16 +169,11 @@ class SceneAnalyzer:
     def embed(self, image: Image.Image) -> SceneEmbedding:
         """The context-free, expensive part of an analysis (one model pass and colour k-means)."""
         dense = self.capabilities.dense if self.config.regions == "dense" else None  # else crops: regions_for
-        # The small whole-photo pass and the colours run in a helper thread beside the large
-        # pass, whose resizing keeps one core only (a thread per scene: nothing to fork).
-        with ThreadPoolExecutor(1, thread_name_prefix="scenefit-scene") as helper:
-            whole = helper.submit(self.whole_vector, image) if dense is not None else None
-            colours = helper.submit(dominant_colours, image, self.config.colours)
-            if dense is not None:
-                vec, regions, windows = self.one_pass(dense, image, whole=whole)
-            else:
-                (vec, regions), windows = self.embed_scene(image), None
-            return SceneEmbedding(vec.astype(np.float32), regions, colours.result(), windows)
+        if dense is not None:
+            vec, regions, windows = self.one_pass(dense, image)
+        else:
+            (vec, regions), windows = self.embed_scene(image), None
+        return SceneEmbedding(vec.astype(np.float32), regions, dominant_colours(image, self.config.colours), windows)
 
     def analyze(self, image: Image.Image, context: str | None = None) -> SceneAnalysis:
         return self.interpret(self.embed(image), context)
