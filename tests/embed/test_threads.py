@@ -71,3 +71,15 @@ def test_the_share_also_bounds_numpy_blas(monkeypatch):
     set_inference_threads(None)  # back to every core
     assert blas_threads() == {3}
 
+
+
+def test_only_the_scene_maps_graph_takes_photos_of_any_shape(monkeypatch):
+    from scenefit.embed import _onnx
+
+    opened = {}
+    monkeypatch.setattr(_onnx, "Graph", lambda path, export, **kw: opened.setdefault(path.name, kw))
+    networks = _onnx.OnnxNetworks()
+    networks.scene_maps_net, networks.classifier_net  # noqa: B018 - opening them is the point
+    maps, = (kw for name, kw in opened.items() if "maps" in name)
+    fc, = (kw for name, kw in opened.items() if "-fc" in name)
+    assert maps == {"any_shape": True} and not fc.get("any_shape")
