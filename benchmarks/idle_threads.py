@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scenefit._idle_threads import IDLE_ENV
+
 
 SETTINGS = ("all-spin", "blas-spin", "none")
 
@@ -74,7 +76,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for setting in SETTINGS:
             # OpenBLAS reads its setting when it loads: set before the child starts
-            env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": "4" if setting == "none" else "28"}
+            sleep = IDLE_ENV["OPENBLAS_THREAD_TIMEOUT"]
+            env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": sleep if setting == "none" else "28"}
             out = subprocess.run([sys.executable, __file__, args.index, args.scenes, "--photos", str(args.photos),
                                   "--child", setting], capture_output=True, text=True, check=True, env=env)
             print(out.stdout.strip().splitlines()[-1])

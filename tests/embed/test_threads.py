@@ -72,7 +72,6 @@ def test_the_share_also_bounds_numpy_blas(monkeypatch):
     assert blas_threads() == {3}
 
 
-
 def test_only_the_scene_maps_graph_takes_photos_of_any_shape(monkeypatch):
     from scenefit.embed import _onnx
 

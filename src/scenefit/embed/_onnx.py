@@ -45,8 +45,8 @@ def session(path: Path, *, any_shape: bool = False):
     options = ort.SessionOptions()
     options.intra_op_num_threads = inference_threads()
     if any_shape:
-        # A memory pattern is planned and kept per input shape; for a photo of any size it
-        # only holds more memory (a serving process's peak is lower without: docs/performance.md).
+        # A memory pattern is planned and kept per input shape: for a photo of any size it
+        # only holds more memory.
         options.enable_mem_pattern = False
     # ONNX Runtime's threads otherwise spin for a while after each run, taking the cores the
     # rest of a match (window means, the adapter's products, search: numpy and FAISS threads)
