@@ -11,7 +11,8 @@ Anything else escaping is a bug and is allowed to show its traceback.
     ├── ModelError             an encoder cannot be loaded (missing weights, missing package)
     ├── InvalidIndexError      index folder missing, corrupt, or built with another model
     │   └── ModelMismatchError index built with another model / dimension
-    ├── NotFoundError          no product with that id
+    ├── NotFoundError          no product (or served match) with that id
+    ├── FeedbackError          an event that cannot be recorded (product not shown, too many)
     └── BackendError           a scale-out backend (Ray cluster, Milvus server) is unreachable or failed
 """
 
@@ -57,6 +58,15 @@ class NotFoundError(ScenefitError):
     code = "not_found"
 
 
+class FeedbackError(ScenefitError):
+    code = "invalid_feedback"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
 class BackendError(ScenefitError):
     code = "backend_error"
 
@@ -71,4 +81,5 @@ __all__ = [
     "InvalidIndexError",
     "ModelMismatchError",
     "NotFoundError",
+    "FeedbackError",
 ]

@@ -15,10 +15,13 @@ class LabelledScene:
     path: Path  # resolved against the labels file's folder
     room_type: str | None
     relevant: frozenset[str]
+    #: products judged not to fit (feedback: dismissed, or a curator's "irrelevant")
+    irrelevant: frozenset[str] = frozenset()
 
 
 def read_labels(path: str | Path) -> list[LabelledScene]:
-    """Read a labels JSONL file: ``{"scene": …, "room_type": …, "relevant": [ids]}`` per line."""
+    """Read a labels JSONL file: ``{"scene": …, "room_type": …, "relevant": [ids]}`` per line,
+    optionally with ``"irrelevant": [ids]`` (what ``scenefit feedback export`` writes)."""
     path = Path(path)
     if not path.is_file():
         raise CatalogError(f"{path}: no such labels file")
@@ -32,15 +35,17 @@ def read_labels(path: str | Path) -> list[LabelledScene]:
             raise CatalogError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("scene"), str):
             raise CatalogError(f"{path}:{n}: each line needs a \"scene\" path")
-        relevant = obj.get("relevant") or []
-        if not isinstance(relevant, list):
-            raise CatalogError(f"{path}:{n}: \"relevant\" must be a list of product ids")
+        relevant, irrelevant = obj.get("relevant") or [], obj.get("irrelevant") or []
+        for name, ids in (("relevant", relevant), ("irrelevant", irrelevant)):
+            if not isinstance(ids, list):
+                raise CatalogError(f"{path}:{n}: \"{name}\" must be a list of product ids")
         scene_path = Path(obj["scene"])
         scenes.append(LabelledScene(
             scene=obj["scene"],
             path=scene_path if scene_path.is_absolute() else path.parent / scene_path,
             room_type=_room_name(obj.get("room_type")),
             relevant=frozenset(str(r) for r in relevant),
+            irrelevant=frozenset(str(r) for r in irrelevant) - frozenset(str(r) for r in relevant),
         ))
     if not scenes:
         raise CatalogError(f"{path}: the labels file has no scenes")

@@ -64,7 +64,8 @@ def fit_models(items: list[LabelledAnalysis], ranker: Ranker, index: VectorIndex
     if (adapter or start) is not None:
         ranker = Ranker(ranker.config, adapter or start)
         samples = [s for i in items if i.sample is not None
-                   if (s := fit_sample(i.analysis, i.relevant_keys, ranker, index, k, style_of)) is not None]
+                   if (s := fit_sample(i.analysis, i.relevant_keys, ranker, index, k, style_of,
+                                       i.irrelevant_keys)) is not None]
     fitted = fit_ranking(samples, ranker, k=k, labels=labels, folds=folds)
     with_rooms = [i for i in items if i.features is not None and i.scene.room_type]
     room_model = None

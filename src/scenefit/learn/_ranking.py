@@ -23,6 +23,9 @@ from ._folds import kfold
 
 FIT_FILE = "ranking.json"
 FORMAT_VERSION = 1
+#: What a known misfit in the top k costs the weights' objective, against a relevant product
+#: found: half as much, so that sparse dismissals steer the weights without outvoting recall.
+NEGATIVE_WEIGHT = 0.5
 
 
 class FittedRanking(BaseModel):
@@ -56,6 +59,7 @@ class FitSample:
     pool: Pool
     relevant: np.ndarray  # bool per pool entry
     n_relevant: int  # relevant products in the index (some may be outside the pool)
+    irrelevant: np.ndarray | None = None  # bool per pool entry: judged not to fit (feedback)
 
 
 def _grid(names: list[str], step: float) -> list[RankWeights]:
@@ -69,11 +73,16 @@ def _grid(names: list[str], step: float) -> list[RankWeights]:
     return out
 
 
-def _recall(ranker: Ranker, samples: list[FitSample], weights: RankWeights, diversity: float, k: int) -> float:
+def _recall(ranker: Ranker, samples: list[FitSample], weights: RankWeights, diversity: float, k: int,
+            negatives: bool = False) -> float:
+    """Mean Recall@k; with ``negatives``, the objective the weights are chosen by: each scene's
+    recall less NEGATIVE_WEIGHT × the share of its known misfits that reach its top k."""
     total = 0.0
     for s in samples:
         order = ranker.order(s.pool, ranker.scores(s.pool.factors, weights), k, diversity)
         total += s.relevant[order].sum() / s.n_relevant
+        if negatives and s.irrelevant is not None and s.irrelevant.any():
+            total -= NEGATIVE_WEIGHT * s.irrelevant[order].sum() / s.irrelevant.sum()
     return total / max(len(samples), 1)
 
 
@@ -88,7 +97,7 @@ def fit_ranking(
     candidates = [(w, d) for w in _grid(names, step) for d in diversities]
 
     def best(subset: list[FitSample]):
-        return max(candidates, key=lambda c: _recall(ranker, subset, c[0], c[1], k))
+        return max(candidates, key=lambda c: _recall(ranker, subset, c[0], c[1], k, negatives=True))
 
     splits = kfold(len(samples), folds, seed) if folds else []  # 0: no CV (the caller does it)
     held_out = 0.0

@@ -1,0 +1,106 @@
+"""``scenefit experiments report``: per variant, how shoppers reacted to its picks.
+
+The unit is the served match (one list shown once): a match counts as clicked when some
+product it showed within the top ``k`` got a click (or anything stronger), as added to cart
+or purchased likewise. Matches are what assignment randomises, so their outcomes are the
+independent trials the intervals and tests assume (a shopper's repeat visits are not quite
+independent; with many shoppers the effect is small).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pydantic import BaseModel, Field
+
+from ._events import COMMITTED, Event
+from ._experiments import Experiment
+from ._stats import Proportion, compare
+from ._store import FeedbackStore
+
+#: What counts as a click: opening the product, or anything that needs it first.
+_CLICKS = COMMITTED | {Event.click}
+METRICS = {"ctr": _CLICKS, "add_to_cart": {Event.add_to_cart, Event.purchase}, "purchase": {Event.purchase},
+           "dismiss": {Event.dismiss}}
+ALPHA = 0.05
+
+
+class Rate(BaseModel):
+    successes: int
+    rate: float
+    low: float = Field(description="95 % Wilson interval")
+    high: float
+
+
+class VariantFigures(BaseModel):
+    name: str
+    matches: int = Field(description="Result lists served")
+    impressions: int = Field(description="Products shown within the top k")
+    events: dict[str, int] = Field(description="Events recorded, by kind")
+    rates: dict[str, Rate] = Field(description="Share of matches with a click (ctr), add-to-cart, purchase, dismiss")
+
+
+class Comparison(BaseModel):
+    variant: str
+    control: str
+    metric: str
+    diff: float = Field(description="variant − control")
+    low: float = Field(description="95 % interval of the difference")
+    high: float
+    p_value: float = Field(description="Two-sided, pooled two-proportion z-test")
+    verdict: str = Field(description='"better", "worse" (p < 0.05), or "no difference shown"')
+
+
+class ExperimentReport(BaseModel):
+    k: int
+    since: str | None
+    variants: list[VariantFigures]
+    comparisons: list[Comparison]
+
+
+def experiment_report(store: FeedbackStore, experiment: Experiment, *, k: int = 10,
+                      since: str | None = None) -> ExperimentReport:
+    """Figures of every variant that served matches (the experiment's variants first, in order;
+    variants since removed from the file after them), each compared with the control."""
+    matches = {m.match_id: m for m in store.matches(since)}
+    served: dict[str, int] = defaultdict(int)
+    shown: dict[str, int] = defaultdict(int)
+    for m in matches.values():
+        served[m.variant] += 1
+        shown[m.variant] += sum(1 for s in m.shown if s.rank <= k)
+    hit: dict[tuple[str, str], set[str]] = defaultdict(set)  # (variant, metric) → match ids
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for e in store.events(since):
+        m = matches.get(e.match_id)
+        if m is None:
+            continue
+        counts[m.variant][e.event.value] += 1
+        if e.rank <= k:
+            for metric, kinds in METRICS.items():
+                if e.event in kinds:
+                    hit[(m.variant, metric)].add(e.match_id)
+    names = [v.name for v in experiment.variants if v.name in served]
+    names += sorted(set(served) - set(names))
+    props = {(n, metric): Proportion(len(hit[(n, metric)]), served[n]) for n in names for metric in METRICS}
+    figures = []
+    for n in names:
+        rates = {}
+        for metric in METRICS:
+            p = props[(n, metric)]
+            low, high = p.interval()
+            rates[metric] = Rate(successes=p.successes, rate=round(p.rate, 5), low=round(low, 5), high=round(high, 5))
+        figures.append(VariantFigures(name=n, matches=served[n], impressions=shown[n], events=dict(counts[n]),
+                                      rates=rates))
+    comparisons = []
+    control = experiment.control.name if experiment.control.name in served else (names[0] if names else None)
+    for n in names:
+        if n == control:
+            continue
+        for metric in METRICS:
+            d = compare(props[(control, metric)], props[(n, metric)])
+            good = d.diff < 0 if metric == "dismiss" else d.diff > 0
+            verdict = ("better" if good else "worse") if d.p_value < ALPHA else "no difference shown"
+            comparisons.append(Comparison(variant=n, control=control, metric=metric, diff=round(d.diff, 5),
+                                          low=round(d.low, 5), high=round(d.high, 5),
+                                          p_value=float(f"{d.p_value:.4g}"), verdict=verdict))
+    return ExperimentReport(k=k, since=since, variants=figures, comparisons=comparisons)
