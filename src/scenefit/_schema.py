@@ -64,3 +64,7 @@ class MatchResult(BaseModel):
     model: ModelOut
     index: IndexOut
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    match_id: str | None = Field(
+        None, description="Id of this match in the feedback store: send it with POST /v1/feedback. "
+        "Null when the match was not recorded (the library and the CLI do not record).")
+    variant: str | None = Field(None, description="The experiment variant that ranked it; null when not recorded")

@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         30, gt=0, description="Time a match's request body may take to arrive; a slower one is "
         "refused with 408, so slow clients cannot hold the match queue's places for long.")
 
+    record_matches: bool = Field(
+        True, description="Record every served match (scene photo, request, picks) in the feedback store, "
+        "so that POST /v1/feedback can refer to it by match_id; off: results carry no match_id.")
+    feedback_retention_days: float = Field(
+        90, gt=0, description="Days a recorded match, its scene photo and its events are kept; older ones "
+        "are deleted by the service (hourly) and by `scenefit feedback purge`.")
+    feedback_per_minute: int = Field(
+        120, ge=1, le=100_000, description="Feedback events one client address may send per minute "
+        "(with a burst of as many); past that, 429 with Retry-After.")
+
     @field_validator("url_allow_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

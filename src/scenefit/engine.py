@@ -3,6 +3,7 @@ scene → rank, and owns the loaded models and index."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -19,6 +20,7 @@ from ._schema import MatchResult
 from .catalog import Catalog
 from .embed import Encoder, EncoderConfig, EncoderLoader, Runtime, build_encoder
 from .evaluate import EvalReport, read_labels
+from .feedback import FeedbackLoop, ShownItem, Variant, open_feedback
 from .images import FetchConfig
 from .index import ProductRecord, VectorIndex, canonical_store
 from .learn import (AppearanceAdapter, FitResult, FittedBundle, LabelFreeConfig, LabelFreeResult, adapt_index,
@@ -72,6 +74,8 @@ class Engine:
         self.log = log
         self._index: VectorIndex | None = None
         self._fitted: FittedBundle | None = None  # what `scenefit fit` saved, loaded on first use
+        self._variant_fits: dict[str, FittedBundle] = {}  # an experiment's other fit folders
+        self._feedback: FeedbackLoop | None = None
         #: the analyser, with the (encoder, room model, scene config) it was built on
         self._analyzer: tuple[tuple, SceneAnalyzer] | None = None
 
@@ -142,6 +146,30 @@ class Engine:
         with self._lock:
             self._fitted = None
 
+    def _fitted_for(self, variant: Variant | None) -> FittedBundle:
+        """The fitted files an experiment variant ranks with (its folder's; a file changed
+        since is read again)."""
+        if variant is None or variant.fit == ".":
+            return self.fitted
+        folder, model_id = self.index_dir / variant.fit, self.index.manifest.model_id
+        with self._lock:
+            bundle = self._variant_fits.get(variant.fit)
+            if bundle is None or bundle.model_id != model_id or not bundle.is_current(folder):
+                bundle = self._variant_fits[variant.fit] = FittedBundle.load(folder, model_id, self.log, bundle)
+            return bundle
+
+    @property
+    def feedback(self) -> FeedbackLoop:
+        """Served matches, shoppers' events and experiments, in the index's store of record:
+        PostgreSQL for an index that keeps its products there, else SQLite in its folder."""
+        if self._feedback is None:
+            with self._lock:
+                if self._feedback is None:
+                    manifest = self.index.manifest
+                    url = self.database_url if manifest.store == "postgres" else None
+                    self._feedback = open_feedback(self.index_dir, manifest.uid, url)
+        return self._feedback
+
     @property
     def analyzer(self) -> SceneAnalyzer:
         """The scene analyser: the index's encoder, the scene config and the fitted room model."""
@@ -185,8 +213,8 @@ class Engine:
         """The ranker match uses: the rank config and the fitted appearance adapter."""
         return self._ranker_for(self.fitted)
 
-    def _ranker_for(self, bundle: FittedBundle) -> Ranker:
-        rank = self._explicit_rank if self._explicit_rank is not None else bundle.rank_config
+    def _ranker_for(self, bundle: FittedBundle, rank: RankConfig | None = None) -> Ranker:
+        rank = rank or (self._explicit_rank if self._explicit_rank is not None else bundle.rank_config)
         return Ranker(rank, bundle.adapter_for(self._scene_config(bundle).regions, self.log))
 
     # -- ingest ----------------------------------------------------------------------------
@@ -221,7 +249,8 @@ class Engine:
 
     # -- match -----------------------------------------------------------------------------
     def match(self, scene: str | Path | bytes | Image.Image, *, k: int = 10, context: str | None = None,
-              filters: Filters | None = None) -> MatchResult:
+              filters: Filters | None = None, variant: Variant | None = None) -> MatchResult:
+        """``variant``: the experiment variant whose fitted files and ranking config rank it."""
         if not 1 <= k <= 100:
             raise ConfigError(f"k must be between 1 and 100, got {k}")
         timings: dict[str, float] = {}
@@ -234,7 +263,7 @@ class Engine:
         if len(index) == 0:
             raise InvalidIndexError(f"{self.index_dir}: the index is empty; ingest a catalog first")
         t0 = time.perf_counter()
-        bundle = self.fitted  # one fit for the whole match, even if a refresh swaps it meanwhile
+        bundle = self._fitted_for(variant)  # one fit for the whole match, even if a refresh swaps it meanwhile
         analyzer = self._analyzer_for(bundle)
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -245,12 +274,26 @@ class Engine:
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        recs = self._ranker_for(bundle).rank(analysis, index, k, style_of=analyzer.style_distribution,
+        recs = self._ranker_for(bundle, variant.rank if variant else None).rank(analysis, index, k, style_of=analyzer.style_distribution,
                                              filters=filters, timings=stages)
         total = time.perf_counter() - t0
         timings.update(stages)
         timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
         return match_result(analysis, recs, index, self.index_dir, timings)
+
+    def serve_match(self, scene: bytes, *, k: int = 10, context: str | None = None, filters: Filters | None = None,
+                    session_id: str | None = None) -> MatchResult:
+        """A match as the service serves it: ranked by the experiment variant of ``session_id``
+        (a user or session id), and recorded (photo, request, picks) under a new ``match_id``
+        that feedback events refer to."""
+        loop = self.feedback
+        variant = loop.assign(session_id)
+        result = self.match(scene, k=k, context=context, filters=filters, variant=variant)
+        shown = [ShownItem(product_id=r.id, rank=r.rank, score=r.score) for r in result.recommendations]
+        record = loop.record(scene, photo_digest(scene), variant=variant.name, session_id=session_id, k=k,
+                             context=context, filters=dataclasses.asdict(filters) if filters else {}, shown=shown)
+        result.match_id, result.variant = record.match_id, variant.name
+        return result
 
     # -- products (the HTTP API's reads and writes) ----------------------------------------
     def get_product(self, product_id: str) -> ProductRecord:
@@ -304,14 +347,18 @@ class Engine:
                                progress=self.progress, catalog=str(report_in.catalog), labels=labels,
                                index_dir=self.index_dir, start=self.fitted.label_free_for(self.scene_config.regions))
 
-    def fit(self, catalog: Catalog | str | Path, labels: str | Path, *, k: int = 10,
-            adapt: bool = True) -> FitResult:
+    def fit(self, catalog: Catalog | str | Path | None, labels: str | Path, *, k: int = 10,
+            adapt: bool = True, into: str | None = None) -> FitResult:
         """Fit on labelled scenes and save, in the index folder where match and eval pick them
-        up, the appearance adapter (when the encoder has an appearance space and ``adapt``;
-        without ``adapt`` an earlier one is removed), the fusion weights and MMR diversity, and
-        a room-type model (when the labels carry room types): see :mod:`scenefit.learn`."""
+        up (or its subfolder ``into``, for an experiment variant), the appearance adapter (when
+        the encoder has an appearance space and ``adapt``; without ``adapt`` an earlier one is
+        removed), the fusion weights and MMR diversity, and a room-type model (when the labels
+        carry room types): see :mod:`scenefit.learn`. ``catalog`` None: the index as it is."""
+        if into and (Path(into).is_absolute() or ".." in Path(into).parts):
+            raise ConfigError(f"--into must be a folder inside the index folder, got {into!r}")
         scenes = read_labels(labels)
-        self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
+        if catalog is not None:
+            self.ingest(catalog, sync=False)  # fitting adds the labelled catalog, never removes products
         index = self.index
         encoder = self.encoder_for_index()
         regions = regions_for(self.scene_config, encoder)
@@ -319,7 +366,9 @@ class Engine:
                               k=k, labels=str(labels), adapt=adapt, progress=self.progress,
                               start=self.fitted.label_free_for(regions))
         with self._writer().lock():  # like every write into the index folder
-            save_fit(result, self.index_dir, model_id=index.manifest.model_id, regions=regions)
+            folder = self.index_dir / into if into else self.index_dir
+            folder.mkdir(parents=True, exist_ok=True)
+            save_fit(result, folder, model_id=index.manifest.model_id, regions=regions)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
         return result
 

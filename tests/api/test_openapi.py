@@ -57,6 +57,9 @@ def test_bearer_schemes_writes_need_a_key_reads_only_when_set():
     ("/v1/products/{product_id}", "delete", {200, 401, 403, 404, 422, 500, 503}),
     ("/v1/products:batch", "post", {200, 401, 403, 413, 415, 422, 500, 503}),
     ("/v1/products/{product_id}/image", "get", {200, 401, 404, 422, 500, 503}),
+    ("/v1/feedback", "post", {200, 201, 401, 404, 413, 415, 422, 429, 500, 503}),
+    ("/v1/matches/{match_id}", "delete", {204, 401, 403, 404, 422, 500, 503}),
+    ("/v1/experiments/report", "get", {200, 401, 403, 422, 500, 503}),
     ("/readyz", "get", {200, 503}),
 ])
 def test_each_route_documents_its_statuses_in_the_error_shape(path, method, statuses):

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 
 from .._version import __version__
 from .._settings import Settings
-from . import _errors, _health, _match, _page, _products
+from . import _errors, _feedback, _health, _match, _page, _products
 from ._limits import BodyLimitMiddleware
 from ._metrics import request_labels
 from ._openapi import install_openapi
@@ -34,6 +34,9 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
             # A thread, not the event loop: /healthz answers while the model loads.
             threading.Thread(target=service.keep_warming, args=(stop,), name="scenefit-warm-up",
                              daemon=True).start()
+        if service.settings.record_matches:
+            threading.Thread(target=service.keep_retention, args=(stop,), name="scenefit-retention",
+                             daemon=True).start()
         try:
             yield
         finally:
@@ -47,7 +50,7 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
     app.state.service = service
     _errors.install(app)
     install_openapi(app, reads_need_key=service.settings.read_api_key is not None)
-    modules = (_match, _products, _health, _page)
+    modules = (_match, _feedback, _products, _health, _page)
     for module in modules:
         app.include_router(module.router)
     # Flat, for the Allow header of a 405 (FastAPI keeps included routers nested).

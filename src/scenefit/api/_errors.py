@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from .._errors import (BackendError, CatalogError, ConfigError, ImageError, InvalidIndexError, ModelError,
-                       NotFoundError, ScenefitError)
+from .._errors import (BackendError, CatalogError, ConfigError, FeedbackError, ImageError, InvalidIndexError,
+                       ModelError, NotFoundError, ScenefitError)
 
 log = logging.getLogger("scenefit.api")
 
@@ -37,6 +37,7 @@ _STATUS: list[tuple[type[ScenefitError], int]] = [
     (ImageError, 400),  # not an image, truncated, too many pixels, refused URL
     (CatalogError, 422),  # a product write with an invalid row
     (ConfigError, 422),  # k, filters, context out of bounds
+    (FeedbackError, 422),  # an event on a product the match did not show
     (ModelError, 503),
     (InvalidIndexError, 503),  # no index, corrupt, wrong model: the service is not ready
     (BackendError, 503),  # the Milvus server is unreachable
@@ -68,11 +69,12 @@ _MEANING = {
     400: "The image cannot be read or fetched (not an image, too many pixels, refused URL).",
     401: "The API key is missing or wrong.",
     403: "Writes are disabled: the server has no SCENEFIT_API_KEY.",
-    404: "No such product (or no such file).",
+    404: "No such product, served match or file.",
     408: "The request body took longer than SCENEFIT_UPLOAD_TIMEOUT_S to arrive.",
     413: "The request body is over SCENEFIT_MAX_UPLOAD_MB.",
     415: "The body's media type is not one this route reads.",
     422: "The request is invalid; `details` names each field.",
+    429: "Too many requests from this client (or events on this match); see Retry-After.",
     500: "Unexpected error; the server log has the traceback.",
     503: "Not ready (index or model not loaded, backend unreachable), or overloaded.",
 }

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from .._errors import ImageError
 from .._schema import MatchResult
+from ..feedback import DEFAULT_VARIANT
 from ..images import fetch_url_bytes
 from ..rank import Filters
 from ._auth import require_read
@@ -46,6 +47,9 @@ class MatchOptions(BaseModel):
     k: int = Field(10, ge=1, le=100, description="Number of recommendations.")
     context: str | None = Field(None, max_length=500, description='Text that shifts the query, e.g. "gaming setup".')
     filters: FiltersIn | None = None
+    session_id: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="A user or session id: the same id always gets the same experiment variant.")
 
 
 class MatchByURL(MatchOptions):
@@ -72,6 +76,7 @@ _OPENAPI = {
                     "k": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
                     "context": {"type": "string", "maxLength": 500},
                     "filters": {"type": "string", "description": "FiltersIn as a JSON string."},
+                    "session_id": {"type": "string", "minLength": 1, "maxLength": 128},
                 },
             }},
             **json_content(MatchByURL),
@@ -120,9 +125,10 @@ async def _from_json(request: Request) -> tuple[bytes, MatchOptions]:
 @router.post("/v1/match", response_model=MatchResult, openapi_extra=_OPENAPI,
              responses=responses(400, 401, 408, 413, 415, 422, 503),
              summary="Recommend products that fit a scene photo",
-             description="Multipart upload (field `image`, optional `k`, `context`, `filters` as JSON) "
-                         "or JSON `{\"image_url\": …, \"k\", \"context\", \"filters\"}`. "
-                         "Returns the same JSON as `scenefit match --json`.")
+             description="Multipart upload (field `image`, optional `k`, `context`, `filters` as JSON, "
+                         "`session_id`) or JSON `{\"image_url\": …, \"k\", \"context\", \"filters\", "
+                         "\"session_id\"}`. Returns the same JSON as `scenefit match --json`, with the "
+                         "`match_id` that feedback events refer to.")
 async def match(request: Request, _: None = Depends(require_read)) -> MatchResult:
     service = request.app.state.service
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -136,8 +142,12 @@ async def match(request: Request, _: None = Depends(require_read)) -> MatchResul
         filters = options.filters.to_filters() if options.filters else None
         # Decoding and inference are CPU work: off the event loop, so /healthz and other
         # requests are served meanwhile.
-        result = await anyio.to_thread.run_sync(
-            partial(service.engine.match, data, k=options.k, context=options.context, filters=filters),
-            limiter=service.inference)
+        if service.settings.record_matches:
+            run = partial(service.engine.serve_match, data, k=options.k, context=options.context, filters=filters,
+                          session_id=options.session_id)
+        else:
+            run = partial(service.engine.match, data, k=options.k, context=options.context, filters=filters)
+        result = await anyio.to_thread.run_sync(run, limiter=service.inference)
     service.metrics.observe_match(time.perf_counter() - start, result.timings_ms)
+    service.metrics.observe_result(result.variant or DEFAULT_VARIANT, [r.score for r in result.recommendations])
     return result

@@ -19,6 +19,7 @@ from .._types import SceneEmbedding
 from ..scene import SceneCache, build_scene_cache
 from ._errors import ApiError
 from ._metrics import Metrics
+from ._rate import RateLimiter
 
 log = logging.getLogger("scenefit.api")
 
@@ -27,6 +28,8 @@ RETRY_AFTER_S = 1
 #: Seconds before a failed warm-up is tried again; doubled after each failure, up to the max.
 RETRY_WARM_UP_S = 1.0
 MAX_RETRY_WARM_UP_S = 30.0
+#: Seconds between two deletions of feedback past its retention period.
+RETENTION_EVERY_S = 3600.0
 
 
 class Service:
@@ -53,6 +56,7 @@ class Service:
         self.inference = anyio.CapacityLimiter(self.settings.match_concurrency)
         # Bounds the matches admitted at all, computing or waiting: each holds its upload.
         self.admission = Admission(self.settings.match_concurrency + self.settings.match_queue)
+        self.feedback_limiter = RateLimiter(self.settings.feedback_per_minute)
         self._ready = threading.Event()
         self.load_error: str | None = None
 
@@ -87,6 +91,24 @@ class Service:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("index or model failed to load: %s", self.load_error)
             return False
+
+
+    def keep_retention(self, stop: threading.Event) -> None:
+        """Delete recorded matches (photos, events) past the retention period, once the index
+        is loaded and then every RETENTION_EVERY_S, until ``stop`` is set."""
+        while not self._ready.is_set():
+            if stop.wait(1.0):
+                return
+        while True:
+            try:
+                purged = self.engine.feedback.purge(self.settings.feedback_retention_days)
+                if purged.matches:
+                    log.info("retention: deleted %d matches, %d events, %d scene photos",
+                             purged.matches, purged.events, purged.scenes)
+            except Exception as exc:  # the store may be down for a while: tried again later
+                log.error("retention: feedback purge failed: %s", exc)
+            if stop.wait(RETENTION_EVERY_S):
+                return
 
 
 class Admission:
