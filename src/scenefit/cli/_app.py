@@ -10,42 +10,25 @@ from typing import List, Optional
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.text import Text
 
-from .._errors import ScenefitError
+from .._errors import ConfigError, ScenefitError
 from ..embed import EncoderConfig, Runtime
 from ..images import FetchConfig
 from ..index import AnnConfig
 from ..learn import LabelFreeConfig
 from ..pipelines import IngestConfig
 from ._choices import Encoder, IndexType, Regions, Runner
+from ._common import _DEFAULT, _FETCH, _engine, _help, _index_folder, _log, _runtime, err, out
+from ._feedback import experiments_app, feedback_app
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Recommend catalog products that fit a photographed scene.",
 )
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(experiments_app, name="experiments")
 
-
-def _console(stderr: bool) -> Console:
-    # Rich falls back to 80 columns when not writing to a terminal (make, pipes, CI logs),
-    # which folds the results table into an unreadable column; use $COLUMNS or 140 there.
-    # The stream itself is not bound here: Rich looks up sys.stdout/stderr when it prints.
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "140"))
-    return Console(stderr=stderr, width=width)
-
-
-err = _console(stderr=True)
-out = _console(stderr=False)
-
-_DEFAULT = EncoderConfig()
-_FETCH = FetchConfig()
-
-
-def _help(model, field: str) -> str:
-    """Option help taken from the config model, where it is declared once."""
-    return model.model_fields[field].description or ""
 
 EncoderOpt = typer.Option(
     None, "--encoder", help=_help(EncoderConfig, "backend") + " Default: the index's encoder, or auto for a new index.",
@@ -65,20 +48,6 @@ RuntimeOpt = typer.Option(None, "--runtime", help=_help(EncoderConfig, "runtime"
 AllowShrinkOpt = typer.Option(False, "--allow-shrink", help=_help(IngestConfig, "allow_shrink"))
 
 
-def _index_folder(index: Path) -> Path:
-    """--index names a folder; a file there would otherwise surface as an OS error, or as "not
-    an index" with the advice to build one in the very place a folder cannot go."""
-    if index.exists() and not index.is_dir():
-        from .._errors import ConfigError
-
-        raise ConfigError(f"--index {index}: that is a file; an index is a folder (give a new or an existing index folder)")
-    return index
-
-
-def _runtime(runtime: Optional[Runtime]) -> dict:
-    return {} if runtime is None else {"runtime": runtime}
-
-
 def _scene(regions: Optional[Regions]):
     from ..scene import SceneConfig
 
@@ -92,32 +61,10 @@ def _runner(runner: Optional[Runner], engine_alias: Optional[Runner]) -> str:
     if engine_alias is not None:
         err.print("warning: --engine is deprecated; use --runner (same values)", style="yellow", soft_wrap=True)
         if runner is not None and runner != engine_alias:
-            from .._errors import ConfigError
-
             raise ConfigError(f"--runner {runner.value} and --engine {engine_alias.value} disagree (--engine is "
                               "the deprecated name of --runner: give only --runner)")
     chosen = runner or engine_alias
     return chosen.value if chosen is not None else IngestConfig.model_fields["runner"].default
-
-
-def _engine(index: Path, encoder: Optional[Encoder], clip_model: str, **kw):
-    from ..engine import Engine
-    from ._render import RichProgress
-
-    from .._settings import Settings
-
-    _index_folder(index)
-    config = None
-    if encoder is not None or clip_model != _DEFAULT.clip_model:
-        config = EncoderConfig(backend=encoder.value if encoder is not None else "auto", clip_model=clip_model)
-    settings = Settings.from_env()
-    kw.setdefault("runtime", settings.runtime)
-    return Engine(index, encoder=config, progress=RichProgress(err), log=_log,
-                  database_url=settings.database_url, **kw)
-
-
-def _log(message: str) -> None:
-    err.print(Text(message, style="dim"), soft_wrap=True)
 
 
 @app.command()
@@ -203,8 +150,8 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print the match result as JSON on stdout."),
 ):
     """The bundled demo: ingest the seed catalog, then match the living-room photo."""
-    from ._demo import demo_files
     from .._errors import InvalidIndexError
+    from ._demo import demo_files
     from ._render import render_ingest
 
     catalog, photo = demo_files()
@@ -249,8 +196,8 @@ def eval_(
         None, "--json", help="Write every figure and per-scene results here, and a PNG chart beside it."),
 ):
     """Measure recommendation quality on labelled scenes, against random and plain-cosine baselines."""
-    from ._render import render_eval
     from ..evaluate import write_chart
+    from ._render import render_eval
 
     index = index or Path(".scenefit") / f"eval-{catalog.stem}"
     engine = _engine(index, encoder, clip_model, **_runtime(runtime), vector_store=store, scene=_scene(regions),
@@ -266,9 +213,17 @@ def eval_(
 
 @app.command()
 def fit(
-    catalog: Path = typer.Option(..., "--catalog", help="Catalog file the labels refer to."),
-    labels: Path = typer.Option(..., "--labels", help="Labels JSONL: scene path, room_type, relevant ids."),
+    catalog: Optional[Path] = typer.Option(
+        None, "--catalog", help="Catalog file the labels refer to (ingested first); default: the index as it is."),
+    labels: Optional[Path] = typer.Option(
+        None, "--labels", help="Labels JSONL: scene path, room_type, relevant (and irrelevant) ids."),
+    from_feedback: bool = typer.Option(
+        False, "--from-feedback", help="Fit on the feedback the service recorded (exported to "
+        "INDEX/feedback/labels.jsonl first) instead of --labels."),
     index: Path = typer.Option(..., "--index", "-i", help="Index folder; the fitted weights are saved in it."),
+    into: Optional[str] = typer.Option(
+        None, "--into", help="Save in this subfolder of the index folder instead (e.g. fits/feedback), for "
+        "an experiment variant to rank with; the index's own fit is left as it is."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Fit for Recall@K."),
     adapt: bool = typer.Option(
         True, "--adapt/--no-adapt",
@@ -281,8 +236,15 @@ def fit(
     weights and the room-type model (the last two cross-validated)."""
     from ._render import render_fit
 
+    if from_feedback == (labels is not None):
+        raise ConfigError("give --labels FILE or --from-feedback")
     engine = _engine(index, encoder, clip_model, scene=_scene(regions))
-    render_fit(engine.fit(catalog, labels, k=k, adapt=adapt), index, out)
+    if from_feedback:
+        exported = engine.feedback.export(index / "feedback" / "labels.jsonl")
+        err.print(Text(f"Exported {exported.scenes} scenes with {exported.relevant} relevant and "
+                       f"{exported.irrelevant} irrelevant products to {exported.labels}"), soft_wrap=True)
+        labels = exported.labels
+    render_fit(engine.fit(catalog, labels, k=k, adapt=adapt, into=into), index / into if into else index, out)
 
 
 @app.command()
@@ -378,9 +340,9 @@ def serve(
     Settings come from SCENEFIT_* environment variables: SCENEFIT_API_KEY (writes),
     SCENEFIT_READ_API_KEY, SCENEFIT_DATABASE_URL, SCENEFIT_REDIS_URL, SCENEFIT_MAX_UPLOAD_MB.
     """
+    from .._settings import Settings
     from ..api import run_server
     from ..index import VectorIndex
-    from .._settings import Settings
 
     if runtime is not None:
         os.environ["SCENEFIT_RUNTIME"] = runtime.value  # the workers read their settings from the environment
