@@ -87,8 +87,8 @@ def serving(index: Path):
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=120) as client:
             deadline = time.monotonic() + 300
-            while client.get("/readyz").status_code != 200:
-                if time.monotonic() > deadline:
+            while not (server.started and client.get("/readyz").status_code == 200):
+                if time.monotonic() > deadline or not thread.is_alive():
                     raise RuntimeError("the service did not turn ready")
                 time.sleep(0.2)
             yield client

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml  # PyYAML: installed with transformers, a core dependency
+import yaml
 
 from scenefit._settings import Settings
 from scenefit.api import Service
