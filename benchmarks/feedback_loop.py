@@ -167,8 +167,8 @@ def run_fold(args, fold: int, train: list[dict], test: list[dict], work: Path) -
         # The A/B phase: new shoppers on the held-out rooms, label-free against the last variant.
         (index / EXPERIMENTS_FILE).write_text(json.dumps({"salt": "ab", "variants": [
             control.model_dump(exclude_none=True), latest.model_dump(exclude_none=True)]}))
-        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        time.sleep(1)  # matches of the feedback rounds are strictly before `start`
+        time.sleep(1)  # every match of the feedback rounds is now strictly before `start`
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 0.5))
         shop(client, test, args.data, args.ab_sessions, args.shown, shopper, f"f{fold}ab")
         report = client.get(f"/v1/experiments/report?k={args.k}&since={start}",
                             headers={"Authorization": f"Bearer {KEY}"}).json()

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         30, gt=0, description="Time a match's request body may take to arrive; a slower one is "
         "refused with 408, so slow clients cannot hold the match queue's places for long.")
 
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated origins whose pages may call the API from the browser (e.g. "
+        "https://shop.example.com: a storefront sending matches and feedback); unset: same origin only.")
     record_matches: bool = Field(
         True, description="Record every served match (scene photo, request, picks) in the feedback store, "
         "so that POST /v1/feedback can refer to it by match_id; off: results carry no match_id.")
@@ -84,7 +87,7 @@ class Settings(BaseSettings):
         120, ge=1, le=100_000, description="Feedback events one client address may send per minute "
         "(with a burst of as many); past that, 429 with Retry-After.")
 
-    @field_validator("url_allow_networks", mode="before")
+    @field_validator("url_allow_networks", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -152,6 +152,8 @@ class Engine:
         if variant is None or variant.fit == ".":
             return self.fitted
         folder, model_id = self.index_dir / variant.fit, self.index.manifest.model_id
+        if not folder.is_dir():  # removed since the experiments file was read: never rank blind
+            raise InvalidIndexError(f"variant {variant.name!r} ranks with {folder}, which is gone")
         with self._lock:
             bundle = self._variant_fits.get(variant.fit)
             if bundle is None or bundle.model_id != model_id or not bundle.is_current(folder):
@@ -362,13 +364,15 @@ class Engine:
         index = self.index
         encoder = self.encoder_for_index()
         regions = regions_for(self.scene_config, encoder)
+        start = self.fitted.label_free_for(regions)
         result = fit_labelled(scenes, index, encoder, scene=self.scene_config, rank=self._explicit_rank or RankConfig(),
-                              k=k, labels=str(labels), adapt=adapt, progress=self.progress,
-                              start=self.fitted.label_free_for(regions))
+                              k=k, labels=str(labels), adapt=adapt, progress=self.progress, start=start)
         with self._writer().lock():  # like every write into the index folder
             folder = self.index_dir / into if into else self.index_dir
             folder.mkdir(parents=True, exist_ok=True)
             save_fit(result, folder, model_id=index.manifest.model_id, regions=regions)
+            if into and start is not None:  # a variant's folder is whole: what its weights were fitted through
+                start.save(folder)
         self._reload_fitted()  # the next match uses the new weights, adapter and room model
         return result
 

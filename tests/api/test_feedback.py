@@ -159,6 +159,9 @@ def test_variants_rank_with_their_own_fit_and_sessions_stick(index_dir):
         report = client.get("/v1/experiments/report?k=8", headers=AUTH).json()
         assert [v["name"] for v in report["variants"]] == ["control", "diverse"]
         assert client.get("/v1/experiments/report").status_code == 401
+        assert client.get("/v1/experiments/report?kk=3", headers=AUTH).status_code == 422  # misspelt: refused
+        assert client.get("/v1/experiments/report?since=yesterday", headers=AUTH).status_code == 422
+        assert client.get("/v1/experiments/report?since=2026-01-01", headers=AUTH).json()["since"].startswith("2026-01-01T00:00")
 
 
 def test_a_variant_whose_fit_folder_is_missing_is_not_served(index_dir):
@@ -174,3 +177,49 @@ def test_empty_results_are_counted(client):
     result = _match(client, k=3, filters=json.dumps({"price_max": 1}))
     assert result["recommendations"] == [] and result["match_id"]
     assert _sample(client, "scenefit_match_empty_total", variant="default") == 1
+
+
+def test_a_storefront_on_another_origin_may_send_events_once_allowed(index_dir):
+    preflight = {"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    with make_client(index_dir, cors_origins="https://shop.example.com") as client:
+        wait_ready(client)
+        ok = client.options("/v1/feedback", headers=preflight)
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://shop.example.com"
+        other = client.options("/v1/feedback", headers={**preflight, "Origin": "https://evil.example"})
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+        result = _match(client, k=1)
+        sent = client.post("/v1/feedback", headers={"Origin": "https://shop.example.com"},
+                           json={"match_id": result["match_id"], "product_id": result["recommendations"][0]["id"],
+                                 "event": "click"})
+        assert sent.status_code == 201 and sent.headers["access-control-allow-origin"] == "https://shop.example.com"
+    with make_client(index_dir) as client:  # by default: same origin only
+        assert "access-control-allow-origin" not in client.options("/v1/feedback", headers=preflight).headers
+
+
+@pytest.mark.server
+def test_with_postgres_everything_lands_in_the_database(tmp_path, fake_backend, write_image, postgres_url):
+    import psycopg
+
+    from scenefit.engine import Engine
+
+    rows = ["id,sku_id,description,primary_image"]
+    for i, (name, rgb) in enumerate({"red": RED, "blue": BLUE}.items()):
+        rows.append(f"p{i},S{i},{name.upper()} VASE,{write_image(tmp_path / f'{i}.png', rgb)}")
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    index = tmp_path / "pg-index"
+    Engine(index, database_url=postgres_url, log=lambda m: None).ingest(tmp_path / "c.csv")
+    assert not (index / "feedback.sqlite").exists()
+    with make_client(index, database_url=postgres_url) as client:
+        wait_ready(client)
+        result = _match(client, k=2)
+        assert _send(client, result["match_id"], result["recommendations"][0]["id"], "purchase").status_code == 201
+        loop = client.app.state.service.engine.feedback
+        assert loop.store.kind == "postgres" and not (index / "feedback.sqlite").exists()
+        with psycopg.connect(postgres_url) as con:
+            assert con.execute("SELECT event FROM scenefit_events WHERE match_id = %s",
+                               (result["match_id"],)).fetchall() == [("purchase",)]
+        report = loop.export(tmp_path / "labels.jsonl")
+        assert report.relevant == 1 and report.labels.is_file()
+        assert client.get("/v1/experiments/report", headers=AUTH).json()["variants"][0]["rates"]["purchase"]["successes"] == 1
+        loop.store.drop()

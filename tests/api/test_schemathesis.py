@@ -60,9 +60,17 @@ _NEEDS_MORE_THAN_THE_SCHEMA = {("POST", "/v1/match"), ("PUT", "/v1/products/{pro
                                ("POST", "/v1/products:batch")}
 
 
+# Unknown query parameters are refused (422), but schemathesis also counts as "unknown" a
+# parameter it cannot send (an empty name, dropped on the wire), then sees the request
+# accepted. tests/api/test_feedback.py checks the refusal itself.
+_UNSENDABLE_QUERY = {("GET", "/v1/experiments/report")}
+
+
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi(case):
-    excluded = [schemathesis.checks.positive_data_acceptance] \
-        if (case.operation.method.upper(), case.operation.path) in _NEEDS_MORE_THAN_THE_SCHEMA else []
+    op = (case.operation.method.upper(), case.operation.path)
+    excluded = [schemathesis.checks.positive_data_acceptance] if op in _NEEDS_MORE_THAN_THE_SCHEMA else []
+    if op in _UNSENDABLE_QUERY:
+        excluded.append(schemathesis.checks.negative_data_rejection)
     case.call_and_validate(headers=AUTH, excluded_checks=excluded)

@@ -53,6 +53,54 @@ def test_an_event_id_is_recorded_once_and_events_without_one_always(store):
     assert [e.event_id for e in store.events()] == ["e-1", None, None]
 
 
+def test_event_ids_are_the_clients_own_per_match(store):
+    store.record_match(_match("m1"), b"x")
+    store.record_match(_match("m2"), b"x")
+    assert store.add_event(_event("m1", event_id="1"))
+    assert store.add_event(_event("m2", event=Event.purchase, event_id="1"))  # another page counting from 1
+    assert [e.event for e in store.events()] == [Event.click, Event.purchase]
+
+
+def test_an_event_never_outlives_its_match(store):
+    store.record_match(_match("m1"), b"x")
+    store.delete_match("m1")
+    assert not store.add_event(_event("m1"))  # it was looked up just before the delete
+    assert store.counts() == {"matches": 0, "events": 0, "scenes": 0}
+
+
+def test_a_photo_shown_again_is_kept_by_retention(store):
+    store.record_match(_match("old", when="2026-01-01T00:00:00+00:00"), b"x")
+    store.record_match(_match("new", when="2026-12-01T00:00:00+00:00"), b"x")
+    store.purge("2026-06-01T00:00:00+00:00")
+    assert store.scene_photo("d1") == b"x" and store.get_match("new") is not None
+
+
+def test_since_may_carry_a_zone_or_none(store):
+    store.record_match(_match("a", when="2026-12-01T10:00:00+00:00"), b"x")
+    assert [m.match_id for m in store.matches(since="2026-12-01T11:30:00+02:00")] == ["a"]  # 09:30 UTC
+    assert [m.match_id for m in store.matches(since="2026-12-01 10:00:01")] == []
+    from scenefit import ConfigError
+
+    with pytest.raises(ConfigError, match="ISO 8601"):
+        list(store.matches(since="yesterday"))
+
+
+def test_a_failing_database_is_a_backend_error(tmp_path):
+    import sqlite3
+
+    from scenefit import BackendError
+
+    store = FeedbackStore("u", folder=tmp_path)
+    holder = sqlite3.connect(tmp_path / "feedback.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    store._connection().execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(BackendError, match="locked"):
+        store.record_match(_match("m1"), b"x")
+    holder.execute("ROLLBACK")
+    store.record_match(_match("m1"), b"x")  # a new connection, and it works again
+    assert store.get_match("m1") is not None
+
+
 def test_deleting_a_match_keeps_a_photo_another_match_showed(store):
     store.record_match(_match("m1"), b"x")
     store.record_match(_match("m2"), b"x")
@@ -114,8 +162,30 @@ def test_a_store_needs_exactly_one_place(tmp_path):
 
 
 @pytest.mark.server
+def test_processes_creating_the_tables_at_once_do_not_collide(postgres_url):
+    import subprocess
+    import sys
+
+    import psycopg
+
+    name = f"fb_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        code = f"from scenefit.feedback import FeedbackStore; FeedbackStore('u', database_url={url!r})"
+        procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        failures = [p.communicate(timeout=120)[1] for p in procs if p.wait(timeout=120) != 0]
+        assert not failures, failures[0][-2000:]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            con.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.mark.server
 def test_an_unreachable_database_is_a_backend_error():
     from scenefit import BackendError
 
     with pytest.raises(BackendError, match="unreachable"):
         FeedbackStore("u", database_url="postgresql://nobody@127.0.0.1:1/none")
+

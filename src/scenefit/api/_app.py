@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 
 from .._version import __version__
 from .._settings import Settings
@@ -56,6 +57,10 @@ def create_app(index_dir: str | Path | None = None, settings: Settings | None = 
     # Flat, for the Allow header of a 405 (FastAPI keeps included routers nested).
     app.state.routes = [*app.router.routes, *(route for module in modules for route in module.router.routes)]
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.settings.max_upload_bytes)
+    if service.settings.cors_origins:
+        # Outermost: a preflight is answered before any limit or route sees it.
+        app.add_middleware(CORSMiddleware, allow_origins=list(service.settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Authorization"], max_age=600)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):

@@ -11,10 +11,10 @@ from ._experiments import DEFAULT as DEFAULT_VARIANT
 from ._experiments import FILE as EXPERIMENTS_FILE
 from ._experiments import Experiment, Variant
 from ._export import ExportReport, export_labels
-from ._loop import MAX_EVENTS_PER_MATCH, FeedbackLoop, now_iso, open_feedback, utc_iso
+from ._loop import MAX_EVENTS_PER_MATCH, FeedbackLoop, now_iso, open_feedback
 from ._report import Comparison, ExperimentReport, VariantFigures, experiment_report
 from ._stats import Difference, Proportion, compare
-from ._store import SQLITE_FILE, FeedbackStore, Purged
+from ._store import SQLITE_FILE, FeedbackStore, Purged, utc_iso
 
 __all__ = [
     "COMMITTED", "CURATOR_EVENTS", "DEFAULT_VARIANT", "EXPERIMENTS_FILE", "MAX_EVENTS_PER_MATCH", "NEGATIVE",

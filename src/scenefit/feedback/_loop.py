@@ -3,6 +3,7 @@ it, which events are accepted, and what is learnt from them (export, report, ret
 
 from __future__ import annotations
 
+import io
 import secrets
 import threading
 from datetime import datetime, timedelta, timezone
@@ -15,29 +16,34 @@ from ._experiments import FILE as EXPERIMENTS_FILE
 from ._experiments import Experiment, Variant
 from ._export import ExportReport, export_labels
 from ._report import ExperimentReport, experiment_report
-from ._store import FeedbackStore, Purged
+from ._store import FeedbackStore, Purged, utc_iso
 
 #: Events one match may receive: a page shows at most 100 picks, and a shopper acts on a few.
 MAX_EVENTS_PER_MATCH = 200
+#: A scene photo larger than this is stored re-encoded (JPEG, at most STORED_SIDE px on its
+#: long side): anyone may upload matches, and each stored photo stays for the retention period.
+MAX_STORED_BYTES = 1_000_000
+#: Above the dense pass's resolution, so a fit on the stored copy sees what the match saw.
+STORED_SIDE = 2048
+
+
+def stored_photo(photo: bytes) -> bytes:
+    """What is kept of a scene photo: itself, or a smaller copy when it is large. Only called
+    after the match has decoded it (the image guard has passed it)."""
+    if len(photo) <= MAX_STORED_BYTES:
+        return photo
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(photo)) as im:
+        image = ImageOps.exif_transpose(im).convert("RGB")
+    image.thumbnail((STORED_SIDE, STORED_SIDE))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90)
+    return buf.getvalue() if buf.tell() < len(photo) else photo
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def utc_iso(when: str | datetime | None) -> str | None:
-    """A time as the store compares it (UTC, ISO 8601); a date or a time without a zone is
-    taken as UTC. A malformed one is a ConfigError, not a silent empty answer."""
-    if when is None:
-        return None
-    if isinstance(when, str):
-        try:
-            when = datetime.fromisoformat(when.strip())
-        except ValueError:
-            raise ConfigError(f"since: {when!r} is not an ISO 8601 time (e.g. 2026-12-01 or 2026-12-01T08:00)") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 class FeedbackLoop:
@@ -84,7 +90,7 @@ class FeedbackLoop:
         subject = self.experiment.subject_key(session_id) if session_id else None
         record = MatchRecord(match_id=secrets.token_urlsafe(18), created_at=now_iso(), scene_digest=digest,
                              variant=variant, subject=subject, k=k, context=context, filters=filters, shown=shown)
-        self.store.record_match(record, photo)
+        self.store.record_match(record, stored_photo(photo))
         return record
 
     def event(self, match_id: str, product_id: str, event: Event, *,

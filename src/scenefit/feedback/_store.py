@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -24,6 +25,8 @@ from .._errors import BackendError, ConfigError
 from ._events import Event, FeedbackEvent, MatchRecord, ShownItem
 
 SQLITE_FILE = "feedback.sqlite"
+#: The advisory lock key under which PostgreSQL's tables are created ("scenefit" in ASCII).
+_DDL_LOCK = 0x7363656E65666974
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS scenefit_scenes (uid TEXT NOT NULL, digest TEXT NOT NULL, photo {blob} NOT NULL, "
@@ -32,13 +35,18 @@ _TABLES = (
     "created_at TEXT NOT NULL, digest TEXT NOT NULL, variant TEXT NOT NULL, subject TEXT, k INTEGER NOT NULL, "
     "context TEXT, filters TEXT NOT NULL, shown TEXT NOT NULL, PRIMARY KEY (uid, match_id))",
     "CREATE INDEX IF NOT EXISTS scenefit_matches_created ON scenefit_matches (uid, created_at)",
-    "CREATE TABLE IF NOT EXISTS scenefit_events (uid TEXT NOT NULL, match_id TEXT NOT NULL, "
+    # seq: the order events arrived in (times can tie), which the latest judgement relies on.
+    "CREATE TABLE IF NOT EXISTS scenefit_events (seq {serial}, uid TEXT NOT NULL, match_id TEXT NOT NULL, "
     "product_id TEXT NOT NULL, event TEXT NOT NULL, rank INTEGER NOT NULL, created_at TEXT NOT NULL, "
     "event_id TEXT)",
     "CREATE INDEX IF NOT EXISTS scenefit_events_match ON scenefit_events (uid, match_id)",
-    # NULLs are distinct in both databases: events without a client id are never merged.
-    "CREATE UNIQUE INDEX IF NOT EXISTS scenefit_events_client_id ON scenefit_events (uid, event_id)",
+    # A client's event ids are unique within its match (two storefronts may both count from
+    # 1). NULLs are distinct in both databases: events without a client id are never merged.
+    "DROP INDEX IF EXISTS scenefit_events_client_id",  # unique per index, before the match scoped it
+    "CREATE UNIQUE INDEX IF NOT EXISTS scenefit_events_match_event_id ON scenefit_events (uid, match_id, event_id)",
 )
+_TYPES = {"sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+          "postgres": {"blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY"}}
 _MATCH_COLUMNS = "match_id, created_at, digest, variant, subject, k, context, filters, shown"
 
 
@@ -60,9 +68,13 @@ class FeedbackStore:
         self._url = database_url
         self._path = folder / SQLITE_FILE if folder is not None else None
         self._local = threading.local()  # one connection per thread
-        with self._transaction() as cur:
+        with self._transaction(write=True) as cur:
+            if self.kind == "postgres":
+                # Processes starting together would race in CREATE … IF NOT EXISTS (a unique
+                # violation in PostgreSQL's catalogue): one at a time.
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (_DDL_LOCK,))
             for sql in _TABLES:
-                cur.execute(sql.format(blob="BYTEA" if self.kind == "postgres" else "BLOB"))
+                cur.execute(sql.format(**_TYPES[self.kind]))
 
     @property
     def where(self) -> str:
@@ -91,25 +103,34 @@ class FeedbackStore:
         return sql.replace("?", "%s") if self.kind == "postgres" else sql
 
     @contextmanager
-    def _transaction(self) -> Iterator["_Cursor"]:
-        """A cursor whose statements commit together, or not at all."""
+    def _transaction(self, write: bool = False) -> Iterator["_Cursor"]:
+        """A cursor whose statements commit together, or not at all. A database that fails
+        (down, locked past the timeout, out of disk) is a BackendError: the service answers
+        503, and the next call on this thread starts from a new connection."""
         con = self._connection()
         try:
             if self.kind == "sqlite":
                 cur = con.cursor()
-                cur.execute("BEGIN IMMEDIATE")  # the write lock now: no upgrade deadlock later
+                # Writers take the lock at once (no upgrade deadlock later); readers need none
+                # under WAL, so a long export never holds up recording.
+                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield _Cursor(cur, self._sql)
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    if con.in_transaction:  # SQLite may have rolled back by itself already
+                        cur.execute("ROLLBACK")
                     raise
                 cur.execute("COMMIT")
             else:
                 with con.transaction(), con.cursor() as cur:
                     yield _Cursor(cur, self._sql)
         except Exception as exc:
-            if self.kind == "postgres" and type(exc).__name__ in {"OperationalError", "InterfaceError"}:
-                self._local.con = None  # a dropped connection: the next call reconnects
+            if _is_database_failure(exc):
+                self._local.con = None
+                with suppress(Exception):
+                    con.close()
+                detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise BackendError(f"feedback store {self.where}: {detail}") from None
             raise
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -119,38 +140,46 @@ class FeedbackStore:
     # -- writes ----------------------------------------------------------------------------
     def record_match(self, record: MatchRecord, photo: bytes) -> None:
         """Store a served match, and its scene photo unless this index has it already."""
-        with self._transaction() as cur:
+        with self._transaction(write=True) as cur:
+            # A photo seen again is fresh again: retention never takes a photo in use (its
+            # created_at is when a match last showed it).
             cur.execute("INSERT INTO scenefit_scenes (uid, digest, photo, created_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (uid, digest) DO NOTHING", (self.uid, record.scene_digest, photo, record.created_at))
+                        "ON CONFLICT (uid, digest) DO UPDATE SET created_at = excluded.created_at",
+                        (self.uid, record.scene_digest, photo, record.created_at))
             cur.execute(f"INSERT INTO scenefit_matches (uid, {_MATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (self.uid, record.match_id, record.created_at, record.scene_digest, record.variant,
                          record.subject, record.k, record.context, json.dumps(record.filters),
                          json.dumps([s.model_dump() for s in record.shown])))
 
     def add_event(self, event: FeedbackEvent) -> bool:
-        """Record an event; False when its ``event_id`` was recorded before (nothing written)."""
-        with self._transaction() as cur:
+        """Record an event; False when its ``event_id`` was recorded before on its match, or
+        the match is gone (deleted since it was looked up): nothing written."""
+        with self._transaction(write=True) as cur:
+            # Only while the match exists: an event never outlives its match's deletion.
             cur.execute("INSERT INTO scenefit_events (uid, match_id, product_id, event, rank, created_at, event_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM scenefit_matches "
+                        "WHERE uid = ? AND match_id = ?) ON CONFLICT DO NOTHING",
                         (self.uid, event.match_id, event.product_id, event.event.value, event.rank, event.created_at,
-                         event.event_id))
+                         event.event_id, self.uid, event.match_id))
             return cur.cur.rowcount == 1
 
     def delete_match(self, match_id: str) -> bool:
         """Remove a match, its events, and its photo when no other match showed it."""
-        with self._transaction() as cur:
+        with self._transaction(write=True) as cur:
             row = cur.execute("SELECT digest FROM scenefit_matches WHERE uid = ? AND match_id = ?",
                               (self.uid, match_id)).fetchone()
             if row is None:
                 return False
             cur.execute("DELETE FROM scenefit_events WHERE uid = ? AND match_id = ?", (self.uid, match_id))
             cur.execute("DELETE FROM scenefit_matches WHERE uid = ? AND match_id = ?", (self.uid, match_id))
-            self._drop_orphan_scenes(cur)
+            cur.execute("DELETE FROM scenefit_scenes WHERE uid = ? AND digest = ? AND NOT EXISTS "
+                        "(SELECT 1 FROM scenefit_matches WHERE uid = ? AND digest = ?)",
+                        (self.uid, row[0], self.uid, row[0]))
             return True
 
     def delete_scene(self, digest: str) -> int:
         """Remove a scene photo and every match (and event) that showed it; how many matches."""
-        with self._transaction() as cur:
+        with self._transaction(write=True) as cur:
             ids = [r[0] for r in cur.execute("SELECT match_id FROM scenefit_matches WHERE uid = ? AND digest = ?",
                                              (self.uid, digest)).fetchall()]
             for match_id in ids:
@@ -162,18 +191,18 @@ class FeedbackStore:
     def purge(self, before: str) -> Purged:
         """Remove matches served before ``before`` (UTC ISO time), their events, and the photos
         no remaining match showed: the retention period."""
-        with self._transaction() as cur:
+        before = utc_iso(before)
+        with self._transaction(write=True) as cur:
             old = "SELECT match_id FROM scenefit_matches WHERE uid = ? AND created_at < ?"
             events = cur.execute(f"DELETE FROM scenefit_events WHERE uid = ? AND match_id IN ({old})",
                                  (self.uid, self.uid, before)).rowcount
             matches = cur.execute("DELETE FROM scenefit_matches WHERE uid = ? AND created_at < ?",
                                   (self.uid, before)).rowcount
-            scenes = self._drop_orphan_scenes(cur)
+            # Only photos last shown before the cut: one a match is storing right now is newer.
+            scenes = cur.execute("DELETE FROM scenefit_scenes WHERE uid = ? AND created_at < ? AND digest NOT IN "
+                                 "(SELECT digest FROM scenefit_matches WHERE uid = ?)",
+                                 (self.uid, before, self.uid)).rowcount
         return Purged(matches, events, scenes)
-
-    def _drop_orphan_scenes(self, cur) -> int:
-        return cur.execute("DELETE FROM scenefit_scenes WHERE uid = ? AND digest NOT IN "
-                           "(SELECT digest FROM scenefit_matches WHERE uid = ?)", (self.uid, self.uid)).rowcount
 
     # -- reads -----------------------------------------------------------------------------
     def get_match(self, match_id: str) -> MatchRecord | None:
@@ -187,16 +216,18 @@ class FeedbackStore:
 
     def matches(self, since: str | None = None) -> Iterator[MatchRecord]:
         """Every match (served at or after ``since``), oldest first."""
+        since = utc_iso(since)
         rows = self._query(f"SELECT {_MATCH_COLUMNS} FROM scenefit_matches WHERE uid = ? AND created_at >= ? "
                            "ORDER BY created_at, match_id", (self.uid, since or ""))
         return (_match(r) for r in rows)
 
     def events(self, since: str | None = None) -> Iterator[FeedbackEvent]:
         """Every event on a match served at or after ``since``, oldest first."""
+        since = utc_iso(since)
         rows = self._query(
             "SELECT e.match_id, e.product_id, e.event, e.rank, e.created_at, e.event_id FROM scenefit_events e "
             "JOIN scenefit_matches m ON m.uid = e.uid AND m.match_id = e.match_id "
-            "WHERE e.uid = ? AND m.created_at >= ? ORDER BY e.created_at", (self.uid, since or ""))
+            "WHERE e.uid = ? AND m.created_at >= ? ORDER BY e.seq", (self.uid, since or ""))
         return (FeedbackEvent(match_id=r[0], product_id=r[1], event=Event(r[2]), rank=r[3], created_at=r[4],
                               event_id=r[5]) for r in rows)
 
@@ -210,7 +241,7 @@ class FeedbackStore:
 
     def drop(self) -> None:
         """Remove every row of this index (tests, and a user retiring an index)."""
-        with self._transaction() as cur:
+        with self._transaction(write=True) as cur:
             for table in ("events", "matches", "scenes"):
                 cur.execute(f"DELETE FROM scenefit_{table} WHERE uid = ?", (self.uid,))
 
@@ -220,6 +251,29 @@ def _match(row: tuple) -> MatchRecord:
     return MatchRecord(match_id=match_id, created_at=created_at, scene_digest=digest, variant=variant,
                        subject=subject, k=k, context=context, filters=json.loads(filters),
                        shown=[ShownItem(**s) for s in json.loads(shown)])
+
+
+def utc_iso(when: str | datetime | None) -> str | None:
+    """A time as the store compares it (UTC, ISO 8601, to the microsecond); a date or a time
+    without a zone is taken as UTC. A malformed one is a ConfigError, not a silent empty answer."""
+    if when is None:
+        return None
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when.strip())
+        except ValueError:
+            raise ConfigError(f"since: {when!r} is not an ISO 8601 time (e.g. 2026-12-01 or 2026-12-01T08:00)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _is_database_failure(exc: Exception) -> bool:
+    """The database failed, as opposed to a bug in a statement: connection lost, locked past
+    the timeout, disk full."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    return type(exc).__name__ in {"OperationalError", "InterfaceError"} and type(exc).__module__.startswith("psycopg")
 
 
 class _Cursor:
