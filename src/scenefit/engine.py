@@ -29,6 +29,10 @@ from .rank import Filters, RankConfig, Ranker, match_result
 from .scene import SceneAnalyzer, SceneCache, SceneConfig, photo_digest, read_scene, regions_for
 
 
+#: Scene analysers kept (most recent first): one per experiment variant's room model and regions.
+_ANALYZERS = 4
+
+
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
@@ -76,8 +80,8 @@ class Engine:
         self._fitted: FittedBundle | None = None  # what `scenefit fit` saved, loaded on first use
         self._variant_fits: dict[str, FittedBundle] = {}  # an experiment's other fit folders
         self._feedback: FeedbackLoop | None = None
-        #: the analyser, with the (encoder, room model, scene config) it was built on
-        self._analyzer: tuple[tuple, SceneAnalyzer] | None = None
+        #: analysers, each with the (encoder, room model, scene config) it was built on
+        self._analyzers: list[tuple[tuple, SceneAnalyzer]] = []
 
     # -- wiring ----------------------------------------------------------------------------
     @property
@@ -178,18 +182,21 @@ class Engine:
         return self._analyzer_for(self.fitted)
 
     def _analyzer_for(self, bundle: FittedBundle) -> SceneAnalyzer:
+        """The analyser of a bundle's room model and scene config; one per experiment variant
+        that differs in them is kept, so alternating variants never re-embed the prompts."""
         room_model, config = bundle.room_model, self._scene_config(bundle)
 
-        def built_on(cached, encoder) -> bool:
-            return cached is not None and cached[0][0] is encoder and cached[0][1] is room_model and cached[0][2] == config
+        def find(encoder) -> SceneAnalyzer | None:
+            return next((a for (e, r, c), a in self._analyzers if e is encoder and r is room_model and c == config), None)
 
-        if built_on(self._analyzer, self._encoders.encoder):
-            return self._analyzer[1]
+        if (found := find(self._encoders.encoder)) is not None:
+            return found
         with self._lock:
             encoder = self.encoder_for_index()
-            if not built_on(self._analyzer, encoder):
-                self._analyzer = ((encoder, room_model, config), SceneAnalyzer(encoder, config, room_model))
-            return self._analyzer[1]
+            if (found := find(encoder)) is None:
+                found = SceneAnalyzer(encoder, config, room_model)
+                self._analyzers = [((encoder, room_model, config), found), *self._analyzers][:_ANALYZERS]
+            return found
 
     @property
     def rank_config(self) -> RankConfig:
