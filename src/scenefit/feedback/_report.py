@@ -9,8 +9,6 @@ independent; with many shoppers the effect is small).
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from pydantic import BaseModel, Field
 
 from ._events import COMMITTED, Event
@@ -61,27 +59,14 @@ class ExperimentReport(BaseModel):
 def experiment_report(store: FeedbackStore, experiment: Experiment, *, k: int = 10,
                       since: str | None = None) -> ExperimentReport:
     """Figures of every variant that served matches (the experiment's variants first, in order;
-    variants since removed from the file after them), each compared with the control."""
-    matches = {m.match_id: m for m in store.matches(since)}
-    served: dict[str, int] = defaultdict(int)
-    shown: dict[str, int] = defaultdict(int)
-    for m in matches.values():
-        served[m.variant] += 1
-        shown[m.variant] += sum(1 for s in m.shown if s.rank <= k)
-    hit: dict[tuple[str, str], set[str]] = defaultdict(set)  # (variant, metric) → match ids
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for e in store.events(since):
-        m = matches.get(e.match_id)
-        if m is None:
-            continue
-        counts[m.variant][e.event.value] += 1
-        if e.rank <= k:
-            for metric, kinds in METRICS.items():
-                if e.event in kinds:
-                    hit[(m.variant, metric)].add(e.match_id)
-    names = [v.name for v in experiment.variants if v.name in served]
-    names += sorted(set(served) - set(names))
-    props = {(n, metric): Proportion(len(hit[(n, metric)]), served[n]) for n in names for metric in METRICS}
+    variants since removed from the file after them), each compared with the control. The
+    database counts: nothing is loaded per match."""
+    totals = store.variant_totals(k, since)
+    counts = store.event_counts(since)
+    hits = {metric: store.matches_with(kinds, k, since) for metric, kinds in METRICS.items()}
+    names = [v.name for v in experiment.variants if v.name in totals]
+    names += sorted(set(totals) - set(names))
+    props = {(n, metric): Proportion(hits[metric].get(n, 0), totals[n][0]) for n in names for metric in METRICS}
     figures = []
     for n in names:
         rates = {}
@@ -89,10 +74,10 @@ def experiment_report(store: FeedbackStore, experiment: Experiment, *, k: int = 
             p = props[(n, metric)]
             low, high = p.interval()
             rates[metric] = Rate(successes=p.successes, rate=round(p.rate, 5), low=round(low, 5), high=round(high, 5))
-        figures.append(VariantFigures(name=n, matches=served[n], impressions=shown[n], events=dict(counts[n]),
-                                      rates=rates))
+        figures.append(VariantFigures(name=n, matches=totals[n][0], impressions=totals[n][1],
+                                      events={e: c for (v, e), c in sorted(counts.items()) if v == n}, rates=rates))
     comparisons = []
-    control = experiment.control.name if experiment.control.name in served else (names[0] if names else None)
+    control = experiment.control.name if experiment.control.name in totals else (names[0] if names else None)
     for n in names:
         if n == control:
             continue

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from .._errors import BackendError, ConfigError
 from ._events import Event, FeedbackEvent, MatchRecord, ShownItem
@@ -33,7 +33,7 @@ _TABLES = (
     "created_at TEXT NOT NULL, PRIMARY KEY (uid, digest))",
     "CREATE TABLE IF NOT EXISTS scenefit_matches (uid TEXT NOT NULL, match_id TEXT NOT NULL, "
     "created_at TEXT NOT NULL, digest TEXT NOT NULL, variant TEXT NOT NULL, subject TEXT, k INTEGER NOT NULL, "
-    "context TEXT, filters TEXT NOT NULL, shown TEXT NOT NULL, PRIMARY KEY (uid, match_id))",
+    "context TEXT, filters TEXT NOT NULL, shown TEXT NOT NULL, n_shown INTEGER NOT NULL, PRIMARY KEY (uid, match_id))",
     "CREATE INDEX IF NOT EXISTS scenefit_matches_created ON scenefit_matches (uid, created_at)",
     # seq: the order events arrived in (times can tie), which the latest judgement relies on.
     "CREATE TABLE IF NOT EXISTS scenefit_events (seq {serial}, uid TEXT NOT NULL, match_id TEXT NOT NULL, "
@@ -48,6 +48,8 @@ _TABLES = (
 _TYPES = {"sqlite": {"blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
           "postgres": {"blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY"}}
 _MATCH_COLUMNS = "match_id, created_at, digest, variant, subject, k, context, filters, shown"
+_EVENTS_OF_MATCHES = ("FROM scenefit_events e JOIN scenefit_matches m ON m.uid = e.uid AND m.match_id = e.match_id "
+                      "WHERE e.uid = ? AND m.created_at >= ?")
 
 
 @dataclass
@@ -146,10 +148,11 @@ class FeedbackStore:
             cur.execute("INSERT INTO scenefit_scenes (uid, digest, photo, created_at) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (uid, digest) DO UPDATE SET created_at = excluded.created_at",
                         (self.uid, record.scene_digest, photo, record.created_at))
-            cur.execute(f"INSERT INTO scenefit_matches (uid, {_MATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            cur.execute(f"INSERT INTO scenefit_matches (uid, {_MATCH_COLUMNS}, n_shown) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (self.uid, record.match_id, record.created_at, record.scene_digest, record.variant,
                          record.subject, record.k, record.context, json.dumps(record.filters),
-                         json.dumps([s.model_dump() for s in record.shown])))
+                         json.dumps([s.model_dump() for s in record.shown]), len(record.shown)))
 
     def add_event(self, event: FeedbackEvent) -> bool:
         """Record an event; False when its ``event_id`` was recorded before on its match, or
@@ -230,6 +233,28 @@ class FeedbackStore:
             "WHERE e.uid = ? AND m.created_at >= ? ORDER BY e.seq", (self.uid, since or ""))
         return (FeedbackEvent(match_id=r[0], product_id=r[1], event=Event(r[2]), rank=r[3], created_at=r[4],
                               event_id=r[5]) for r in rows)
+
+    # -- aggregates (the experiment report: counted by the database, never loaded whole) -------
+    def variant_totals(self, k: int, since: str | None = None) -> dict[str, tuple[int, int]]:
+        """Per variant: (matches served, products shown within the top ``k``)."""
+        rows = self._query("SELECT variant, COUNT(*), SUM(CASE WHEN n_shown < ? THEN n_shown ELSE ? END) "
+                           "FROM scenefit_matches WHERE uid = ? AND created_at >= ? GROUP BY variant",
+                           (k, k, self.uid, utc_iso(since) or ""))
+        return {variant: (int(n), int(shown or 0)) for variant, n, shown in rows}
+
+    def event_counts(self, since: str | None = None) -> dict[tuple[str, str], int]:
+        """Per (variant, event): events recorded on matches served at or after ``since``."""
+        rows = self._query(f"SELECT m.variant, e.event, COUNT(*) {_EVENTS_OF_MATCHES} GROUP BY m.variant, e.event",
+                           (self.uid, utc_iso(since) or ""))
+        return {(variant, event): int(n) for variant, event, n in rows}
+
+    def matches_with(self, events: Iterable[Event], k: int, since: str | None = None) -> dict[str, int]:
+        """Per variant: matches with at least one of ``events`` on a product shown within the top ``k``."""
+        kinds = sorted(e.value for e in events)
+        rows = self._query(f"SELECT m.variant, COUNT(DISTINCT e.match_id) {_EVENTS_OF_MATCHES} AND e.rank <= ? "
+                           f"AND e.event IN ({', '.join('?' * len(kinds))}) GROUP BY m.variant",
+                           (self.uid, utc_iso(since) or "", k, *kinds))
+        return {variant: int(n) for variant, n in rows}
 
     def scene_photo(self, digest: str) -> bytes | None:
         rows = self._query("SELECT photo FROM scenefit_scenes WHERE uid = ? AND digest = ?", (self.uid, digest))
