@@ -30,9 +30,7 @@ import contextlib
 import json
 import random
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -71,30 +69,20 @@ class Shopper:
 
 
 @contextlib.contextmanager
-def serving(index: Path):
+def serving_index(index: Path):
     """``scenefit serve``'s app on a free loopback port; yields an httpx client for it."""
-    import uvicorn
-
     from scenefit._settings import Settings
-    from scenefit.api import Service, create_app
+    from scenefit.api import Service, serving
 
     service = Service(index, Settings(api_key=KEY, feedback_per_minute=100_000, scene_cache_size=1024))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=120) as client:
-            deadline = time.monotonic() + 300
-            while not (server.started and client.get("/readyz").status_code == 200):
-                if time.monotonic() > deadline or not thread.is_alive():
-                    raise RuntimeError("the service did not turn ready")
-                time.sleep(0.2)
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with serving(service, start_timeout_s=60) as port, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        deadline = time.monotonic() + 300
+        while client.get("/readyz").status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not turn ready")
+            time.sleep(0.2)
+        yield client
 
 
 def shop(client: httpx.Client, rooms: list[dict], data: Path, sessions: int, shown: int, shopper: Shopper,
@@ -146,7 +134,7 @@ def run_fold(args, fold: int, train: list[dict], test: list[dict], work: Path) -
     shopper = Shopper(random.Random(args.seed * 1000 + fold))
     latest: Variant | None = None
     rounds = []
-    with serving(index) as client:
+    with serving_index(index) as client:
         for r in range(1, args.rounds + 1):
             variants = [control] + ([latest] if latest else [])
             if latest is None:

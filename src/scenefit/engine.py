@@ -20,7 +20,7 @@ from ._schema import MatchResult
 from .catalog import Catalog
 from .embed import Encoder, EncoderConfig, EncoderLoader, Runtime, build_encoder
 from .evaluate import EvalReport, read_labels
-from .feedback import FeedbackLoop, ShownItem, Variant, open_feedback
+from .feedback import FeedbackLoop, ShownItem, Variant, inside_index, open_feedback
 from .images import FetchConfig
 from .index import ProductRecord, VectorIndex, canonical_store
 from .learn import (AppearanceAdapter, FitResult, FittedBundle, LabelFreeConfig, LabelFreeResult, adapt_index,
@@ -283,8 +283,8 @@ class Engine:
         timings["analyze"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        recs = self._ranker_for(bundle, variant.rank if variant else None).rank(analysis, index, k, style_of=analyzer.style_distribution,
-                                             filters=filters, timings=stages)
+        ranker = self._ranker_for(bundle, variant.rank if variant else None)
+        recs = ranker.rank(analysis, index, k, style_of=analyzer.style_distribution, filters=filters, timings=stages)
         total = time.perf_counter() - t0
         timings.update(stages)
         timings["rerank"] = total - sum(stages.values())  # factors, MMR, explanations
@@ -296,10 +296,10 @@ class Engine:
         (a user or session id), and recorded (photo, request, picks) under a new ``match_id``
         that feedback events refer to."""
         loop = self.feedback
-        variant = loop.assign(session_id)
+        variant, subject = loop.assign(session_id)
         result = self.match(scene, k=k, context=context, filters=filters, variant=variant)
         shown = [ShownItem(product_id=r.id, rank=r.rank, score=r.score) for r in result.recommendations]
-        record = loop.record(scene, photo_digest(scene), variant=variant.name, session_id=session_id, k=k,
+        record = loop.record(scene, photo_digest(scene), variant=variant.name, subject=subject, k=k,
                              context=context, filters=dataclasses.asdict(filters) if filters else {}, shown=shown)
         result.match_id, result.variant = record.match_id, variant.name
         return result
@@ -363,7 +363,7 @@ class Engine:
         the encoder has an appearance space and ``adapt``; without ``adapt`` an earlier one is
         removed), the fusion weights and MMR diversity, and a room-type model (when the labels
         carry room types): see :mod:`scenefit.learn`. ``catalog`` None: the index as it is."""
-        if into and (Path(into).is_absolute() or ".." in Path(into).parts):
+        if into and not inside_index(into):
             raise ConfigError(f"--into must be a folder inside the index folder, got {into!r}")
         scenes = read_labels(labels)
         if catalog is not None:

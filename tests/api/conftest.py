@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import time
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from scenefit._settings import Settings
-from scenefit.api import Service, create_app
+from scenefit.api import Service, create_app, serving  # noqa: F401  (serving: for the tests here)
 from scenefit.engine import Engine
 
 KEY = "test-write-key"
@@ -63,30 +61,6 @@ def wait_ready(c: TestClient, timeout_s: float = 30) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"not ready: {c.get('/readyz').json()}")
-
-
-@contextlib.contextmanager
-def serving(service) -> Iterator[int]:
-    """A real uvicorn server for ``service`` on a free loopback port (yields the port), for
-    what TestClient cannot show: a body that really drips, the event loop under load."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def png_bytes(colour=(200, 30, 30), size=(160, 120)) -> bytes:

@@ -8,7 +8,7 @@ views; tests drive the app in-process with ``fastapi.testclient.TestClient``.
 """
 
 from ._app import create_app
-from ._server import run_server
+from ._server import run_server, serving
 from ._service import Service
 
-__all__ = ["Service", "create_app", "run_server"]
+__all__ = ["Service", "create_app", "run_server", "serving"]

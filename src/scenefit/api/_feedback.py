@@ -15,6 +15,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from .._body_cap import ByteCap, OverCap
 from .._errors import ConfigError, FeedbackError, NotFoundError, ScenefitError
 from ..feedback import CURATOR_EVENTS, Event, ExperimentReport, utc_iso
 from ._auth import key_matches, bearer_token, require_write
@@ -67,15 +68,12 @@ class FeedbackOut(BaseModel):
 
 
 async def _small_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, "too_large", f"a feedback body is at most {MAX_BODY_BYTES} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, "too_large", f"a feedback body is at most {MAX_BODY_BYTES} bytes")
-    return body
+    cap = ByteCap(MAX_BODY_BYTES)
+    try:
+        cap.declare(request.headers.get("content-length"))
+        return b"".join([cap.take(chunk) async for chunk in request.stream()])
+    except OverCap:
+        raise ApiError(413, "too_large", f"a feedback body is at most {MAX_BODY_BYTES} bytes") from None
 
 
 def _reason(exc: ScenefitError) -> str:
@@ -132,7 +130,7 @@ async def delete_match(match_id: str, request: Request, _: None = Depends(requir
 
 @router.get("/v1/experiments/report", response_model=ExperimentReport, responses=responses(401, 403, 422, 503),
             summary="Per experiment variant: matches, impressions, click, add-to-cart and purchase rates "
-                    "with 95 % intervals, each compared with the control")
+                    "with confidence intervals, each compared with the control")
 async def experiments_report(request: Request, query: Annotated[ReportQuery, Query()],
                              _: None = Depends(require_write)) -> ExperimentReport:
     loop = request.app.state.service.engine.feedback

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
+
+if TYPE_CHECKING:
+    from ._service import Service
 
 INDEX_ENV = "SCENEFIT_SERVE_INDEX"
 THREADS_ENV = "SCENEFIT_THREADS"
@@ -36,3 +42,29 @@ def run_server(index_dir: str | Path, *, host: str = "127.0.0.1", port: int = 80
     log(f"serving {index_dir} on http://{host}:{port} (docs at /docs, page at /)")
     uvicorn.run("scenefit.api._server:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info", timeout_graceful_shutdown=10)
+
+
+@contextlib.contextmanager
+def serving(service: "Service", *, start_timeout_s: float = 5) -> Iterator[int]:
+    """The app of ``service`` under a real uvicorn server in a thread, on a free loopback
+    port (yielded), stopped on exit: for tests and benchmarks that need real HTTP (a body
+    that really drips, the event loop under load, a client in another thread)."""
+    import socket
+
+    import uvicorn
+
+    from ._app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(service=service), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while not server.started and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.05)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)

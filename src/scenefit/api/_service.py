@@ -92,7 +92,6 @@ class Service:
             log.error("index or model failed to load: %s", self.load_error)
             return False
 
-
     def keep_retention(self, stop: threading.Event) -> None:
         """Delete recorded matches (photos, events) past the retention period, once the index
         is loaded and then every RETENTION_EVERY_S, until ``stop`` is set."""

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..feedback import CONFIDENCE
 from ._common import _DEFAULT, _engine, err, out
 
 feedback_app = typer.Typer(no_args_is_help=True, help="Shoppers' feedback recorded by `scenefit serve`: "
@@ -86,7 +87,7 @@ def report(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """Per variant: matches, impressions, the share of matches with a click (CTR@k), an
-    add-to-cart, a purchase, a dismiss, with 95 % intervals; each variant against the control."""
+    add-to-cart, a purchase, a dismiss, with confidence intervals; each variant against the control."""
     result = _engine(index, None, _DEFAULT.clip_model).feedback.report(k=k, since=since)
     if json_out:
         print(json.dumps(result.model_dump(), indent=2))
@@ -95,7 +96,7 @@ def report(
         err.print("No matches recorded yet" + (f" since {since}" if since else ""))
         return
     pct = lambda r: f"{100 * r.rate:.1f}% [{100 * r.low:.1f}–{100 * r.high:.1f}]"  # noqa: E731
-    table = Table(title=f"Experiment, events within the top {k} (95 % intervals)", title_justify="left")
+    table = Table(title=f"Experiment, events within the top {k} ({CONFIDENCE:.0%} intervals)", title_justify="left")
     for col in ("variant", "matches", "impressions", f"CTR@{k}", "add to cart", "purchase", "dismiss"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     for v in result.variants:

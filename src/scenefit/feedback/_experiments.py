@@ -19,7 +19,7 @@ import hmac
 import random
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .._errors import ConfigError
 from ..rank import RankConfig
@@ -32,18 +32,25 @@ _NAME = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 _MAX_VARIANTS = 16
 
 
+def inside_index(folder: str) -> bool:
+    """Whether ``folder`` names a folder inside the index folder (relative, no ``..``): a
+    variant's fit is never read from, nor written to, anywhere else."""
+    path = Path(folder)
+    return not (path.is_absolute() or ".." in path.parts)
+
+
 class Variant(BaseModel):
     name: str = Field(pattern=_NAME)
     share: float = Field(gt=0, le=1, description="Fraction of users or sessions that get this variant")
     fit: str = Field(".", description="Folder of fitted files, relative to the index folder")
     rank: RankConfig | None = Field(None, description="Ranking config overriding the fitted weights")
 
-    @model_validator(mode="after")
-    def _inside(self) -> "Variant":
-        path = Path(self.fit)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError(f"fit must be a folder inside the index folder, got {self.fit!r}")
-        return self
+    @field_validator("fit")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if not inside_index(value):
+            raise ValueError(f"fit must be a folder inside the index folder, got {value!r}")
+        return value
 
 
 class Experiment(BaseModel):

@@ -35,6 +35,7 @@ def stored_photo(photo: bytes) -> bytes:
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(photo)) as im:
+        im.draft("RGB", (STORED_SIDE, STORED_SIDE))  # a JPEG decodes at a fraction of its size: cheap
         image = ImageOps.exif_transpose(im).convert("RGB")
     image.thumbnail((STORED_SIDE, STORED_SIDE))
     buf = io.BytesIO()
@@ -79,15 +80,18 @@ class FeedbackLoop:
                 self._experiment = cached = (stamp, experiment)
         return cached[1]
 
-    def assign(self, session_id: str | None) -> Variant:
-        return self.experiment.assign(session_id)
+    def assign(self, session_id: str | None) -> tuple[Variant, str | None]:
+        """The variant of a user or session id, and what is stored for the id (its keyed
+        hash), both from one reading of the experiments file."""
+        experiment = self.experiment
+        return experiment.assign(session_id), experiment.subject_key(session_id) if session_id else None
 
     # -- recording -------------------------------------------------------------------------
-    def record(self, photo: bytes, digest: str, *, variant: str, session_id: str | None, k: int,
+    def record(self, photo: bytes, digest: str, *, variant: str, subject: str | None, k: int,
                context: str | None, filters: dict, shown: list[ShownItem]) -> MatchRecord:
         """Store a served match (and its photo, once); returns it with its new ``match_id``,
-        which is unguessable: it is all a storefront's browser needs to send events."""
-        subject = self.experiment.subject_key(session_id) if session_id else None
+        which is unguessable: it is all a storefront's browser needs to send events.
+        ``subject``: the stored form of the session id, as :meth:`assign` gives it."""
         record = MatchRecord(match_id=secrets.token_urlsafe(18), created_at=now_iso(), scene_digest=digest,
                              variant=variant, subject=subject, k=k, context=context, filters=filters, shown=shown)
         self.store.record_match(record, stored_photo(photo))

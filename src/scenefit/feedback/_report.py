@@ -13,20 +13,20 @@ from pydantic import BaseModel, Field
 
 from ._events import COMMITTED, Event
 from ._experiments import Experiment
-from ._stats import Proportion, compare
+from ._stats import CONFIDENCE, Proportion, compare
 from ._store import FeedbackStore
 
 #: What counts as a click: opening the product, or anything that needs it first.
 _CLICKS = COMMITTED | {Event.click}
 METRICS = {"ctr": _CLICKS, "add_to_cart": {Event.add_to_cart, Event.purchase}, "purchase": {Event.purchase},
            "dismiss": {Event.dismiss}}
-ALPHA = 0.05
+ALPHA = 1 - CONFIDENCE  # the test's level, matching the intervals
 
 
 class Rate(BaseModel):
     successes: int
     rate: float
-    low: float = Field(description="95 % Wilson interval")
+    low: float = Field(description="Wilson score interval at the report's confidence level")
     high: float
 
 
@@ -43,10 +43,10 @@ class Comparison(BaseModel):
     control: str
     metric: str
     diff: float = Field(description="variant − control")
-    low: float = Field(description="95 % interval of the difference")
+    low: float = Field(description="Interval of the difference at the report's confidence level")
     high: float
     p_value: float = Field(description="Two-sided, pooled two-proportion z-test")
-    verdict: str = Field(description='"better", "worse" (p < 0.05), or "no difference shown"')
+    verdict: str = Field(description='"better" or "worse" (p below 1 − the confidence level), or "no difference shown"')
 
 
 class ExperimentReport(BaseModel):

@@ -1,11 +1,14 @@
-"""Proportions with 95 % intervals, and the test of a difference between two of them."""
+"""Proportions with confidence intervals (at CONFIDENCE), and the test of a difference between two of them."""
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from dataclasses import dataclass
 
-Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
+#: The two-sided confidence level of every interval the report gives.
+CONFIDENCE = 0.95
+Z95 = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)  # the standard normal quantile of that level
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,13 @@ class Proportion:
 @dataclass(frozen=True)
 class Difference:
     diff: float  # b − a
-    low: float  # 95 % interval of the difference
+    low: float  # the difference's interval at CONFIDENCE
     high: float
     p_value: float  # two-sided, H0: equal rates
 
 
 def compare(a: Proportion, b: Proportion) -> Difference:
-    """b − a with its 95 % interval (Newcombe's, from the two Wilson intervals) and the
+    """b − a with its interval at CONFIDENCE (Newcombe's, from the two Wilson intervals) and the
     two-sided p-value of the pooled two-proportion z-test."""
     diff = b.rate - a.rate
     (la, ha), (lb, hb) = a.interval(), b.interval()
