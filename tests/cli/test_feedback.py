@@ -42,9 +42,14 @@ def test_export_fit_into_a_variant_and_report(capsys, colour_benchmark):
     code, out, err = run(capsys, "feedback", "export", "--index", tmp_path / "ix", "--out", tmp_path / "fb.jsonl")
     assert code == 0, err
     assert "Wrote 4 scenes" in err  # eight scene files, four distinct photos
+    assert "passed over" not in err  # off unless asked
     exported = [json.loads(x) for x in (tmp_path / "fb.jsonl").read_text().splitlines()]
     assert all(len(x["relevant"]) == 2 and len(x["irrelevant"]) >= 1 for x in exported)
     assert {frozenset(x["relevant"]) for x in exported} == {frozenset(x["relevant"]) for x in labels}
+    code, out, err = run(capsys, "feedback", "export", "--index", tmp_path / "ix", "--out", tmp_path / "fb2.jsonl",
+                         "--passed-over")
+    assert code == 0, err
+    assert "0 of them passed over" in err  # eight matches are too few to estimate position bias
 
     code, out, err = run(capsys, "fit", "--from-feedback", "--index", tmp_path / "ix", "--into", "fits/b", "-k", "2")
     assert code == 0, err

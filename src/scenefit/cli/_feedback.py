@@ -30,12 +30,18 @@ def export(
                                                            "the folder <name>-scenes beside it."),
     since: Optional[str] = SinceOpt,
     variant: Optional[str] = typer.Option(None, "--variant", help="Only matches served by this experiment variant."),
+    passed_over: bool = typer.Option(
+        False, "--passed-over/--no-passed-over",
+        help="Also count as irrelevant the picks shoppers are expected, after position bias, to have looked "
+             "at and left alone (see docs/feedback.md for what it measured)."),
 ):
     """Write the labels (relevant and irrelevant products per scene photo) that the recorded
     events give, in the format `scenefit fit` and `scenefit eval` read."""
-    report = _engine(index, None, _DEFAULT.clip_model).feedback.export(out_path, since=since, variant=variant)
-    err.print(Text(f"Wrote {report.scenes} scenes ({report.relevant} relevant, {report.irrelevant} irrelevant "
-                   f"products) from {report.matches} matches and {report.events} events to {report.labels}; "
+    report = _engine(index, None, _DEFAULT.clip_model).feedback.export(out_path, since=since, variant=variant,
+                                                                       passed_over=passed_over)
+    left = f", {report.passed_over} of them passed over" if passed_over else ""
+    err.print(Text(f"Wrote {report.scenes} scenes ({report.relevant} relevant and {report.irrelevant} irrelevant "
+                   f"products{left}) from {report.matches} matches and {report.events} events to {report.labels}; "
                    f"photos in {report.scenes_dir}"), soft_wrap=True)
 
 

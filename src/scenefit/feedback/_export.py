@@ -6,9 +6,10 @@ One line per scene photo (matches of the same photo are merged)::
     {"scene": "labels-scenes/<sha256>.jpg", "room_type": null,
      "relevant": [ids], "irrelevant": [ids], "matches": 3, "events": 5}
 
-Which products are relevant follows :func:`~scenefit.feedback.verdict`. Products shown and
-ignored are not labelled either way: position bias makes an ignored pick a weak signal, and
-the shopper may simply not have scrolled to it.
+Which products are relevant follows :func:`~scenefit.feedback.verdict`. A product shown and
+left alone is not labelled either way by default: the shopper may simply not have scrolled to
+it. With ``passed_over`` it is irrelevant once, corrected for position bias, shoppers are
+expected to have looked at it at least once (``_propensity``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from .._atomic import atomic_write
 from .._errors import ConfigError
 from ._events import Event, verdict
+from ._propensity import passed_over as passed_over_in, propensities
 from ._store import FeedbackStore
 
 
@@ -34,27 +36,38 @@ class ExportReport:
     irrelevant: int
     matches: int  # matches read
     events: int  # events read
+    passed_over: int = 0  # of the irrelevant: shown, looked at by expectation, and left alone
 
 
 def export_labels(store: FeedbackStore, out: str | Path, *, since: str | None = None,
-                  variant: str | None = None) -> ExportReport:
+                  variant: str | None = None, passed_over: bool = False) -> ExportReport:
     """Write the labels of every match served at or after ``since`` (of one ``variant``, if
-    given) to ``out``, and their photos to the folder ``<out stem>-scenes`` beside it."""
+    given) to ``out``, and their photos to the folder ``<out stem>-scenes`` beside it.
+    ``passed_over``: label products shoppers are expected to have looked at and left alone
+    as irrelevant too (only for photos that have a labelled product of their own). Off by
+    default: on the simulated shop it measured worse (docs/feedback.md)."""
     out = Path(out)
     scenes_dir = out.parent / f"{out.stem}-scenes"
     matches = {m.match_id: m for m in store.matches(since) if variant is None or m.variant == variant}
     by_pair: dict[tuple[str, str], list[Event]] = defaultdict(list)  # (photo, product) → events
     events_of: dict[str, int] = defaultdict(int)  # photo → events
-    for e in store.events(since):
-        match = matches.get(e.match_id)
-        if match is not None:
-            by_pair[(match.scene_digest, e.product_id)].append(e.event)
-            events_of[match.scene_digest] += 1
+    read = [e for e in store.events(since) if e.match_id in matches]
+    for e in read:
+        match = matches[e.match_id]
+        by_pair[(match.scene_digest, e.product_id)].append(e.event)
+        events_of[match.scene_digest] += 1
     per_photo: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"relevant": set(), "irrelevant": set()})
     for (digest, product), events in by_pair.items():
         fits = verdict(events)
         if fits is not None:
             per_photo[digest]["relevant" if fits else "irrelevant"].add(product)
+    n_passed = 0
+    if passed_over:
+        left = passed_over_in(matches.values(), set(by_pair), propensities(matches.values(), read))
+        for digest, products in left.items():
+            if digest in per_photo:
+                per_photo[digest]["irrelevant"] |= products
+                n_passed += len(products)
     seen = defaultdict(int)
     for m in matches.values():
         seen[m.scene_digest] += 1
@@ -79,7 +92,8 @@ def export_labels(store: FeedbackStore, out: str | Path, *, since: str | None = 
                           + (f" since {since}" if since else "") + (f" in variant {variant!r}" if variant else ""))
     atomic_write(out, "\n".join(lines) + "\n")
     return ExportReport(out, scenes_dir, len(lines), sum(len(v["relevant"]) for v in per_photo.values()),
-                        sum(len(v["irrelevant"]) for v in per_photo.values()), len(matches), sum(events_of.values()))
+                        sum(len(v["irrelevant"]) for v in per_photo.values()), len(matches), sum(events_of.values()),
+                        n_passed)
 
 
 def _extension(photo: bytes) -> str:

@@ -116,8 +116,8 @@ class FeedbackLoop:
 
     # -- learning and upkeep ---------------------------------------------------------------
     def export(self, out: str | Path, *, since: str | datetime | None = None,
-               variant: str | None = None) -> ExportReport:
-        return export_labels(self.store, out, since=utc_iso(since), variant=variant)
+               variant: str | None = None, passed_over: bool = False) -> ExportReport:
+        return export_labels(self.store, out, since=utc_iso(since), variant=variant, passed_over=passed_over)
 
     def report(self, *, k: int = 10, since: str | datetime | None = None) -> ExperimentReport:
         return experiment_report(self.store, self.experiment, k=k, since=utc_iso(since))
