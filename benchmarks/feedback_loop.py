@@ -142,14 +142,14 @@ def run_fold(args, fold: int, train: list[dict], test: list[dict], work: Path) -
             (index / EXPERIMENTS_FILE).write_text(json.dumps({"salt": f"round-{r}", "variants": [
                 v.model_dump(exclude_none=True) for v in variants]}))
             served = shop(client, train, args.data, args.sessions, args.shown, shopper, f"f{fold}r{r}")
-            exported = engine.feedback.export(work / f"feedback-{fold}" / "labels.jsonl")
+            exported = engine.feedback.export(work / f"feedback-{fold}" / "labels.jsonl", passed_over=args.passed_over)
             name = f"feedback-r{r}"
             engine.fit(None, exported.labels, k=args.k, into=f"fits/{name}")
             latest = Variant(name=name, share=0.5, fit=f"fits/{name}")
             stages[name] = recall(engine, test, args.data, latest, args.k)
             rounds.append({"round": r, "served": served, "labelled_scenes": exported.scenes,
                            "relevant": exported.relevant, "irrelevant": exported.irrelevant,
-                           "events": exported.events})
+                           "passed_over": exported.passed_over, "events": exported.events})
             print(f"  round {r}: served {served}, exported {exported.scenes} scenes, {exported.relevant} relevant, "
                   f"{exported.irrelevant} irrelevant; R@{args.k} {np.mean(stages[name]):.4f}", flush=True)
         # The A/B phase: new shoppers on the held-out rooms, label-free against the last variant.
@@ -176,6 +176,8 @@ def main() -> None:
     ap.add_argument("--shown", type=int, default=12, help="picks a match shows")
     ap.add_argument("-k", type=int, default=10, help="Recall@k, and the report's top k")
     ap.add_argument("--rooms", type=int, default=0, help="use only this many rooms (0: all)")
+    ap.add_argument("--passed-over", action="store_true",
+                    help="export picks left alone, after position bias, as irrelevant too (feedback export --passed-over)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
