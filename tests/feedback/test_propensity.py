@@ -6,7 +6,7 @@ import json
 import uuid
 
 from scenefit.feedback import Event, FeedbackEvent, FeedbackStore, MatchRecord, ShownItem, export_labels
-from scenefit.feedback._propensity import MIN_TOP_INTERACTIONS, passed_over, propensities
+from scenefit.feedback._propensity import MIN_TOP_INTERACTIONS, passed_over_products, propensities
 
 
 def _match(digest: str = "room", products=("p1", "p2", "p3", "p4")) -> MatchRecord:
@@ -37,7 +37,7 @@ def test_propensities_are_rates_relative_to_the_top_and_never_rise_with_rank():
 def test_no_propensities_from_too_few_interactions_at_the_top():
     matches, events = _log([(MIN_TOP_INTERACTIONS - 1) / 100, 0.2])
     assert propensities(matches, events) == []
-    assert passed_over(matches, set(), []) == {}
+    assert passed_over_products(matches, set(), []) == {}
 
 
 def test_passed_over_needs_one_expected_look_and_no_event_at_all():
@@ -45,7 +45,7 @@ def test_passed_over_needs_one_expected_look_and_no_event_at_all():
     other = _match("other")
     propensity = [1.0, 0.5, 0.3, 0.2]
     engaged = {("room", "p2")}
-    left = passed_over([a, b, other], engaged, propensity)
+    left = passed_over_products([a, b, other], engaged, propensity)
     # p1 and p3: 1.0 + 0.3 looks; p2 was engaged with; p4: 0.2 + 0.2 looks, too few
     assert left == {"room": {"p1", "p3"}, "other": {"p1"}}
 

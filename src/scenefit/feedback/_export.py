@@ -23,7 +23,7 @@ from pathlib import Path
 from .._atomic import atomic_write
 from .._errors import ConfigError
 from ._events import Event, verdict
-from ._propensity import passed_over as passed_over_in, propensities
+from ._propensity import passed_over_products, propensities
 from ._store import FeedbackStore
 
 
@@ -63,7 +63,7 @@ def export_labels(store: FeedbackStore, out: str | Path, *, since: str | None = 
             per_photo[digest]["relevant" if fits else "irrelevant"].add(product)
     n_passed = 0
     if passed_over:
-        left = passed_over_in(matches.values(), set(by_pair), propensities(matches.values(), read))
+        left = passed_over_products(matches.values(), set(by_pair), propensities(matches.values(), read))
         for digest, products in left.items():
             if digest in per_photo:
                 per_photo[digest]["irrelevant"] |= products

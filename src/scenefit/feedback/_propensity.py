@@ -20,8 +20,8 @@ from typing import Iterable
 
 from ._events import CURATOR_EVENTS, FeedbackEvent, MatchRecord
 
-#: Interactions at rank 1 needed before propensities are estimated at all: a rate estimated
-#: from n events has a relative error of about 1/√n, so 25 gives about 20 %.
+#: Interactions at rank 1 needed before propensities are estimated at all: every other rank's
+#: estimate is divided by this rate, so its noise must be small (docs/feedback.md).
 MIN_TOP_INTERACTIONS = 25
 #: Expected looks (summed propensities) at which a product nobody engaged with counts as
 #: passed over: the shoppers looked at it, by expectation, at least once and left it.
@@ -39,7 +39,7 @@ def propensities(matches: Iterable[MatchRecord], events: Iterable[FeedbackEvent]
     interactions: dict[int, int] = defaultdict(int)
     for _, rank in engaged:
         interactions[rank] += 1
-    if interactions[1] < MIN_TOP_INTERACTIONS or not impressions[1]:
+    if interactions[1] < MIN_TOP_INTERACTIONS:  # events are on shown picks: rank 1 was shown that often
         return []
     top = interactions[1] / impressions[1]
     out: list[float] = []
@@ -50,7 +50,7 @@ def propensities(matches: Iterable[MatchRecord], events: Iterable[FeedbackEvent]
     return out
 
 
-def passed_over(matches: Iterable[MatchRecord], engaged: set[tuple[str, str]],
+def passed_over_products(matches: Iterable[MatchRecord], engaged: set[tuple[str, str]],
                 propensity: list[float]) -> dict[str, set[str]]:
     """Per scene photo, the products shown in its matches that nobody engaged with although
     shoppers were expected to look at them at least :data:`MIN_EXPECTED_LOOKS` times.
